@@ -1,0 +1,56 @@
+package dialroom_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// allowedDeps is the package map of docs/architecture.md: which of our packages
+// each package may depend on, directly or indirectly. cmd/dialroom may use
+// everything and is not listed.
+var allowedDeps = map[string][]string{
+	"":          {},
+	"media":     {},
+	"dialplan":  {""},
+	"bridge":    {"", "media"},
+	"sip":       {"", "media", "dialplan", "bridge"},
+	"webclient": {"", "media", "bridge"},
+	"storage":   {""},
+	"materials": {""},
+	"configs":   {""},
+	"e2e":       {""},
+}
+
+// TestArchitecture keeps the import rules true: media and dialplan do no I/O of
+// ours, bridge knows nothing of SIP or browsers, sip and webclient never import
+// each other.
+func TestArchitecture(t *testing.T) {
+	const module = "github.com/dialroom/dialroom"
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		if strings.HasPrefix(pkg, "cmd/") {
+			continue
+		}
+		allowed, known := allowedDeps[pkg]
+		if !known {
+			t.Errorf("package %q is not in the package map (docs/architecture.md, allowedDeps)", pkg)
+			continue
+		}
+		for _, dep := range fields[1:] {
+			if dep != module && !strings.HasPrefix(dep, module+"/") {
+				continue
+			}
+			d := strings.TrimPrefix(strings.TrimPrefix(dep, module), "/")
+			if !slices.Contains(allowed, d) {
+				t.Errorf("package %q depends on %q, which the package map forbids", pkg, d)
+			}
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/configs"
+	"github.com/dialroom/dialroom/webclient"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's log goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testServer is a real dialroom server on a loopback port with its own data
+// directory, started through the same Main as `dialroom serve`.
+type testServer struct {
+	*Main
+	stdout *syncBuffer
+	logs   *syncBuffer
+	// AdminPassword is the password printed on the first start.
+	AdminPassword string
+}
+
+// startServer starts a server in dir (a fresh t.TempDir() if empty) and closes
+// it when the test ends. configure may adjust the configuration.
+func startServer(t testing.TB, dir string, configure func(*configs.Config)) *testServer {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ts := &testServer{Main: NewMain(), stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	ts.DataDir = dir
+	ts.HTTPAddr = "127.0.0.1:0"
+	ts.Stdout, ts.Stderr = ts.stdout, ts.logs
+	ts.Configure = func(c *configs.Config) {
+		c.Log.Level = "debug"
+		if configure != nil {
+			configure(c)
+		}
+	}
+	if err := ts.Run(context.Background()); err != nil {
+		ts.Close()
+		t.Fatalf("server did not start: %v\n%s", err, ts.logs)
+	}
+	t.Cleanup(func() {
+		if err := ts.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", ts.logs)
+		}
+	})
+	if m := regexp.MustCompile(`Password:\s+(\S+)`).FindStringSubmatch(ts.stdout.String()); m != nil {
+		ts.AdminPassword = m[1]
+	}
+	return ts
+}
+
+// addOperator creates an operator the way `dialroom operator add` does.
+func (ts *testServer) addOperator(t testing.TB, login, name, password string) {
+	t.Helper()
+	hash, err := webclient.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.DB.CreateOperator(context.Background(), &dialroom.Operator{Login: login, DisplayName: name, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,82 @@
+package webclient
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/dialroom/dialroom/bridge"
+)
+
+// Metrics are dialroom's Prometheus metrics. It also implements bridge.Metrics,
+// so one value serves the engine and the web side. Create it once per process
+// (or per test server) with its own registry: there are no global collectors.
+type Metrics struct {
+	reg          *prometheus.Registry
+	members      prometheus.Counter
+	lobbyWait    *prometheus.HistogramVec
+	joinFailures *prometheus.CounterVec
+	logins       *prometheus.CounterVec
+	peers        prometheus.Gauge
+	sockets      prometheus.Gauge
+}
+
+// NewMetrics registers dialroom's collectors, plus the Go runtime and process
+// collectors, on reg.
+func NewMetrics(reg *prometheus.Registry) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		members: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dialroom_members_joined_total", Help: "Members who entered a conference."}),
+		lobbyWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dialroom_lobby_wait_seconds", Help: "How long join requests waited, by outcome.",
+			Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600}}, []string{"outcome"}),
+		joinFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialroom_join_failures_total", Help: "Join requests refused before the lobby, by reason."}, []string{"reason"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialroom_logins_total", Help: "Operator login attempts, by result."}, []string{"result"}),
+		peers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dialroom_webrtc_peers", Help: "Open WebRTC peer connections."}),
+		sockets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dialroom_websockets", Help: "Open signalling WebSockets."}),
+	}
+	reg.MustRegister(m.members, m.lobbyWait, m.joinFailures, m.logins, m.peers, m.sockets,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry the metrics are on, for adding more collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Gatherer returns what /metrics serves.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
+
+// WatchEngine exports the engine's live sizes as gauges.
+func (m *Metrics) WatchEngine(e *bridge.Engine) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dialroom_rooms", Help: "Open conferences."},
+			func() float64 { return float64(e.Stats().Rooms) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dialroom_members", Help: "Members in conferences."},
+			func() float64 { return float64(e.Stats().Members) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dialroom_lobby_waiting", Help: "Guests waiting in lobbies."},
+			func() float64 { return float64(e.Stats().Waiting) }),
+	)
+}
+
+// MemberJoined implements bridge.Metrics.
+func (m *Metrics) MemberJoined() { m.members.Inc() }
+
+// MemberLeft implements bridge.Metrics.
+func (m *Metrics) MemberLeft() {}
+
+// LobbyEntered implements bridge.Metrics.
+func (m *Metrics) LobbyEntered() {}
+
+// LobbyLeft implements bridge.Metrics.
+func (m *Metrics) LobbyLeft(outcome string, waited time.Duration) {
+	m.lobbyWait.WithLabelValues(outcome).Observe(waited.Seconds())
+}
+
+func (m *Metrics) joinFailed(reason string) { m.joinFailures.WithLabelValues(reason).Inc() }
+func (m *Metrics) login(result string)      { m.logins.WithLabelValues(result).Inc() }
