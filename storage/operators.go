@@ -1,0 +1,142 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/dialroom/dialroom"
+	"github.com/mattn/go-sqlite3"
+)
+
+// CreateOperator stores a new operator and sets op.ID and op.CreatedAt (to
+// db.Now()). op.Login must not be empty (EINVALID); a login that is taken is
+// ECONFLICT. Logins compare byte for byte: "Admin" and "admin" are two logins,
+// so callers that want otherwise normalize first.
+func (db *DB) CreateOperator(ctx context.Context, op *dialroom.Operator) error {
+	if op.Login == "" {
+		return dialroom.Errorf(dialroom.EINVALID, "A login ID is required.")
+	}
+	created := db.now()
+	res, err := db.db.ExecContext(ctx, `INSERT INTO operators
+		(login, display_name, password_hash, fixed_stem, created_at)
+		VALUES (?, ?, ?, ?, ?)`,
+		op.Login, op.DisplayName, op.PasswordHash, op.FixedStem, nanos(created))
+	if isConstraint(err, sqlite3.ErrConstraintUnique) {
+		return dialroom.Errorf(dialroom.ECONFLICT, "The login ID %q is already taken.", op.Login)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: create operator: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("storage: create operator: %w", err)
+	}
+	op.ID, op.CreatedAt = id, created
+	return nil
+}
+
+// OperatorByLogin returns the operator with this login, or ENOTFOUND. The
+// caller owns the returned value.
+func (db *DB) OperatorByLogin(ctx context.Context, login string) (*dialroom.Operator, error) {
+	row := db.db.QueryRowContext(ctx, `SELECT `+operatorColumns+`
+		FROM operators WHERE login = ?`, login)
+	op, err := scanOperator(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", login)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: operator by login: %w", err)
+	}
+	return op, nil
+}
+
+// ListOperators returns every operator, ordered by login; an empty, non-nil
+// slice if there are none.
+func (db *DB) ListOperators(ctx context.Context) ([]*dialroom.Operator, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+operatorColumns+`
+		FROM operators ORDER BY login`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list operators: %w", err)
+	}
+	defer rows.Close()
+	ops := []*dialroom.Operator{}
+	for rows.Next() {
+		op, err := scanOperator(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: list operators: %w", err)
+		}
+		ops = append(ops, op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: list operators: %w", err)
+	}
+	return ops, nil
+}
+
+// UpdateOperator stores op's DisplayName, PasswordHash and FixedStem for the
+// operator with login op.Login; ENOTFOUND if there is none. It changes
+// nothing else: not the login, the ID or the creation time.
+func (db *DB) UpdateOperator(ctx context.Context, op *dialroom.Operator) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE operators
+		SET display_name = ?, password_hash = ?, fixed_stem = ?
+		WHERE login = ?`,
+		op.DisplayName, op.PasswordHash, op.FixedStem, op.Login)
+	if err != nil {
+		return fmt.Errorf("storage: update operator: %w", err)
+	}
+	return mustAffect(res, "update operator", dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", op.Login))
+}
+
+// DeleteOperator deletes the operator with this login together with its
+// numbers (so none of them stays live, and the digits may be issued again)
+// and its sessions (so nobody stays logged in as it), in one transaction;
+// ENOTFOUND if there is no such operator. Its call records are kept. Ending
+// conferences running on its numbers is the caller's job.
+func (db *DB) DeleteOperator(ctx context.Context, login string) error {
+	// One statement, hence atomic: the schema's ON DELETE CASCADE removes
+	// the numbers and sessions, and Open checked that foreign keys are on.
+	res, err := db.db.ExecContext(ctx, "DELETE FROM operators WHERE login = ?", login)
+	if err != nil {
+		return fmt.Errorf("storage: delete operator: %w", err)
+	}
+	return mustAffect(res, "delete operator", dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", login))
+}
+
+// CountOperators returns the number of operators.
+func (db *DB) CountOperators(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM operators").Scan(&n); err != nil {
+		return 0, fmt.Errorf("storage: count operators: %w", err)
+	}
+	return n, nil
+}
+
+// operatorColumns are the columns scanOperator reads, in its order.
+const operatorColumns = "id, login, display_name, password_hash, fixed_stem, created_at"
+
+func scanOperator(s rowScanner) (*dialroom.Operator, error) {
+	var (
+		op      dialroom.Operator
+		created sql.NullInt64
+	)
+	err := s.Scan(&op.ID, &op.Login, &op.DisplayName, &op.PasswordHash, &op.FixedStem, &created)
+	if err != nil {
+		return nil, err
+	}
+	op.CreatedAt = timeOf(created)
+	return &op, nil
+}
+
+// mustAffect returns notFound if res changed no row, nil if it changed some.
+func mustAffect(res sql.Result, what string, notFound error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("storage: %s: %w", what, err)
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}
