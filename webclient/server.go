@@ -179,14 +179,19 @@ func (s *Server) originAllowed(r *http.Request) bool {
 }
 
 // Close ends every WebSocket session (their members leave the rooms) and
-// releases the WebRTC sockets. The HTTP server itself is the caller's.
+// releases the WebRTC sockets. The HTTP server itself is the caller's. Close the
+// bridge engine first, so members hear why their conference ended.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	sessions := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
-		sess.cancel(errServerClosing)
+		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.post(sess.shutdown)
+	}
 	s.wg.Wait()
 	return s.closeMu()
 }

@@ -154,7 +154,12 @@ func (c *session) run() {
 	log := c.srv.log.With("client", c.ip)
 	writerDone := make(chan struct{})
 	go c.write(writerDone)
-	go c.read()
+	// The reader has its own context: cancelling a Read's context closes the
+	// connection at once, and the writer must first flush the last messages
+	// (declined, ended, an error) when the session ends.
+	readCtx, stopReading := context.WithCancel(context.Background())
+	defer stopReading()
+	go c.read(readCtx)
 	c.send(msgHello{Type: "hello", V: protocolVersion, ICEServers: c.srv.cfg.WebRTC.ICEServers})
 
 	idle := time.NewTimer(idleTimeout)
@@ -218,9 +223,9 @@ func (c *session) cleanup(cause error) {
 }
 
 // read decodes client frames into inbox until the socket fails.
-func (c *session) read() {
+func (c *session) read(ctx context.Context) {
 	for {
-		typ, data, err := c.conn.Read(c.ctx)
+		typ, data, err := c.conn.Read(ctx)
 		if err != nil {
 			if websocket.CloseStatus(err) != -1 {
 				c.cancel(errClientClosed)
@@ -260,6 +265,18 @@ func (c *session) write(done chan<- struct{}) {
 			}
 			return
 		}
+	}
+}
+
+// shutdown ends the session because the server is stopping. It runs on the run
+// goroutine and first handles events already queued, so a member whose room the
+// engine just ended hears "ended" with its reason rather than a bare close.
+func (c *session) shutdown() {
+	for len(c.events) > 0 && c.ctx.Err() == nil {
+		c.handleEvent(<-c.events)
+	}
+	if c.ctx.Err() == nil {
+		c.fail(errServerClosing)
 	}
 }
 

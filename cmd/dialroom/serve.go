@@ -199,11 +199,13 @@ func (m *Main) URL() string {
 func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
-		if m.Web != nil {
-			errs = append(errs, m.Web.Close())
-		}
+		// The engine first: members are told their conference ends because the
+		// server is shutting down; then the sessions flush that and close.
 		if m.Engine != nil {
 			m.Engine.Close()
+		}
+		if m.Web != nil {
+			errs = append(errs, m.Web.Close())
 		}
 		if m.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
