@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/acme/autocert"
@@ -37,6 +38,8 @@ type TLSOptions struct {
 	ACMEEmail       string
 	// ACMECacheDir keeps ACME accounts and certificates; "" means Dir/acme.
 	ACMECacheDir string
+	// HTTPSPort is the port HTTPS listens on; redirects name it unless it is 443.
+	HTTPSPort string
 	// Dir keeps the self-signed certificate and the ACME cache.
 	Dir string
 }
@@ -49,6 +52,11 @@ func TLSSetup(o TLSOptions, log *slog.Logger) (*tls.Config, http.Handler, error)
 		host := r.Host
 		if h, _, err := net.SplitHostPort(r.Host); err == nil {
 			host = h
+		}
+		if o.HTTPSPort != "" && o.HTTPSPort != "443" {
+			host = net.JoinHostPort(host, o.HTTPSPort)
+		} else if strings.Contains(host, ":") {
+			host = "[" + host + "]" // a bare IPv6 address
 		}
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
 	})

@@ -262,6 +262,14 @@ func TestBrowserConference(t *testing.T) {
 		}
 	}
 
+	// Video: guest 1 turns the camera on; the others receive decodable frames
+	// and see guest 1 marked as sending video.
+	g1.run("camera on", chromedp.Click(chromedp.CSS("#camera")))
+	for _, p := range []*participant{op, g3} {
+		p.waitFor("guest 1 video frames", fmt.Sprintf(`(() => { const v = document.querySelector('video[data-member-id=%q]'); return v && v.videoWidth > 0 && v.videoHeight > 0; })()`, g1ID), 15*time.Second)
+		p.waitFor("guest 1 camera flag", fmt.Sprintf(`window.dialroom.members.some(m => m.id === %q && m.camera)`, g1ID), 5*time.Second)
+	}
+
 	// Talking indicator: the operator's console marks talking members.
 	op.waitFor("talking indicator", fmt.Sprintf(`document.querySelector('#members [data-member-id=%q].talking')`, g1ID), 5*time.Second)
 

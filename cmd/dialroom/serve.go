@@ -50,10 +50,12 @@ type Main struct {
 	listener    net.Listener
 	httpSrv     *http.Server
 	redirectSrv *http.Server
-	tls         bool
-	records     chan dialroom.CallRecord
-	wg          sync.WaitGroup
-	closing     sync.Once
+	// redirectAddr is where the plain-HTTP redirect listener listens, if any.
+	redirectAddr string
+	tls          bool
+	records      chan dialroom.CallRecord
+	wg           sync.WaitGroup
+	closing      sync.Once
 }
 
 // NewMain returns a Main writing to the process's standard streams.
@@ -155,10 +157,11 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) setupTLS(cfg *configs.Config) error {
 	t := cfg.HTTP.TLS
 	host, _, _ := net.SplitHostPort(cfg.HTTP.Listen)
+	_, port, _ := net.SplitHostPort(m.listener.Addr().String())
 	tlsConf, redirect, err := webclient.TLSSetup(webclient.TLSOptions{
 		CertFile: t.CertFile, KeyFile: t.KeyFile, SelfSigned: t.SelfSigned, SelfSignedHosts: []string{host},
 		ACMEHosts: t.ACMEHosts, ACMEEmail: t.ACMEEmail, ACMECacheDir: cfg.ACMECacheDir(),
-		Dir: filepath.Join(cfg.DataDir, "tls"),
+		HTTPSPort: port, Dir: filepath.Join(cfg.DataDir, "tls"),
 	}, m.Logger)
 	if err != nil {
 		return err
@@ -172,6 +175,7 @@ func (m *Main) setupTLS(cfg *configs.Config) error {
 	if err != nil {
 		return fmt.Errorf("HTTP redirect listen %s: %w", t.RedirectListen, err)
 	}
+	m.redirectAddr = rl.Addr().String()
 	m.redirectSrv = &http.Server{Handler: redirect, ReadHeaderTimeout: 10 * time.Second}
 	m.wg.Add(1)
 	go func() {

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is one load run: where the server is, how to log in, what load to
+// offer and how long to measure it. DefaultConfig holds every default; Validate
+// reports every problem at once.
+type Config struct {
+	// URL is the base URL of a running server (http://127.0.0.1:PORT). It must
+	// be a loopback address. Empty with Spawn.
+	URL string
+	// Spawn starts ServerBin on a free loopback port with a fresh data
+	// directory, logs in with the first-start password, and stops it at the end.
+	Spawn bool
+	// ServerBin is the dialroom binary Spawn starts.
+	ServerBin string
+	// Build rebuilds ServerBin from ./cmd/dialroom before spawning it (the
+	// working directory must be the module root).
+	Build bool
+	// ServerPID is the process sampled for CPU and memory with URL; 0 skips the
+	// server figures. Spawn mode knows the process itself.
+	ServerPID int
+
+	Login        string
+	Password     string
+	PasswordFile string
+
+	// Rooms conferences of Size members each: one operator and Size-1 guests.
+	Rooms, Size int
+	// Talkers per room send audio level 30 (speech); the rest send 127
+	// (silence). -1 picks 1 for rooms of up to 3 members, else 2.
+	Talkers int
+	// Video makes VideoFraction of each room's members (at least one) also
+	// send VP8-sized packets at about 1 Mbit/s.
+	Video         bool
+	VideoFraction float64
+
+	// Ramp spreads the start of all clients over this long; 0 means 50 ms per
+	// client, which keeps DTLS handshakes from piling up on 2 cores.
+	Ramp time.Duration
+	// SetupTimeout bounds the wait for every client to connect and receive every
+	// other member's streams.
+	SetupTimeout time.Duration
+	// Warmup runs after setup and before measuring, so join-time work (DTLS,
+	// renegotiation, GC of setup garbage) stays out of the figures.
+	Warmup time.Duration
+	// Duration of each measurement window; Windows of them run back to back and
+	// the summary quotes medians.
+	Duration time.Duration
+	Windows  int
+
+	// Markdown also prints the summary as one row of the docs/benchmarks.md table.
+	Markdown bool
+	// Verbose logs protocol traffic at debug level.
+	Verbose bool
+}
+
+// Limits that keep a run bounded on a shared 2-core machine.
+const (
+	maxRooms        = 100
+	maxSize         = 50
+	maxParticipants = 400
+	maxDuration     = 5 * time.Minute
+	maxWindows      = 10
+	maxTimeout      = 10 * time.Minute
+)
+
+// DefaultConfig returns the defaults the flags show.
+func DefaultConfig() Config {
+	return Config{
+		ServerBin:     "bin/dialroom",
+		Build:         true,
+		Login:         "admin",
+		Rooms:         1,
+		Size:          5,
+		Talkers:       -1,
+		VideoFraction: 0.2,
+		SetupTimeout:  60 * time.Second,
+		Warmup:        3 * time.Second,
+		Duration:      10 * time.Second,
+		Windows:       3,
+	}
+}
+
+// Validate reports every problem with c, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case c.Spawn && c.URL != "":
+		bad("--spawn and --url exclude each other: spawn starts its own server")
+	case !c.Spawn && c.URL == "":
+		bad("give --url http://127.0.0.1:PORT of a running server, or --spawn")
+	}
+	if c.URL != "" {
+		if _, err := loopbackBaseURL(c.URL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Spawn && c.ServerPID != 0 {
+		bad("--server-pid is for --url; spawn mode measures the server it started")
+	}
+	if c.ServerPID < 0 {
+		bad("--server-pid must be a process id")
+	}
+	if c.Spawn && c.ServerBin == "" {
+		bad("--server-bin must name the dialroom binary to spawn")
+	}
+	if !c.Spawn {
+		if c.Login == "" {
+			bad("--login must not be empty")
+		}
+		if (c.Password == "") == (c.PasswordFile == "") {
+			bad("give exactly one of --password and --password-file")
+		}
+	}
+	if c.Rooms < 1 || c.Rooms > maxRooms {
+		bad("--rooms must be 1..%d", maxRooms)
+	}
+	if c.Size < 2 || c.Size > maxSize {
+		bad("--size must be 2..%d (an operator and at least one guest)", maxSize)
+	}
+	if c.Rooms*c.Size > maxParticipants {
+		bad("--rooms × --size is %d participants; at most %d", c.Rooms*c.Size, maxParticipants)
+	}
+	if c.Talkers < -1 || c.Talkers > c.Size {
+		bad("--talkers must be -1 (auto) or 0..--size")
+	}
+	if c.Video && (c.VideoFraction <= 0 || c.VideoFraction > 1) {
+		bad("--video-fraction must be in (0, 1]")
+	}
+	if c.Ramp < 0 || c.Ramp > maxTimeout {
+		bad("--ramp must be 0..%v", maxTimeout)
+	}
+	if c.SetupTimeout < time.Second || c.SetupTimeout > maxTimeout {
+		bad("--setup-timeout must be 1s..%v", maxTimeout)
+	}
+	if c.Warmup < 0 || c.Warmup > time.Minute {
+		bad("--warmup must be 0..1m")
+	}
+	if c.Duration < time.Second || c.Duration > maxDuration {
+		bad("--duration must be 1s..%v", maxDuration)
+	}
+	if c.Windows < 1 || c.Windows > maxWindows {
+		bad("--windows must be 1..%d", maxWindows)
+	}
+	return errors.Join(errs...)
+}
+
+// talkers returns how many members of each room talk.
+func (c *Config) talkers() int {
+	if c.Talkers >= 0 {
+		return c.Talkers
+	}
+	if c.Size <= 3 {
+		return 1
+	}
+	return 2
+}
+
+// videoSenders returns how many members of each room send video.
+func (c *Config) videoSenders() int {
+	if !c.Video {
+		return 0
+	}
+	n := int(c.VideoFraction*float64(c.Size) + 0.5)
+	return min(max(n, 1), c.Size)
+}
+
+// rampStep returns the pause between two client starts.
+func (c *Config) rampStep() time.Duration {
+	n := c.Rooms * c.Size
+	if c.Ramp == 0 {
+		return 50 * time.Millisecond
+	}
+	return c.Ramp / time.Duration(n)
+}
