@@ -73,8 +73,9 @@ func (r *Room) gone() *dialroom.Error {
 }
 
 // Host puts the number's operator in the room at once (no lobby). If the operator
-// is already in (another window), that member is replaced. The endpoint first
-// receives a Hosting event.
+// is already in the same way (another window), that member is replaced; an
+// operator's leg of another kind (their softphone, see Enter) stays. The
+// endpoint first receives a Hosting event.
 func (r *Room) Host(id dialroom.Identity, ep Endpoint) (*Member, error) {
 	id.Role = dialroom.RoleOperator
 	r.mu.Lock()
@@ -82,7 +83,7 @@ func (r *Room) Host(id dialroom.Identity, ep Endpoint) (*Member, error) {
 	if r.ended {
 		return nil, r.gone()
 	}
-	if old := r.operatorMemberLocked(); old != nil {
+	if old := r.operatorMemberLocked(); old != nil && old.identity.Kind == id.Kind {
 		r.leaveLocked(old, "replaced", Removed{Message: "You opened this conference in another window."})
 	}
 	now := r.engine.now()
@@ -211,9 +212,18 @@ func (m *Member) EndRoom() error {
 	return nil
 }
 
+// mustBeOperator allows operator actions only to an operator who is still in
+// the room: a handle kept after Leave, removal or replacement by another
+// window must not manage the conference.
 func (m *Member) mustBeOperator() error {
 	if m.identity.Role != dialroom.RoleOperator {
 		return dialroom.Errorf(dialroom.EDENIED, "Only the operator can do that.")
+	}
+	m.room.mu.Lock()
+	gone := m.gone
+	m.room.mu.Unlock()
+	if gone {
+		return dialroom.Errorf(dialroom.EGONE, "You are no longer in this conference.")
 	}
 	return nil
 }
@@ -227,10 +237,15 @@ func (r *Room) End(message string) {
 		return
 	}
 	r.ended = true
+	// The members are taken out of the list first, so that Ended is all anyone
+	// hears: no RequestGone, MemberLeft or TrackRemoved (with a reason "ended"
+	// the protocol does not have) for each one leaving on the way out.
+	members := r.members
+	r.members = nil
 	for _, q := range slices.Clone(r.lobby) {
 		r.finishRequestLocked(q, "ended", Ended{Message: message})
 	}
-	for _, m := range slices.Clone(r.members) {
+	for _, m := range members {
 		r.leaveLocked(m, "ended", Ended{Message: message})
 	}
 	r.mu.Unlock()

@@ -124,6 +124,12 @@ func (c *session) Deliver(ev bridge.Event) {
 	case c.events <- ev:
 	default:
 		c.cancel(errors.New("event queue full"))
+		if a, ok := ev.(bridge.Admitted); ok {
+			// The session will never handle this admission, so the member it
+			// created must leave, or it would stay in the room for good. Deliver
+			// runs under the room's lock, hence the goroutine.
+			go a.Member.Leave("disconnected")
+		}
 	}
 }
 
@@ -159,8 +165,10 @@ func (c *session) run() {
 	// (declined, ended, an error) when the session ends.
 	readCtx, stopReading := context.WithCancel(context.Background())
 	defer stopReading()
-	go c.read(readCtx)
+	// hello is queued before the reader starts: the reader queues its own
+	// error answers, and hello must be the first message (docs/protocol.md).
 	c.send(msgHello{Type: "hello", V: protocolVersion, ICEServers: c.srv.cfg.WebRTC.ICEServers})
+	go c.read(readCtx)
 
 	idle := time.NewTimer(idleTimeout)
 	defer idle.Stop()
@@ -208,17 +216,22 @@ func (c *session) cleanup(cause error) {
 		c.request.Withdraw()
 		c.request = nil
 	}
+	reason := "disconnected"
+	if errors.Is(cause, errLeft) {
+		reason = "left"
+	}
 	if c.member != nil {
-		reason := "disconnected"
-		if errors.Is(cause, errLeft) {
-			reason = "left"
-		}
 		c.member.Leave(reason)
 		c.member = nil
 	}
 	// Drain events the room queued meanwhile; nothing reads them after this.
+	// An admission that raced with the end of the session (queued before the
+	// Withdraw above could take the room's lock, so Withdraw did nothing) made
+	// a member nobody would ever take out: it leaves now.
 	for len(c.events) > 0 {
-		<-c.events
+		if ev, ok := (<-c.events).(bridge.Admitted); ok {
+			ev.Member.Leave(reason)
+		}
 	}
 }
 
