@@ -1,0 +1,492 @@
+package media
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Jitter buffer defaults; JitterConfig's zero fields take them.
+const (
+	// DefaultJitterMinDelay is the smallest target delay: one frame covers the
+	// arbitrary phase between a packet's arrival and the next 20 ms tick, the
+	// second absorbs the few milliseconds of jitter even a quiet network has.
+	DefaultJitterMinDelay = 40 * time.Millisecond
+	// DefaultJitterMaxDelay caps the target delay. ITU-T G.114 wants under
+	// 150 ms one way in all; past ~300 ms of buffering alone conversation breaks
+	// down, so beyond it a bad network gets loss (concealed) rather than delay.
+	DefaultJitterMaxDelay = 300 * time.Millisecond
+	// DefaultJitterMaxPayload fits the largest 20 ms Opus frame; G.711 needs 160.
+	DefaultJitterMaxPayload = OpusMaxPayload
+)
+
+// RFC 3550 §A.1: a jump of more than maxDropout ahead, or a packet more than
+// maxMisorder behind, is not taken as part of the stream unless the next packet
+// confirms a restart.
+const (
+	maxDropout  = 3000
+	maxMisorder = 100
+	seqMod      = 1 << 16
+)
+
+// jitterWindow is how many Pops (0.5 s) the buffer watches the lowest depth
+// before it drains frames it never needed.
+const jitterWindow = 25
+
+// JitterConfig configures a JitterBuffer for one incoming stream.
+type JitterConfig struct {
+	// ClockRate is the stream's RTP clock rate: 8000 for G.711, 48000 for Opus
+	// (RFC 7587 §4.1). Required.
+	ClockRate int
+	// MinDelay and MaxDelay bound the adaptive target delay; zero takes
+	// DefaultJitterMinDelay and DefaultJitterMaxDelay. They are rounded to
+	// whole 20 ms frames.
+	MinDelay, MaxDelay time.Duration
+	// MaxPayload is the largest payload kept, in bytes; larger packets are
+	// dropped and counted. Zero takes DefaultJitterMaxPayload. Memory held is
+	// MaxPayload times the slot count (twice MaxDelay in frames, a power of 2).
+	MaxPayload int
+}
+
+// FrameStatus says what a JitterBuffer.Pop returned.
+type FrameStatus uint8
+
+const (
+	// FramePlay: Payload holds the next frame; decode and play it.
+	FramePlay FrameStatus = iota
+	// FrameLost: the sender's next frame is missing (lost, or arrived too late
+	// to play); conceal it. If the packet after it is already buffered its
+	// payload is in Payload, for Opus in-band FEC (OpusDecoder.DecodeFEC); it
+	// comes again as a FramePlay on the next Pop.
+	FrameLost
+	// FrameEmpty: there is nothing to play: the buffer is filling to its target
+	// (at the start, after an underrun or a DTX/silence gap) or stretching to
+	// add delay. Conceal (which fades out) or play silence.
+	FrameEmpty
+)
+
+func (s FrameStatus) String() string {
+	switch s {
+	case FramePlay:
+		return "play"
+	case FrameLost:
+		return "lost"
+	case FrameEmpty:
+		return "empty"
+	}
+	return fmt.Sprintf("FrameStatus(%d)", uint8(s))
+}
+
+// JitterFrame is one 20 ms tick's worth of output of a JitterBuffer.
+type JitterFrame struct {
+	Status FrameStatus
+	// Payload aliases the dst given to Pop; see FrameStatus for what it holds.
+	Payload []byte
+	// SequenceNumber and Timestamp are the frame's (for FrameLost, the missing
+	// frame's sequence number and its timestamp estimated from the last played
+	// frame); zero for FrameEmpty.
+	SequenceNumber uint16
+	Timestamp      uint32
+	PayloadType    uint8
+	Marker         bool
+}
+
+// PushResult says what a JitterBuffer.Push did with a packet.
+type PushResult uint8
+
+const (
+	PushStored    PushResult = iota // kept for playing
+	PushDuplicate                   // already held or recently played; dropped
+	PushLate                        // its turn to play has passed; dropped
+	PushOversize                    // payload larger than MaxPayload; dropped
+	PushJump                        // sequence jump not (yet) confirmed as a restart (RFC 3550 §A.1); dropped
+)
+
+// JitterStats are a JitterBuffer's counters since it was made (they survive
+// SSRC changes and Reset) and its current estimates.
+type JitterStats struct {
+	Received   uint64 // packets stored
+	Played     uint64 // frames returned as FramePlay
+	Lost       uint64 // frames returned as FrameLost
+	Empty      uint64 // Pops that returned FrameEmpty
+	Late       uint64 // packets dropped because their turn had passed
+	Duplicates uint64 // packets dropped as duplicates
+	Discarded  uint64 // frames dropped unplayed to shrink the delay or make room for a burst
+	Underruns  uint64 // times the buffer ran dry while playing
+	Resets     uint64 // new sources: SSRC changes, confirmed sequence restarts, Reset calls
+	Dropped    uint64 // oversize packets and unconfirmed sequence jumps
+
+	// Jitter is the RFC 3550 §6.4.1 interarrival jitter estimate; JitterRTP is
+	// the same in timestamp units, as an RTCP receiver report carries it.
+	Jitter    time.Duration
+	JitterRTP uint32
+	// Target is the delay the buffer currently aims for; Depth is the span of
+	// frames it held at the last Pop.
+	Target, Depth time.Duration
+}
+
+// JitterBuffer reorders one incoming RTP stream and releases one frame per
+// 20 ms tick, with a delay that adapts to the measured jitter.
+//
+// Push is called by the leg's RTP reader goroutine as packets arrive; Pop by
+// the shared clock's tick. Both lock briefly, so one pusher and one popper (or
+// more) may run concurrently. Payloads are copied into the buffer's own fixed
+// slots: a Push never retains the caller's packet and nothing allocates after
+// NewJitterBuffer. It assumes one 20 ms frame per packet (SDP a=ptime:20).
+//
+// How it plays: the first Pop that finds Target worth of frames buffered starts
+// playing; each Pop then returns the next sequence number, present or not. A
+// missing frame with later ones buffered is lost (its packet, if it ever comes,
+// is late and dropped). When the buffer runs dry (loss at the tail, a DTX gap, a
+// delay spike) it stops and refills to Target, which adds delay; when its depth
+// stayed above Target for half a second it drops the frames it did not need,
+// at most one per Pop. Target is one frame plus four times the jitter
+// estimate, rounded up to frames and kept within [MinDelay, MaxDelay]; a late
+// packet also stretches the delay by one frame.
+type JitterBuffer struct {
+	mu sync.Mutex
+
+	frameTS    uint32 // timestamp units per 20 ms frame
+	clockRate  int
+	minFrames  int
+	maxFrames  int
+	maxPayload int
+
+	slots []jitterSlot
+	data  []byte
+	mask  uint64
+
+	started bool
+	ssrc    uint32
+	maxSeq  uint16 // RFC 3550 §A.1 max_seq
+	cycles  uint64 // RFC 3550 §A.1 cycles, starting at seqMod so "older" stays ≥ 0
+	badSeq  uint32 // RFC 3550 §A.1 bad_seq; > 0xFFFF when unset
+	highest uint64 // highest extended sequence number stored
+	next    uint64 // extended sequence number of the next frame to play
+	fresh   bool   // nothing popped from this source yet: an earlier packet may move next back
+	playing bool
+
+	epoch       time.Time
+	haveTransit bool
+	lastTransit uint32
+	jitter16    uint32 // RFC 3550 §A.8: jitter estimate times 16
+
+	target   int // frames
+	lowWater int
+	pops     int
+	drain    int
+	grow     bool
+
+	lastTS      uint32
+	haveLastTS  bool
+	lastPayload uint8
+
+	stats JitterStats
+}
+
+// jitterSlot holds one frame. A played slot keeps its sequence number so a
+// duplicate of a frame already played is told from a late one.
+type jitterSlot struct {
+	ext    uint64
+	valid  bool // held, waiting to play
+	played bool
+	marker bool
+	pt     uint8
+	ts     uint32
+	n      int
+}
+
+// NewJitterBuffer returns an empty buffer for cfg.
+func NewJitterBuffer(cfg JitterConfig) (*JitterBuffer, error) {
+	if cfg.ClockRate < 1000 || cfg.ClockRate%50 != 0 {
+		return nil, fmt.Errorf("media: jitter buffer clock rate %d: want a multiple of 50 Hz, at least 1000", cfg.ClockRate)
+	}
+	if cfg.MinDelay == 0 {
+		cfg.MinDelay = DefaultJitterMinDelay
+	}
+	if cfg.MaxDelay == 0 {
+		cfg.MaxDelay = DefaultJitterMaxDelay
+	}
+	if cfg.MaxPayload == 0 {
+		cfg.MaxPayload = DefaultJitterMaxPayload
+	}
+	if cfg.MinDelay < 0 || cfg.MaxDelay < cfg.MinDelay || cfg.MaxPayload < 0 {
+		return nil, fmt.Errorf("media: jitter buffer delay %v–%v, payload %d: want 0 ≤ min ≤ max, payload ≥ 0", cfg.MinDelay, cfg.MaxDelay, cfg.MaxPayload)
+	}
+	const frame = 20 * time.Millisecond
+	j := &JitterBuffer{
+		frameTS:    uint32(cfg.ClockRate / 50),
+		clockRate:  cfg.ClockRate,
+		minFrames:  max(1, int((cfg.MinDelay+frame-1)/frame)),
+		maxFrames:  max(1, int(cfg.MaxDelay/frame)),
+		maxPayload: cfg.MaxPayload,
+	}
+	j.maxFrames = max(j.maxFrames, j.minFrames)
+	size := 16
+	for size < 2*j.maxFrames {
+		size *= 2
+	}
+	j.slots = make([]jitterSlot, size)
+	j.data = make([]byte, size*cfg.MaxPayload)
+	j.mask = uint64(size - 1)
+	j.target = j.minFrames
+	return j, nil
+}
+
+// Reset forgets the current source and everything buffered, as after a
+// renegotiation; the next packet starts a new stream. Counters are kept.
+func (j *JitterBuffer) Reset() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.started {
+		j.stats.Resets++
+	}
+	j.started = false
+	j.clearLocked()
+}
+
+// Push offers one received packet, which arrived at arrival (the reader's
+// time.Now(), or a test's clock). p and its payload are not retained.
+func (j *JitterBuffer) Push(p *rtp.Packet, arrival time.Time) PushResult {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(p.Payload) > j.maxPayload {
+		j.stats.Dropped++
+		return PushOversize
+	}
+	if !j.started || p.SSRC != j.ssrc {
+		if j.started {
+			j.stats.Resets++
+		}
+		j.startLocked(p, arrival)
+	}
+	ext, ok := j.extendLocked(p.SequenceNumber)
+	if !ok {
+		// RFC 3550 §A.1: two sequential packets after a big jump mean the
+		// sender restarted its sequence; anything else after it is dropped.
+		if uint32(p.SequenceNumber) != j.badSeq {
+			j.badSeq = uint32(p.SequenceNumber+1) & 0xFFFF
+			j.stats.Dropped++
+			return PushJump
+		}
+		j.stats.Resets++
+		j.startLocked(p, arrival)
+		ext, _ = j.extendLocked(p.SequenceNumber)
+	}
+	size := uint64(len(j.slots))
+	sl := &j.slots[ext&j.mask]
+	if sl.ext == ext && (sl.valid || sl.played) {
+		j.stats.Duplicates++
+		return PushDuplicate
+	}
+	if ext < j.next {
+		if j.fresh && j.next-ext < size && j.highest-ext < size {
+			j.next = ext // reordered before anything was played: start earlier
+		} else {
+			j.stats.Late++
+			j.grow = true
+			j.updateJitterLocked(p.Timestamp, arrival)
+			return PushLate
+		}
+	}
+	if ext >= j.next+size {
+		// A burst larger than the buffer (or a long stall of the popper):
+		// drop the oldest frames to make room.
+		newNext := ext - size + 1
+		for s := j.next; s < newNext; s++ {
+			if sl := &j.slots[s&j.mask]; sl.valid && sl.ext == s {
+				sl.valid = false
+				j.stats.Discarded++
+			}
+		}
+		j.next = newNext
+		j.fresh = false
+	}
+	i := int(ext & j.mask)
+	sl.n = copy(j.data[i*j.maxPayload:(i+1)*j.maxPayload], p.Payload)
+	sl.ext, sl.valid, sl.played, sl.marker, sl.pt, sl.ts = ext, true, false, p.Marker, p.PayloadType, p.Timestamp
+	if ext > j.highest {
+		j.highest = ext
+	}
+	j.stats.Received++
+	j.updateJitterLocked(p.Timestamp, arrival)
+	return PushStored
+}
+
+// Pop returns the frame for this 20 ms tick, copying a payload into dst (which
+// should hold MaxPayload bytes; a longer payload is truncated). Call it once per
+// tick from the clock's goroutine.
+func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.started {
+		j.stats.Empty++
+		return JitterFrame{Status: FrameEmpty}
+	}
+	depth := 0
+	if j.highest >= j.next {
+		depth = int(j.highest - j.next + 1)
+	}
+	j.stats.Depth = j.frames(depth)
+	if !j.playing {
+		if depth == 0 || depth < j.target {
+			j.stats.Empty++
+			return JitterFrame{Status: FrameEmpty}
+		}
+		j.playing = true
+		j.pops, j.lowWater, j.drain = 0, depth, 0
+	}
+	j.fresh = false
+
+	// Shrink: a depth that never fell to Target in a whole window is delay
+	// nobody needed; drop it a frame per Pop.
+	j.lowWater = min(j.lowWater, depth)
+	if depth > j.maxFrames { // over the bound: drain now, not after a window
+		j.drain = max(j.drain, depth-j.target)
+	}
+	if j.pops++; j.pops >= jitterWindow {
+		if j.lowWater > j.target {
+			j.drain = j.lowWater - j.target
+		}
+		j.pops, j.lowWater = 0, depth
+	}
+	if j.drain > 0 && depth > j.target {
+		if sl := &j.slots[j.next&j.mask]; sl.valid && sl.ext == j.next {
+			sl.valid = false
+			j.stats.Discarded++
+		}
+		j.next++
+		depth--
+		j.drain--
+	}
+	// Grow: a packet came too late to play; wait one tick to add a frame of
+	// delay (the jitter estimate has grown with it).
+	if j.grow && depth <= j.target {
+		j.grow = false
+		j.stats.Empty++
+		return JitterFrame{Status: FrameEmpty}
+	}
+	if depth == 0 {
+		j.playing = false
+		j.stats.Underruns++
+		j.stats.Empty++
+		return JitterFrame{Status: FrameEmpty}
+	}
+
+	ext := j.next
+	j.next++
+	sl := &j.slots[ext&j.mask]
+	if sl.valid && sl.ext == ext {
+		sl.valid, sl.played = false, true
+		i := int(ext & j.mask)
+		n := copy(dst, j.data[i*j.maxPayload:i*j.maxPayload+sl.n])
+		j.lastTS, j.haveLastTS, j.lastPayload = sl.ts, true, sl.pt
+		j.stats.Played++
+		return JitterFrame{
+			Status:         FramePlay,
+			Payload:        dst[:n],
+			SequenceNumber: uint16(ext),
+			Timestamp:      sl.ts,
+			PayloadType:    sl.pt,
+			Marker:         sl.marker,
+		}
+	}
+	j.stats.Lost++
+	f := JitterFrame{Status: FrameLost, SequenceNumber: uint16(ext), PayloadType: j.lastPayload}
+	if j.haveLastTS {
+		j.lastTS += j.frameTS
+		f.Timestamp = j.lastTS
+	}
+	if nx := &j.slots[j.next&j.mask]; nx.valid && nx.ext == j.next {
+		i := int(j.next & j.mask)
+		n := copy(dst, j.data[i*j.maxPayload:i*j.maxPayload+nx.n])
+		f.Payload = dst[:n]
+	}
+	return f
+}
+
+// Stats returns the counters and the current estimates.
+func (j *JitterBuffer) Stats() JitterStats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.stats
+	s.JitterRTP = j.jitter16 >> 4
+	s.Jitter = time.Duration(int64(s.JitterRTP) * int64(time.Second) / int64(j.clockRate))
+	s.Target = j.frames(j.target)
+	return s
+}
+
+func (j *JitterBuffer) frames(n int) time.Duration { return time.Duration(n) * 20 * time.Millisecond }
+
+// startLocked makes p's source the current one, dropping anything buffered.
+func (j *JitterBuffer) startLocked(p *rtp.Packet, arrival time.Time) {
+	j.clearLocked()
+	j.started = true
+	j.ssrc = p.SSRC
+	j.maxSeq = p.SequenceNumber
+	j.cycles = seqMod
+	j.next = j.cycles + uint64(p.SequenceNumber)
+	j.highest = j.next - 1
+	j.fresh = true
+	j.epoch = arrival
+}
+
+func (j *JitterBuffer) clearLocked() {
+	for i := range j.slots {
+		j.slots[i] = jitterSlot{}
+	}
+	j.playing, j.fresh, j.grow = false, false, false
+	j.badSeq = seqMod + 1
+	j.haveTransit, j.jitter16 = false, 0
+	j.haveLastTS = false
+	j.target = j.minFrames
+	j.pops, j.lowWater, j.drain = 0, 0, 0
+}
+
+// extendLocked maps a 16-bit sequence number to the extended one (RFC 3550
+// §A.1 update_seq). ok is false for a jump too large to belong to the stream.
+func (j *JitterBuffer) extendLocked(seq uint16) (ext uint64, ok bool) {
+	udelta := seq - j.maxSeq
+	switch {
+	case udelta < maxDropout: // in order, possibly with a gap
+		if seq < j.maxSeq {
+			j.cycles += seqMod // wrapped
+		}
+		j.maxSeq = seq
+		return j.cycles + uint64(seq), true
+	case int(udelta) <= seqMod-maxMisorder: // a very large jump
+		return 0, false
+	default: // duplicate or reordered, behind maxSeq
+		if seq > j.maxSeq { // from before the last wrap
+			return j.cycles - seqMod + uint64(seq), true
+		}
+		return j.cycles + uint64(seq), true
+	}
+}
+
+// updateJitterLocked folds one arrival into the interarrival jitter estimate
+// (RFC 3550 §6.4.1, integer form of §A.8) and recomputes the target delay.
+func (j *JitterBuffer) updateJitterLocked(ts uint32, arrival time.Time) {
+	d := arrival.Sub(j.epoch)
+	secs, frac := int64(d/time.Second), int64(d%time.Second)
+	units := uint32(secs*int64(j.clockRate) + frac*int64(j.clockRate)/int64(time.Second))
+	transit := units - ts // wraps like the timestamps do
+	if j.haveTransit {
+		delta := int64(int32(transit - j.lastTransit))
+		if delta < 0 {
+			delta = -delta
+		}
+		// A change of more than a second is a timestamp discontinuity (a
+		// sender that re-based its timeline), not network jitter: it would
+		// pin the target at MaxDelay for seconds.
+		if delta <= int64(j.clockRate) {
+			j.jitter16 += uint32(delta) - ((j.jitter16 + 8) >> 4)
+		}
+	}
+	j.lastTransit, j.haveTransit = transit, true
+	jit := j.jitter16 >> 4
+	t := int((4*uint64(jit)+uint64(j.frameTS)-1)/uint64(j.frameTS)) + 1
+	j.target = min(max(t, j.minFrames), j.maxFrames)
+}
