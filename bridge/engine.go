@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/media"
 )
 
 // Config configures an Engine. Zero values take the defaults noted.
@@ -24,6 +25,9 @@ type Config struct {
 	Metrics Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Clock is the shared 20 ms media clock that drives every room's phone mix;
+	// nil means the engine makes its own and closes it in Close.
+	Clock *media.Clock
 	// TickInterval is the housekeeping period (lobby timeouts, talking
 	// indicator); 0 means 100 ms, fine enough for a talking light that feels live.
 	TickInterval time.Duration
@@ -42,8 +46,10 @@ type Metrics interface {
 
 // Engine owns the conferences of this node, one Room per issued number.
 type Engine struct {
-	cfg     Config
-	metrics metricsOrNop
+	cfg      Config
+	metrics  metricsOrNop
+	clock    *media.Clock
+	ownClock bool
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -67,7 +73,10 @@ func NewEngine(cfg Config) *Engine {
 		cfg.TickInterval = 100 * time.Millisecond
 	}
 	e := &Engine{cfg: cfg, metrics: metricsOrNop{cfg.Metrics}, rooms: map[string]*Room{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), clock: cfg.Clock}
+	if e.clock == nil {
+		e.clock, e.ownClock = media.NewClock(media.ClockConfig{}), true
+	}
 	go e.housekeep()
 	return e
 }
@@ -178,7 +187,13 @@ func (e *Engine) Close() {
 	for _, r := range rooms {
 		r.End("The server is shutting down. Please join again in a moment.")
 	}
+	if e.ownClock {
+		e.clock.Close()
+	}
 }
+
+// ClockStats reports the shared media clock's lateness and load.
+func (e *Engine) ClockStats() media.ClockStats { return e.clock.Stats() }
 
 func (e *Engine) housekeep() {
 	defer close(e.done)

@@ -38,6 +38,7 @@ type Member struct {
 	lastVoice atomic.Int64 // unix nanos of the last voiced audio packet
 	tracks    []*Track     // guarded by room.mu
 	gone      bool         // guarded by room.mu
+	phone     PhoneAudio   // set once by AttachPhoneAudio; guarded by room.mu
 }
 
 // ID returns the member's id, unique within the room.

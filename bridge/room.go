@@ -22,8 +22,9 @@ type Room struct {
 	lobby   []*Request
 	nextID  int
 	ended   bool
-	idle    bool     // ended because it was empty (a newcomer just opens a new room)
-	talking []string // the set last announced
+	idle    bool       // ended because it was empty (a newcomer just opens a new room)
+	talking []string   // the set last announced
+	audio   *roomAudio // the phone mix; nil while the room has no phone leg
 }
 
 // Request is a guest waiting in the lobby for the operator's decision. The
@@ -407,6 +408,13 @@ func (r *Room) leaveLocked(m *Member, reason string, ev Event) {
 		r.unpublishLocked(t)
 	}
 	m.tracks = nil
+	if r.audio != nil && m.phone != nil {
+		r.audio.removeLocked(m, nil)
+		if r.audio.phoneLegsLocked() == 0 {
+			r.audio.stopLocked()
+			r.audio = nil
+		}
+	}
 	if ev != nil {
 		m.endpoint.Deliver(ev)
 	}
@@ -465,12 +473,19 @@ func (r *Room) broadcastUpdateLocked(m *Member) {
 func (r *Room) publish(m *Member, spec TrackSpec) *Track {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.publishLocked(m, spec)
+}
+
+func (r *Room) publishLocked(m *Member, spec TrackSpec) *Track {
 	t := &Track{id: r.newIDLocked("t"), member: m, spec: spec}
 	if m.gone {
 		t.closed.Store(true)
 		return t
 	}
 	m.tracks = append(m.tracks, t)
+	if r.audio != nil {
+		r.audio.addBrowserTrackLocked(t)
+	}
 	for _, o := range r.members {
 		if o != m {
 			o.endpoint.Deliver(TrackAdded{Track: t})
@@ -491,6 +506,9 @@ func (r *Room) unpublish(t *Track) {
 }
 
 func (r *Room) unpublishLocked(t *Track) {
+	if r.audio != nil {
+		r.audio.removeLocked(nil, t)
+	}
 	t.closeSubscribers()
 	for _, o := range r.members {
 		if o != t.member {

@@ -1,0 +1,26 @@
+package bridge
+
+// PhoneFrameSamples is the size of one phone audio frame: 20 ms at 8 kHz.
+// Phone legs are mixed at 8 kHz (narrowband), the rate G.711 carries, so no
+// resampling happens on the phone side and Opus works at 8 kHz too
+// (MEDIA-COSTS.md: 2.3x cheaper than 48 kHz).
+const PhoneFrameSamples = 160
+
+// PhoneAudio is the audio of a phone leg as the room's mixer sees it: 8 kHz
+// mono PCM, one 20 ms frame per tick of the shared media clock. The sip package
+// implements it on top of its RTP endpoint, jitter buffer and G.711 codec.
+//
+// Both methods are called on a media clock goroutine, once per tick, never
+// concurrently with each other; they must not block.
+type PhoneAudio interface {
+	// ReadFrame fills dst (PhoneFrameSamples long) with what the caller said in
+	// the last 20 ms, concealing loss. It returns false when the leg has no
+	// audio (not started, on hold, network silence); the room then treats the
+	// leg as silent.
+	ReadFrame(dst []int16) bool
+	// WriteFrame gives the leg what it hears this tick: the mix of everyone else.
+	// silent reports that nobody else is talking: pcm is then nil and the leg
+	// may send silence, comfort noise or nothing. pcm is only valid during the
+	// call and may be shared between legs: do not modify or retain it.
+	WriteFrame(pcm []int16, silent bool)
+}

@@ -1,0 +1,297 @@
+package bridge
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/media"
+)
+
+// Opus as phone legs publish it to browsers: the RTP clock is 48 kHz whatever
+// the encoder's rate (RFC 7587 §4.1), so one 20 ms frame advances 960.
+const (
+	opusPayloadType   = 111
+	opusTicksPerFrame = 960
+)
+
+// newVAD returns the voice detector for one mix participant. The adaptive
+// noise floor is off: it learns any steady sound as "noise", and a steady sound
+// (a tone, music on hold, a test signal) must still be heard; the level
+// threshold alone is what skips silent legs.
+func newVAD() *media.VAD { return media.NewVAD(media.VADConfig{Margin: -1}) }
+
+// phoneOpusCodec is what a phone leg's track to browsers carries.
+func phoneOpusCodec() Codec {
+	return Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
+}
+
+// roomAudio mixes a room's audio for its phone legs. It exists while the room
+// has at least one phone leg; a room of browsers only is a pure SFU and costs
+// no clock tick at all. Each tick (on a shared media clock goroutine):
+//   - every phone leg's frame is read and run through its VAD;
+//   - every browser's Opus is decoded once to 8 kHz (only for the phone mix);
+//   - the mixer sums the talkers once and gives each phone leg the mix minus
+//     itself ("sum once, subtract self");
+//   - every talking phone leg's frame is encoded to Opus once and forwarded to
+//     the browsers over its Track (nothing is encoded without browsers).
+//
+// Participants change under the room's lock by replacing the parts slice
+// (copy-on-write); the tick reads it atomically and owns every codec, jitter
+// buffer and mixer leg, so nothing in the tick takes a lock.
+type roomAudio struct {
+	room  *Room
+	sub   *media.Subscription
+	mixer *media.Mixer
+	parts atomic.Pointer[[]*audioPart]
+
+	legs    []*media.MixerLeg // tick scratch
+	lastSeq uint64            // last tick seen, to keep RTP timestamps in step
+}
+
+// audioPart is one participant of the phone mix: a phone leg, or a browser's
+// audio track decoded for the phone legs.
+type audioPart struct {
+	member *Member
+	leg    media.MixerLeg
+	in     []int16
+	vad    *media.VAD
+
+	// phone legs
+	phone   PhoneAudio
+	out     *Track // the leg's Opus to browsers
+	enc     *media.OpusEncoder
+	pkt     rtp.Packet
+	buf     []byte
+	sending bool // the previous frame was sent (marker bit on talk spurts)
+
+	// browser tracks
+	track       *Track
+	jb          *media.JitterBuffer
+	dec         *media.OpusDecoder
+	jbuf        []byte
+	unsubscribe func()
+}
+
+// WriteRTP receives a browser's Opus packet (an RTPSink on its Track); it runs
+// on the publisher's reader goroutine. The jitter buffer copies the payload.
+func (p *audioPart) WriteRTP(pkt *rtp.Packet) error {
+	p.jb.Push(pkt, time.Now())
+	return nil
+}
+
+// AttachPhoneAudio starts mixing a phone leg: from now on the room's mixer
+// calls a's ReadFrame and WriteFrame every 20 ms on the shared media clock, and
+// the leg's voice is published to browsers as an Opus track. The attachment
+// ends when the member leaves; a may receive one more tick after that.
+func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.gone {
+		return dialroom.Errorf(dialroom.EGONE, "The member has left.")
+	}
+	if m.phone != nil {
+		return dialroom.Errorf(dialroom.EINVALID, "The member already has phone audio.")
+	}
+	enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 8000, FEC: true, PacketLossPercent: 5})
+	if err != nil {
+		return err
+	}
+	m.phone = a
+	ra := r.audioLocked()
+	var ssrc [4]byte
+	_, _ = rand.Read(ssrc[:])
+	p := &audioPart{member: m, phone: a, in: make([]int16, PhoneFrameSamples), vad: newVAD(),
+		enc: enc, buf: make([]byte, 1500)}
+	p.pkt.Header = rtp.Header{Version: 2, PayloadType: opusPayloadType, SSRC: binary.BigEndian.Uint32(ssrc[:])}
+	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: phoneOpusCodec(), StreamID: m.id})
+	ra.add(p)
+	return nil
+}
+
+// audioLocked returns the room's mixer, starting it (and decoding every
+// browser audio track already published) if this is the first phone leg.
+func (r *Room) audioLocked() *roomAudio {
+	if r.audio != nil {
+		return r.audio
+	}
+	mixer, _ := media.NewMixer(PhoneFrameSamples) // 160 is valid; cannot fail
+	ra := &roomAudio{room: r, mixer: mixer}
+	r.audio = ra
+	for _, m := range r.members {
+		if m.phone != nil {
+			continue
+		}
+		for _, t := range m.tracks {
+			ra.addBrowserTrackLocked(t)
+		}
+	}
+	ra.sub = r.engine.clock.Subscribe(ra.tick)
+	return ra
+}
+
+// addBrowserTrackLocked decodes a browser's audio track for the phone mix.
+func (ra *roomAudio) addBrowserTrackLocked(t *Track) {
+	if t.spec.Kind != KindAudio || !strings.EqualFold(t.spec.Codec.MimeType, "audio/opus") || t.member.phone != nil {
+		return
+	}
+	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: 48000})
+	if err != nil {
+		return
+	}
+	dec, err := media.NewOpusDecoder(8000)
+	if err != nil {
+		return
+	}
+	p := &audioPart{member: t.member, track: t, jb: jb, dec: dec, in: make([]int16, PhoneFrameSamples),
+		jbuf: make([]byte, media.DefaultJitterMaxPayload), vad: newVAD()}
+	p.leg.Deaf = true // browsers hear the SFU, not this mix
+	p.unsubscribe = t.Subscribe(p)
+	ra.add(p)
+}
+
+func (ra *roomAudio) add(p *audioPart) {
+	var next []*audioPart
+	if old := ra.parts.Load(); old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, p)
+	ra.parts.Store(&next)
+}
+
+// removeLocked drops the parts of member m (all of them) or of track t.
+func (ra *roomAudio) removeLocked(m *Member, t *Track) {
+	old := ra.parts.Load()
+	if old == nil {
+		return
+	}
+	next := make([]*audioPart, 0, len(*old))
+	for _, p := range *old {
+		if (m != nil && p.member == m) || (t != nil && p.track == t) {
+			if p.unsubscribe != nil {
+				p.unsubscribe()
+			}
+			continue
+		}
+		next = append(next, p)
+	}
+	ra.parts.Store(&next)
+}
+
+// phoneLegsLocked counts the phone legs still mixed.
+func (ra *roomAudio) phoneLegsLocked() int {
+	n := 0
+	if parts := ra.parts.Load(); parts != nil {
+		for _, p := range *parts {
+			if p.phone != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// stopLocked stops mixing (the last phone leg left).
+func (ra *roomAudio) stopLocked() {
+	ra.sub.Stop()
+	if parts := ra.parts.Load(); parts != nil {
+		for _, p := range *parts {
+			if p.unsubscribe != nil {
+				p.unsubscribe()
+			}
+		}
+	}
+	ra.parts.Store(nil)
+}
+
+// tick mixes one 20 ms frame. It runs on a media clock goroutine, never
+// concurrently with itself.
+func (ra *roomAudio) tick(t media.Tick) {
+	parts := ra.parts.Load()
+	if parts == nil {
+		return
+	}
+	step := uint32(1)
+	if ra.lastSeq != 0 && t.Seq > ra.lastSeq {
+		step = uint32(t.Seq - ra.lastSeq)
+	}
+	ra.lastSeq = t.Seq
+	now := t.Scheduled.UnixNano()
+
+	ra.legs = ra.legs[:0]
+	browsers := false
+	for _, p := range *parts {
+		talking := false
+		if p.phone != nil {
+			ok := p.phone.ReadFrame(p.in)
+			talking = p.vad.Detect(p.in) && ok && !p.member.muted.Load()
+			if talking {
+				p.member.lastVoice.Store(now) // the talking indicator for phone members
+			}
+		} else {
+			browsers = true
+			talking = p.readBrowser() && !p.member.muted.Load()
+		}
+		p.leg.In, p.leg.Talking = p.in, talking
+		ra.legs = append(ra.legs, &p.leg)
+	}
+	ra.mixer.Mix(ra.legs)
+	for _, p := range *parts {
+		if p.phone == nil {
+			continue
+		}
+		p.phone.WriteFrame(p.leg.Out, p.leg.Silent)
+		p.sendToBrowsers(p.leg.Talking && browsers, step)
+	}
+}
+
+// readBrowser pops and decodes the browser's next frame into p.in and reports
+// whether it holds speech. Loss is concealed by Opus itself (FEC from the next
+// packet when it is already here, else packet loss concealment).
+func (p *audioPart) readBrowser() bool {
+	f := p.jb.Pop(p.jbuf)
+	var err error
+	switch f.Status {
+	case media.FramePlay:
+		_, err = p.dec.Decode(p.in, f.Payload)
+	case media.FrameLost:
+		if len(f.Payload) > 0 {
+			_, err = p.dec.DecodeFEC(p.in, f.Payload)
+		} else {
+			_, err = p.dec.Conceal(p.in)
+		}
+	default:
+		return false
+	}
+	if err != nil {
+		return false
+	}
+	return p.vad.Detect(p.in)
+}
+
+// sendToBrowsers encodes the phone leg's frame to Opus and forwards it, when
+// the leg talks and browsers listen. Silent frames are not sent at all: to the
+// browser that is a discontinuous transmission (RFC 7587 §3.1.3) and it plays
+// comfort silence; the timestamp keeps advancing so the gap is timed right.
+func (p *audioPart) sendToBrowsers(send bool, step uint32) {
+	p.pkt.Timestamp += opusTicksPerFrame * step
+	if !send {
+		p.sending = false
+		return
+	}
+	n, err := p.enc.Encode(p.buf, p.in)
+	if err != nil || n == 0 {
+		return
+	}
+	p.pkt.SequenceNumber++
+	p.pkt.Marker = !p.sending // RFC 3551 §4.1: the first packet of a talk spurt
+	p.pkt.Payload = p.buf[:n]
+	p.sending = true
+	p.out.WriteRTP(&p.pkt)
+}

@@ -1,0 +1,229 @@
+package bridge_test
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/media"
+)
+
+// tonePhone is a fake phone leg: it says a sine at freq (8 kHz) and records
+// everything it hears.
+type tonePhone struct {
+	freq  float64
+	phase float64
+
+	mu    sync.Mutex
+	heard []int16
+	ticks int
+}
+
+func (p *tonePhone) ReadFrame(dst []int16) bool {
+	for i := range dst {
+		dst[i] = int16(8000 * math.Sin(p.phase))
+		p.phase += 2 * math.Pi * p.freq / 8000
+	}
+	return true
+}
+
+func (p *tonePhone) WriteFrame(pcm []int16, silent bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ticks++
+	if silent {
+		p.heard = append(p.heard, make([]int16, bridge.PhoneFrameSamples)...)
+		return
+	}
+	p.heard = append(p.heard, pcm...)
+}
+
+// lastHeard returns the last n samples the phone heard.
+func (p *tonePhone) lastHeard(n int) []int16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.heard) < n {
+		return append([]int16(nil), p.heard...)
+	}
+	return append([]int16(nil), p.heard[len(p.heard)-n:]...)
+}
+
+// goertzel returns the level of freq in pcm (rate Hz) in dB relative to full scale.
+func goertzel(pcm []int16, rate, freq float64) float64 {
+	if len(pcm) == 0 {
+		return -200
+	}
+	k := 2 * math.Cos(2*math.Pi*freq/rate)
+	var s1, s2 float64
+	for _, v := range pcm {
+		s0 := float64(v)/32768 + k*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - k*s1*s2
+	amp := 2 * math.Sqrt(math.Max(power, 0)) / float64(len(pcm))
+	if amp == 0 {
+		return -200
+	}
+	return 20 * math.Log10(amp)
+}
+
+// opusSink decodes the Opus a phone leg forwards to a browser.
+type opusSink struct {
+	mu  sync.Mutex
+	dec *media.OpusDecoder
+	pcm []int16
+	n   int
+}
+
+func (s *opusSink) WriteRTP(p *rtp.Packet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf := make([]int16, 960)
+	n, err := s.dec.Decode(buf, p.Payload)
+	if err == nil {
+		s.pcm = append(s.pcm, buf[:n]...)
+		s.n++
+	}
+	return nil
+}
+
+// TestPhoneMix: two phone legs and a browser in one room. Each phone leg hears
+// the browser and the other phone leg but not itself; the browser receives each
+// phone leg's voice as Opus; the room is mixed only while it has phone legs.
+func TestPhoneMix(t *testing.T) {
+	e := bridge.NewEngine(bridge.Config{})
+	t.Cleanup(e.Close)
+	n := &dialroom.Number{Digits: "06011112222", Operator: "op"}
+	opRec := newRecorder("operator")
+	op, err := e.Host(n, "Op", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The browser publishes a 440 Hz tone as 48 kHz Opus, one packet per 20 ms.
+	browserTrack := op.Publish(bridge.TrackSpec{Kind: bridge.KindAudio, StreamID: op.ID(),
+		Codec: bridge.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 48000})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pcm := make([]int16, 960)
+		buf := make([]byte, 1500)
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SSRC: 1234}}
+		phase := 0.0
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for i := range pcm {
+				pcm[i] = int16(8000 * math.Sin(phase))
+				phase += 2 * math.Pi * 440 / 48000
+			}
+			k, err := enc.Encode(buf, pcm)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			pkt.SequenceNumber++
+			pkt.Timestamp += 960
+			pkt.Payload = buf[:k]
+			browserTrack.WriteRTP(&pkt)
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	room := op.Room()
+	a, b := &tonePhone{freq: 1000}, &tonePhone{freq: 660}
+	var phones []*bridge.Member
+	for _, p := range []*tonePhone{a, b} {
+		m, err := room.Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AttachPhoneAudio(p); err != nil {
+			t.Fatal(err)
+		}
+		phones = append(phones, m)
+	}
+	// The operator's adapter subscribes to phone A's Opus track, as the SFU does.
+	ev, _ := opRec.waitFor(t, 0, "phone A's track", func(ev bridge.Event) bool {
+		ta, ok := ev.(bridge.TrackAdded)
+		return ok && ta.Track.Member() == phones[0]
+	})
+	dec, _ := media.NewOpusDecoder(48000)
+	sink := &opusSink{dec: dec}
+	ev.(bridge.TrackAdded).Track.Subscribe(sink)
+
+	time.Sleep(1500 * time.Millisecond)
+
+	const window = 8000 // the last second
+	for _, c := range []struct {
+		name          string
+		phone         *tonePhone
+		hears, notSelf []float64
+	}{
+		{"phone A", a, []float64{440, 660}, []float64{1000}},
+		{"phone B", b, []float64{440, 1000}, []float64{660}},
+	} {
+		pcm := c.phone.lastHeard(window)
+		for _, f := range c.hears {
+			if lvl := goertzel(pcm, 8000, f); lvl < -30 {
+				t.Errorf("%s hears %.0f Hz at %.1f dBFS, want above -30", c.name, f, lvl)
+			}
+		}
+		for _, f := range c.notSelf {
+			if lvl := goertzel(pcm, 8000, f); lvl > -50 {
+				t.Errorf("%s hears itself (%.0f Hz) at %.1f dBFS", c.name, f, lvl)
+			}
+		}
+	}
+	sink.mu.Lock()
+	got := append([]int16(nil), sink.pcm...)
+	packets := sink.n
+	sink.mu.Unlock()
+	if packets < 40 {
+		t.Fatalf("browser got %d Opus packets of phone A in 1.5 s, want about 75", packets)
+	}
+	if lvl := goertzel(got[len(got)/2:], 48000, 1000); lvl < -30 {
+		t.Errorf("browser hears phone A's 1000 Hz at %.1f dBFS", lvl)
+	}
+	if st := e.ClockStats(); st.Ticks == 0 {
+		t.Errorf("media clock never ticked: %+v", st)
+	}
+
+	// Muting phone A takes it out of B's mix.
+	phones[0].SetMuted(true)
+	time.Sleep(500 * time.Millisecond)
+	if lvl := goertzel(b.lastHeard(4000), 8000, 1000); lvl > -50 {
+		t.Errorf("phone B still hears muted phone A at %.1f dBFS", lvl)
+	}
+
+	// When the phone legs leave, nothing ticks for the room any more.
+	for _, m := range phones {
+		m.Leave("left")
+	}
+	a.mu.Lock()
+	ticks := a.ticks
+	a.mu.Unlock()
+	time.Sleep(200 * time.Millisecond)
+	a.mu.Lock()
+	after := a.ticks
+	a.mu.Unlock()
+	if after > ticks+1 {
+		t.Errorf("phone A still ticked %d times after leaving", after-ticks)
+	}
+}
