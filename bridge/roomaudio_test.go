@@ -172,8 +172,8 @@ func TestPhoneMix(t *testing.T) {
 
 	const window = 8000 // the last second
 	for _, c := range []struct {
-		name          string
-		phone         *tonePhone
+		name           string
+		phone          *tonePhone
 		hears, notSelf []float64
 	}{
 		{"phone A", a, []float64{440, 660}, []float64{1000}},
