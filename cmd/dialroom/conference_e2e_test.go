@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -272,6 +273,20 @@ func TestBrowserConference(t *testing.T) {
 
 	// Talking indicator: the operator's console marks talking members.
 	op.waitFor("talking indicator", fmt.Sprintf(`document.querySelector('#members [data-member-id=%q].talking')`, g1ID), 5*time.Second)
+
+	// DIALROOM_SCREENSHOTS=DIR keeps what the operator and a guest see, for
+	// people reviewing the UI.
+	if dir := os.Getenv("DIALROOM_SCREENSHOTS"); dir != "" {
+		for _, p := range []*participant{op, g1} {
+			png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, p.name+".png"), png, 0o644)
+			}
+			if err != nil {
+				t.Logf("screenshot of %s: %v", p.name, err)
+			}
+		}
+	}
 
 	// Mute: the operator mutes guest 1; guest 3 stops hearing them.
 	op.run("mute guest 1", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members [data-member-id=%q] .mute`, g1ID))))
