@@ -26,7 +26,7 @@ TEST_FLAGS ?= -race -count=1 -timeout $(TEST_TIMEOUT)
 TEST_PKGS ?= ./...
 
 # Short fuzz runs in `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./configs:FuzzLoad
+FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad
 FUZZ_TIME ?= 10s
 
 BENCH_COUNT ?= 5

@@ -49,8 +49,9 @@ func (p *Problem) Error() string {
 // by one Load call on one goroutine.
 type decoder struct {
 	file     string
+	opts     LoadOptions
 	problems []*Problem
-	warnings []string
+	warnings []*Problem // Expected is not used
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, expected, format string, args ...any) {
@@ -63,18 +64,32 @@ func (d *decoder) errorf(n *yaml.Node, path, expected, format string, args ...an
 
 func (d *decoder) warnf(n *yaml.Node, path, format string, args ...any) {
 	line, col := position(n)
-	w := fmt.Sprintf("%s:%d:%d: ", d.file, line, col)
-	if path != "" {
-		w += path + ": "
+	d.warnings = append(d.warnings, &Problem{
+		File: d.file, Line: line, Column: col, Path: path,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// warningTexts returns the warnings in file order, each as
+// FILE:LINE:COL: PATH: MESSAGE.
+func (d *decoder) warningTexts() []string {
+	sortProblems(d.warnings)
+	var out []string
+	for _, w := range d.warnings {
+		out = append(out, w.Error())
 	}
-	d.warnings = append(d.warnings, w+fmt.Sprintf(format, args...))
+	return out
+}
+
+func sortProblems(ps []*Problem) {
+	slices.SortStableFunc(ps, func(a, b *Problem) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
 }
 
 // err returns every problem found, in file order.
 func (d *decoder) err() error {
-	slices.SortStableFunc(d.problems, func(a, b *Problem) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
+	sortProblems(d.problems)
 	errs := make([]error, len(d.problems))
 	for i, p := range d.problems {
 		errs[i] = p
@@ -134,6 +149,196 @@ func (d *decoder) syntaxError(err error) {
 	})
 }
 
+// checkKey reports a key that is not a plain scalar or is a merge key, and a
+// key seen before; it returns false for those. seen maps each key to its node.
+func (d *decoder) checkKey(path string, k *yaml.Node, seen map[string]*yaml.Node) bool {
+	switch {
+	case k.Tag == "!!merge":
+		d.errorf(k, path, "the keys written out", "merge keys (<<) are not supported")
+		return false
+	case k.Kind != yaml.ScalarNode:
+		d.errorf(k, path, "a plain key", "found %s as a key", describe(k))
+		return false
+	}
+	if first, dup := seen[k.Value]; dup {
+		l, c := position(first)
+		d.errorf(k, join(path, k.Value), "each key once", "duplicate key %q (first at line %d, column %d)", k.Value, l, c)
+		return false
+	}
+	seen[k.Value] = k
+	return true
+}
+
+// each calls fn for every entry of a mapping whose keys are names the admin
+// chooses (the prompts section). Duplicate, merge and non-scalar keys are
+// reported and skipped; values are passed as they are (null included).
+func (d *decoder) each(path string, n *yaml.Node, fn func(kpath string, k, v *yaml.Node)) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "a mapping of names to values", "found %s", describe(n))
+		return
+	}
+	seen := make(map[string]*yaml.Node)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if d.checkKey(path, k, seen) {
+			fn(join(path, k.Value), k, v)
+		}
+	}
+}
+
+// entry is a key of a record and its value.
+type entry struct {
+	path       string
+	key, value *yaml.Node
+}
+
+// record decodes a mapping with the given keys into a map from key to entry,
+// reporting unknown and duplicate keys. Keys whose value is null are left
+// out, like keys that are missing: their default applies. Sections whose keys
+// depend on one another (a route's parameters depend on its action) are
+// decoded this way and checked afterwards.
+func (d *decoder) record(path string, n *yaml.Node, keys ...string) map[string]entry {
+	rec := make(map[string]entry)
+	n = resolve(n)
+	if isNull(n) {
+		return rec
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "a mapping of keys to values", "found %s", describe(n))
+		return rec
+	}
+	seen := make(map[string]*yaml.Node)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !d.checkKey(path, k, seen) {
+			continue
+		}
+		if !slices.Contains(keys, k.Value) {
+			expected := "one of " + strings.Join(keys, ", ") + didYouMean(k.Value, keys...)
+			d.errorf(k, path, expected, "unknown key %q", k.Value)
+			continue
+		}
+		if v = resolve(v); isNull(v) {
+			continue
+		}
+		rec[k.Value] = entry{join(path, k.Value), k, v}
+	}
+	return rec
+}
+
+// list checks that n is a list and returns its items with aliases resolved.
+func (d *decoder) list(path string, n *yaml.Node, expected string) ([]*yaml.Node, bool) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, expected, "found %s", describe(n))
+		return nil, false
+	}
+	items := make([]*yaml.Node, len(n.Content))
+	for i, item := range n.Content {
+		items[i] = resolve(item)
+	}
+	return items, true
+}
+
+// oneOrMore returns the items of a list, or n itself when it is a single
+// scalar: `to: "0312345678"` and `to: ["0312345678", "0312345679"]` both work.
+// path gets an index for list items.
+func (d *decoder) oneOrMore(path string, n *yaml.Node, expected string) (paths []string, items []*yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		return []string{path}, []*yaml.Node{n}
+	}
+	list, ok := d.list(path, n, expected)
+	if !ok {
+		return nil, nil
+	}
+	if len(list) == 0 {
+		d.errorf(n, path, expected, "the list is empty")
+	}
+	for i := range list {
+		paths = append(paths, fmt.Sprintf("%s[%d]", path, i))
+	}
+	return paths, list
+}
+
+// boolean decodes true or false.
+func (d *decoder) boolean(path string, n *yaml.Node) (bool, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		d.errorf(n, path, "true or false", "found %s", describe(n))
+		return false, false
+	}
+	return n.Value == "true" || n.Value == "True" || n.Value == "TRUE", true
+}
+
+// numberText returns the text of a scalar that holds a number or a pattern.
+// Unquoted numbers are fine: YAML reads 0312345678 as a float and +81… as an
+// integer, but the text is what counts.
+func (d *decoder) numberText(path string, n *yaml.Node, expected string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) || n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" {
+		d.errorf(n, path, expected, "found %s", describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// patterns decodes one pattern or a list of them.
+func (d *decoder) patterns(path string, n *yaml.Node, opt patternOptions) ([]*pattern, bool) {
+	items, ok := d.patternItems(path, n, opt)
+	out := make([]*pattern, len(items))
+	for i, it := range items {
+		out[i] = it.p
+	}
+	return out, ok
+}
+
+// patternItem is a compiled pattern and where it is written.
+type patternItem struct {
+	p    *pattern
+	node *yaml.Node
+	path string
+}
+
+// patternItems is patterns with each pattern's position, for checks that
+// depend on the field. Items that do not compile are reported and left out.
+func (d *decoder) patternItems(path string, n *yaml.Node, opt patternOptions) ([]patternItem, bool) {
+	expected := patternSyntax + ", or a list of them"
+	paths, items := d.oneOrMore(path, n, expected)
+	if items == nil {
+		return nil, false
+	}
+	ok := len(items) > 0
+	var out []patternItem
+	for i, item := range items {
+		s, good := d.numberText(paths[i], item, patternSyntax)
+		if !good {
+			ok = false
+			continue
+		}
+		p, err := parsePattern(s, opt)
+		if err != nil {
+			pe := err.(*patternError)
+			d.errorf(item, paths[i], pe.expected, "%s", pe.msg)
+			ok = false
+			continue
+		}
+		out = append(out, patternItem{p, item, paths[i]})
+	}
+	return out, ok
+}
+
+// name decodes the name of a rule, trunk or prompt.
+func (d *decoder) name(path string, n *yaml.Node, what string) (string, bool) {
+	const expected = "a name of letters, digits, '.', '_', '-' and '@', starting with a letter or digit"
+	s, ok := d.numberText(path, n, expected)
+	if !ok {
+		return "", false
+	}
+	if !validName(s) {
+		d.errorf(n, path, expected, "bad %s name %q", what, s)
+		return "", false
+	}
+	return s, true
+}
+
 // field is one known key of a mapping and what to do with its value.
 type field struct {
 	key    string
@@ -143,8 +348,7 @@ type field struct {
 // mapping checks that n is a mapping (or null, which stands for an empty one),
 // reports duplicate and unknown keys, and hands each known key's value to its
 // field. Null values are skipped: a key without a value keeps its default.
-// unsupported lists keys that are known but not implemented yet.
-func (d *decoder) mapping(path string, n *yaml.Node, fields []field, unsupported ...string) {
+func (d *decoder) mapping(path string, n *yaml.Node, fields []field) {
 	n = resolve(n)
 	if isNull(n) {
 		return
@@ -156,28 +360,12 @@ func (d *decoder) mapping(path string, n *yaml.Node, fields []field, unsupported
 	seen := make(map[string]*yaml.Node)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		switch {
-		case k.Tag == "!!merge":
-			d.errorf(k, path, "the keys written out", "merge keys (<<) are not supported")
-			continue
-		case k.Kind != yaml.ScalarNode:
-			d.errorf(k, path, "a plain key", "found %s as a key", describe(k))
+		if !d.checkKey(path, k, seen) {
 			continue
 		}
 		kpath := join(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			l, c := position(first)
-			d.errorf(k, kpath, "each key once", "duplicate key %q (first at line %d, column %d)", k.Value, l, c)
-			continue
-		}
-		seen[k.Value] = k
 		f := findField(fields, k.Value)
 		if f == nil {
-			if slices.Contains(unsupported, k.Value) {
-				d.errorf(k, kpath, oneOf(fields),
-					"section %q is not supported yet by this version of dialroom", k.Value)
-				continue
-			}
 			d.errorf(k, path, expectedKey(fields, k.Value), "unknown key %q", k.Value)
 			continue
 		}

@@ -47,6 +47,12 @@ func TestGolden(t *testing.T) {
 						got.WriteString("warning: " + w + "\n")
 					}
 				}
+				// Passwords written in the broken files must never be echoed.
+				for _, secret := range []string{"inline-secret-do-not-print", "s3cr3t-value", "BACKUP PASSWORD"} {
+					if strings.Contains(got.String(), secret) {
+						t.Errorf("the output shows the password %q:\n%s", secret, got.String())
+					}
+				}
 				golden := strings.TrimSuffix(file, ".yaml") + ".golden"
 				if *update {
 					if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {

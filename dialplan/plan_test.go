@@ -89,16 +89,12 @@ func TestLoad(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			yaml: "numbering: {}\nnumbers: {}\n",
-			errs: []string{`t.yaml:2:1: unknown key "numbers" (expected numbering)`},
+			errs: []string{`t.yaml:2:1: unknown key "numbers" (expected one of numbering, prompts, trunks, routes, dialout)`},
 		},
 		{
-			name: "sections of a later version",
-			yaml: "trunks: []\nroutes: []\ndialout: {}\n",
-			errs: []string{
-				`t.yaml:1:1: trunks: section "trunks" is not supported yet by this version of dialroom (expected numbering)`,
-				`t.yaml:2:1: routes: section "routes" is not supported yet by this version of dialroom (expected numbering)`,
-				`t.yaml:3:1: dialout: section "dialout" is not supported yet by this version of dialroom (expected numbering)`,
-			},
+			name: "every section empty",
+			yaml: "numbering:\nprompts:\ntrunks: []\nroutes: []\ndialout: {}\n",
+			want: DefaultNumbering(),
 		},
 		{
 			name: "typo in a key",
@@ -225,7 +221,7 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "every problem at once",
-			yaml: "numbering:\n  prefixes: [\"090\", \"6\"]\n  random_digits: 2\n  mode: fixed\n  lifetime: soon\n  colour: red\nroutes: []\n",
+			yaml: "numbering:\n  prefixes: [\"090\", \"6\"]\n  random_digits: 2\n  mode: fixed\n  lifetime: soon\n  colour: red\nroutes: none\n",
 			errs: []string{
 				`t.yaml:2:14: numbering.prefixes[0]: prefix 090 is forbidden: it belongs to real mobile phone numbers, so an issued number could ring a stranger (expected ` + expectedPrefix + `)`,
 				`t.yaml:2:21: numbering.prefixes[1]: found the text "6" (expected ` + expectedPrefix + `)`,
@@ -233,7 +229,7 @@ func TestLoad(t *testing.T) {
 				`t.yaml:4:9: numbering.mode: unknown mode "fixed" (expected per_conference or per_operator)`,
 				`t.yaml:5:13: numbering.lifetime: "soon" is not a duration (expected a duration like 24h, 90m or 7d, or 0 for numbers that never expire)`,
 				`t.yaml:6:3: numbering: unknown key "colour" (expected one of prefixes, random_digits, mode, lifetime)`,
-				`t.yaml:7:1: routes: section "routes" is not supported yet by this version of dialroom (expected numbering)`,
+				`t.yaml:7:9: routes: found the text "none" (expected a list of routes, each a mapping starting with - name: …)`,
 			},
 		},
 	}

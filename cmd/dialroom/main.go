@@ -29,6 +29,7 @@ Usage:
   dialroom operator passwd LOGIN               (password read from stdin)
   dialroom operator list
   dialroom operator remove LOGIN
+  dialroom dialplan check|route|dialout FILE …  (check a dialplan, try a call)
   dialroom version
 
 Every command takes --config and --data so it acts on the database serve uses,
@@ -47,6 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runServe(args[1:], stdout, stderr)
 	case "operator":
 		err = runOperator(args[1:], stdin, stdout, stderr)
+	case "dialplan":
+		err = runDialplan(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "dialroom", version)
 	case "help", "-h", "--help":

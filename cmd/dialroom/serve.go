@@ -47,6 +47,8 @@ type Main struct {
 	Logger *slog.Logger
 
 	plan        atomic.Pointer[dialplan.Plan]
+	reloader    dialplanReloader // reload.go
+	metrics     *webclient.Metrics
 	listener    net.Listener
 	httpSrv     *http.Server
 	redirectSrv *http.Server
@@ -81,7 +83,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Config = cfg
 	m.Logger = newLogger(cfg.Log, m.Stderr)
 
-	plan, err := loadDialplan(cfg.Dialplan)
+	plan, err := loadDialplanFile(cfg.Dialplan)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	metrics := webclient.NewMetrics(prometheus.NewRegistry())
+	m.metrics = metrics
+	m.watchDialplan()
 	m.records = make(chan dialroom.CallRecord, 1024)
 	m.wg.Add(1)
 	go m.writeRecords()
@@ -203,6 +207,7 @@ func (m *Main) URL() string {
 func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
+		m.stopDialplanWatcher()
 		// The engine first: members are told their conference ends because the
 		// server is shutting down; then the sessions flush that and close.
 		if m.Engine != nil {
@@ -314,17 +319,6 @@ func loadConfig(path string) (*configs.Config, error) {
 		return nil, err
 	}
 	return configs.Load(path, data)
-}
-
-func loadDialplan(path string) (*dialplan.Plan, error) {
-	if path == "" {
-		return dialplan.Load("(embedded dialplan.yaml)", configs.DefaultDialplanYAML)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return dialplan.Load(path, data)
 }
 
 func newLogger(c configs.Log, w io.Writer) *slog.Logger {
