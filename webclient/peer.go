@@ -175,7 +175,7 @@ func (p *peer) unsubscribe(t *bridge.Track) {
 // flush sends a new offer if tracks changed and no offer is outstanding. The
 // server is always the offerer, which rules out glare (JSEP §4.1.8).
 func (p *peer) flush() {
-	if !p.dirty || p.awaitingAnswer {
+	if !p.dirty || p.awaitingAnswer || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
 		return
 	}
 	p.dirty = false

@@ -26,7 +26,7 @@ type clientEnv struct {
 	wsURL        string // ws://127.0.0.1:PORT/ws
 	origin       string // what a browser on the server's own page sends
 	plan         *atomic.Pointer[windowPlan]
-	windows      int
+	windows      int // measurement windows of all steps together
 	log          *slog.Logger
 }
 
@@ -52,6 +52,7 @@ type client struct {
 	audio *outStream
 	video *outStream // nil when this member sends no video
 
+	live      atomic.Bool   // start succeeded: conn and pc are set
 	connected atomic.Bool   // the peer connection is up (DTLS done, SRTP keyed)
 	inRoom    chan struct{} // closed on hosting or admitted
 	inOnce    sync.Once
@@ -103,6 +104,7 @@ func (c *client) start(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	go c.read()
+	c.live.Store(true)
 	if c.operator {
 		return c.write(outMsg{Type: "host", Number: c.room.number.Number})
 	}
@@ -277,6 +279,7 @@ func (c *client) receive(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	buf := make([]byte, 1500) // one MTU
 	var pkt rtp.Packet
 	var seen bitset
+	var seenPlan *windowPlan // the plan seen is sized for
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
@@ -295,8 +298,8 @@ func (c *client) receive(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if w < 0 {
 			continue
 		}
-		if seen == nil {
-			seen = newBitset(int(plan.Ticks) * plan.Count * parts)
+		if plan != seenPlan {
+			seen, seenPlan = newBitset(int(plan.Ticks)*plan.Count*parts), plan
 		}
 		if !seen.add(int(tick-plan.Start)*parts + int(part)) {
 			sc.dups.Add(1)
@@ -320,6 +323,9 @@ func (c *client) sendTick(tick uint32, win int, size int) {
 		c.video.writeVideo(tick, win)
 	}
 }
+
+// started reports whether start succeeded.
+func (c *client) started() bool { return c.live.Load() }
 
 // selfID returns the member id, "" before hosting or admitted.
 func (c *client) selfID() string {

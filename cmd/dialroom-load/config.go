@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,8 +31,13 @@ type Config struct {
 	Password     string
 	PasswordFile string
 
-	// Rooms conferences of Size members each: one operator and Size-1 guests.
-	Rooms, Size int
+	// Rooms lists the load steps: conferences open during each step's
+	// windows, ascending (1, 5, 10 opens one room, measures, opens four more,
+	// measures, …). One server process serves every step, so the difference
+	// between steps is what an added participant costs. Each room has Size
+	// members: one operator and Size-1 guests.
+	Rooms []int
+	Size  int
 	// Talkers per room send audio level 30 (speech); the rest send 127
 	// (silence). -1 picks 1 for rooms of up to 3 members, else 2.
 	Talkers int
@@ -39,7 +46,7 @@ type Config struct {
 	Video         bool
 	VideoFraction float64
 
-	// Ramp spreads the start of all clients over this long; 0 means 50 ms per
+	// Ramp spreads the start of all clients (of the last step) over this long; 0 means 50 ms per
 	// client, which keeps DTLS handshakes from piling up on 2 cores.
 	Ramp time.Duration
 	// SetupTimeout bounds the wait for every client to connect and receive every
@@ -48,8 +55,8 @@ type Config struct {
 	// Warmup runs after setup and before measuring, so join-time work (DTLS,
 	// renegotiation, GC of setup garbage) stays out of the figures.
 	Warmup time.Duration
-	// Duration of each measurement window; Windows of them run back to back and
-	// the summary quotes medians.
+	// Duration of each measurement window; Windows of them run back to back in
+	// every step and the summary quotes medians.
 	Duration time.Duration
 	Windows  int
 
@@ -62,6 +69,7 @@ type Config struct {
 // Limits that keep a run bounded on a shared 2-core machine.
 const (
 	maxRooms        = 100
+	maxSteps        = 10
 	maxSize         = 50
 	maxParticipants = 400
 	maxDuration     = 5 * time.Minute
@@ -75,7 +83,7 @@ func DefaultConfig() Config {
 		ServerBin:     "bin/dialroom",
 		Build:         true,
 		Login:         "admin",
-		Rooms:         1,
+		Rooms:         []int{1},
 		Size:          5,
 		Talkers:       -1,
 		VideoFraction: 0.2,
@@ -118,14 +126,22 @@ func (c *Config) Validate() error {
 			bad("give exactly one of --password and --password-file")
 		}
 	}
-	if c.Rooms < 1 || c.Rooms > maxRooms {
-		bad("--rooms must be 1..%d", maxRooms)
+	if len(c.Rooms) == 0 || len(c.Rooms) > maxSteps {
+		bad("--rooms must list 1..%d steps", maxSteps)
+	}
+	for i, n := range c.Rooms {
+		if n < 1 || n > maxRooms {
+			bad("--rooms: %d is not in 1..%d", n, maxRooms)
+		}
+		if i > 0 && n <= c.Rooms[i-1] {
+			bad("--rooms: steps must ascend (%d after %d)", n, c.Rooms[i-1])
+		}
 	}
 	if c.Size < 2 || c.Size > maxSize {
 		bad("--size must be 2..%d (an operator and at least one guest)", maxSize)
 	}
-	if c.Rooms*c.Size > maxParticipants {
-		bad("--rooms × --size is %d participants; at most %d", c.Rooms*c.Size, maxParticipants)
+	if p := c.maxRooms() * c.Size; p > maxParticipants {
+		bad("--rooms × --size is %d participants; at most %d", p, maxParticipants)
 	}
 	if c.Talkers < -1 || c.Talkers > c.Size {
 		bad("--talkers must be -1 (auto) or 0..--size")
@@ -148,7 +164,31 @@ func (c *Config) Validate() error {
 	if c.Windows < 1 || c.Windows > maxWindows {
 		bad("--windows must be 1..%d", maxWindows)
 	}
+	if d := time.Duration(len(c.Rooms)) * (c.Warmup + time.Duration(c.Windows)*c.Duration); d > maxTimeout {
+		bad("steps × (warm-up + windows × duration) is %v; at most %v", d, maxTimeout)
+	}
 	return errors.Join(errs...)
+}
+
+// maxRooms returns the rooms of the last step.
+func (c *Config) maxRooms() int {
+	if len(c.Rooms) == 0 {
+		return 0
+	}
+	return c.Rooms[len(c.Rooms)-1]
+}
+
+// parseRooms reads a --rooms value: room counts separated by commas.
+func parseRooms(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a room count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // talkers returns how many members of each room talk.
@@ -173,9 +213,8 @@ func (c *Config) videoSenders() int {
 
 // rampStep returns the pause between two client starts.
 func (c *Config) rampStep() time.Duration {
-	n := c.Rooms * c.Size
 	if c.Ramp == 0 {
 		return 50 * time.Millisecond
 	}
-	return c.Ramp / time.Duration(n)
+	return c.Ramp / time.Duration(c.maxRooms()*c.Size)
 }

@@ -23,6 +23,8 @@ type sample struct {
 	serverRSS int64         // resident bytes of the server
 	selfCPU   time.Duration // user+system time of this load generator
 	machine   machineCPU
+	goMetrics // from the server's /metrics; zero when unavailable
+	hasGo     bool
 }
 
 // machineCPU is the machine-wide line of /proc/stat, in USER_HZ ticks summed

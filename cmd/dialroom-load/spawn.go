@@ -171,7 +171,8 @@ func (s *spawnedServer) Stop() {
 		select {
 		case <-s.exited:
 		case <-time.After(stopTimeout):
-			s.log.Warn("server ignored SIGTERM; killing it", "pid", s.PID())
+			s.log.Warn("server did not exit within the stop timeout after SIGTERM; killing it",
+				"pid", s.PID(), "timeout", stopTimeout)
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}

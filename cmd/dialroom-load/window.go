@@ -13,11 +13,7 @@ import "encoding/binary"
 //	bytes 1–4  pacer tick, big-endian
 //	byte 5     part: the packet's index within the tick (video sends several)
 //	the rest   random bytes
-const (
-	payloadHeader = 6
-	// maxParts bounds packets per stream per tick (video sends videoParts).
-	maxParts = 4
-)
+const payloadHeader = 6
 
 // putStamp writes the tick and part into a payload.
 func putStamp(payload []byte, tick uint32, part uint8) {
@@ -34,16 +30,19 @@ func readStamp(payload []byte) (tick uint32, part uint8, ok bool) {
 	return binary.BigEndian.Uint32(payload[1:5]), payload[5], true
 }
 
-// windowPlan is the measurement schedule in pacer ticks: Count windows of
-// Ticks ticks each, back to back from tick Start. It is published once, before
-// the pacer reaches Start, and never changed.
+// windowPlan is the measurement schedule of one load step in pacer ticks:
+// Count windows of Ticks ticks each, back to back from tick Start, numbered
+// from First across all steps. A plan is published before the pacer reaches
+// Start and never changed; the next step publishes a new one.
 type windowPlan struct {
 	Start uint32
 	Ticks uint32
 	Count int
+	First int  // global index of the plan's first window
+	Final bool // the pacer stops after this plan's tail
 }
 
-// index returns the window tick falls in, or -1 outside the plan.
+// index returns the global window tick falls in, or -1 outside the plan.
 func (p *windowPlan) index(tick uint32) int {
 	if p == nil || tick < p.Start {
 		return -1
@@ -52,7 +51,7 @@ func (p *windowPlan) index(tick uint32) int {
 	if i >= p.Count {
 		return -1
 	}
-	return i
+	return p.First + i
 }
 
 // end returns the first tick after the last window.

@@ -1,0 +1,109 @@
+// Command dialroom-load measures what a dialroom server spends per browser
+// participant it forwards media for (SFU), and how that grows with room size.
+//
+// It simulates browsers with pion peers speaking the real signalling protocol
+// (docs/protocol.md) over real WebSockets: per room one operator client sends
+// host and admits every join_request, Size-1 guest clients send join. Each
+// client answers the server's offers with an Opus track added (and VP8 with
+// --video), trickles ICE candidates, sends 20 ms Opus-sized packets with the
+// RFC 6464 audio level set (one or two members per room "talk"), and counts
+// what it receives from every other member. Payloads are random bytes behind a
+// codec byte: the SFU never decodes them.
+//
+// --rooms takes ascending steps (1,5,10): rooms are added between steps on the
+// same server, so the growth from one step to the next is the cost of the
+// added participants, free of start-up effects.
+//
+// It samples the server's CPU time and RSS from /proc (and the Go heap and
+// goroutines from its /metrics) at the edges of back-to-back measurement
+// windows, its own CPU too (it runs on the same machine), and prints medians
+// per step, per-room loss, and optionally rows for docs/benchmarks.md.
+//
+// Usage:
+//
+//	dialroom-load --spawn [--rooms R[,R2,…]] [--size N] [--duration D] [--windows K] [--video]
+//	dialroom-load --url http://127.0.0.1:8080 --password-file FILE [--server-pid PID] …
+//
+// --spawn builds bin/dialroom, starts it on a free loopback port with a fresh
+// data directory, logs in with the first-start password and stops it at the
+// end. It only ever connects to loopback addresses.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain parses the command line and runs; it returns the exit code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "dialroom-load:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if cfg.Verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, stdout, stderr, log); err != nil {
+		fmt.Fprintln(stderr, "dialroom-load:", err)
+		return 1
+	}
+	return 0
+}
+
+// parseFlags turns the command line into a validated Config.
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("dialroom-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", cfg.URL, "base URL of a running server; loopback only (http://127.0.0.1:PORT)")
+	fs.BoolVar(&cfg.Spawn, "spawn", cfg.Spawn, "start bin/dialroom on a free loopback port with a fresh data dir, and stop it at the end")
+	fs.StringVar(&cfg.ServerBin, "server-bin", cfg.ServerBin, "the dialroom binary --spawn starts")
+	fs.BoolVar(&cfg.Build, "build", cfg.Build, "with --spawn: go build ./cmd/dialroom into --server-bin first (run from the module root)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", cfg.ServerPID, "with --url: the server process to sample for CPU and memory")
+	fs.StringVar(&cfg.Login, "login", cfg.Login, "operator login (--url)")
+	fs.StringVar(&cfg.Password, "password", cfg.Password, "operator password (--url; visible in ps, prefer --password-file)")
+	fs.StringVar(&cfg.PasswordFile, "password-file", cfg.PasswordFile, "file holding the operator password (--url)")
+	fs.Func("rooms", "conferences; a list such as 1,5,10 measures steps of growing load on one server (default 1)",
+		func(v string) (err error) { cfg.Rooms, err = parseRooms(v); return err })
+	fs.IntVar(&cfg.Size, "size", cfg.Size, "members per conference: one operator and size-1 guests")
+	fs.IntVar(&cfg.Talkers, "talkers", cfg.Talkers, "members per room sending speech levels; -1: 1 up to 3 members, else 2")
+	fs.BoolVar(&cfg.Video, "video", cfg.Video, "some members also send VP8-sized video at ~1 Mbit/s")
+	fs.Float64Var(&cfg.VideoFraction, "video-fraction", cfg.VideoFraction, "with --video: share of each room's members sending video (at least one)")
+	fs.DurationVar(&cfg.Ramp, "ramp", cfg.Ramp, "spread client starts over this long; 0: 50ms per client")
+	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", cfg.SetupTimeout, "how long to wait for every client to receive every stream")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "steady load before measuring")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "length of each measurement window")
+	fs.IntVar(&cfg.Windows, "windows", cfg.Windows, "measurement windows, back to back; the summary quotes medians")
+	fs.BoolVar(&cfg.Markdown, "markdown", cfg.Markdown, "also print a docs/benchmarks.md table row")
+	fs.BoolVar(&cfg.Verbose, "v", cfg.Verbose, "log protocol traffic")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: dialroom-load (--spawn | --url http://127.0.0.1:PORT --password-file FILE) [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return cfg, cfg.Validate()
+}
