@@ -26,7 +26,7 @@ TEST_FLAGS ?= -race -count=1 -timeout $(TEST_TIMEOUT)
 TEST_PKGS ?= ./...
 
 # Short fuzz runs in `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad
+FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad ./media:FuzzRTPPacket ./media:FuzzDTMFReceive ./media:FuzzReadWAV ./media:FuzzJitterBuffer
 FUZZ_TIME ?= 10s
 
 BENCH_COUNT ?= 5
@@ -74,10 +74,11 @@ gotest: ## go test -race over TEST_PKGS
 fuzz: ## run each of FUZZ_TARGETS for FUZZ_TIME
 	bash scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
-bench: ## benchmarks into .bench/ (compare runs with benchstat; a load tool joins later)
+bench: build ## Go benchmarks, then the SFU load tool; results into .bench/ (see docs/benchmarks.md)
 	@mkdir -p $(BENCH_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS) | tee $(BENCH_OUT)
 	@echo "bench: wrote $(BENCH_OUT)"
+	BENCH_DIR=$(BENCH_DIR) bash scripts/bench-sfu.sh
 
 lint: fmt-check vet staticcheck vuln ## gofmt, go vet, staticcheck, govulncheck
 
