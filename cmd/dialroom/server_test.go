@@ -7,9 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/configs"
-	"github.com/dialroom/dialroom/webclient"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's log goroutines.
@@ -73,16 +71,4 @@ func startServer(t testing.TB, dir string, configure func(*configs.Config)) *tes
 		ts.AdminPassword = m[1]
 	}
 	return ts
-}
-
-// addOperator creates an operator the way `dialroom operator add` does.
-func (ts *testServer) addOperator(t testing.TB, login, name, password string) {
-	t.Helper()
-	hash, err := webclient.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.DB.CreateOperator(context.Background(), &dialroom.Operator{Login: login, DisplayName: name, PasswordHash: hash}); err != nil {
-		t.Fatal(err)
-	}
 }
