@@ -98,35 +98,29 @@ func (e *Engine) Room(n *dialroom.Number, operatorName string) *Room {
 // RequestJoin puts a guest in the lobby of a live number's room (see
 // Room.RequestJoin), opening the room if needed.
 func (e *Engine) RequestJoin(n *dialroom.Number, operatorName string, id dialroom.Identity, ep Endpoint) (*Request, error) {
-	for {
-		r := e.Room(n, operatorName)
-		q, err := r.RequestJoin(id, ep)
-		if !r.closedIdle(err) {
-			return q, err
-		}
-	}
+	return inRoom(e, n, operatorName, func(r *Room) (*Request, error) { return r.RequestJoin(id, ep) })
 }
 
 // Host puts the number's operator in its room (see Room.Host), opening the room
 // if needed.
 func (e *Engine) Host(n *dialroom.Number, operatorName string, id dialroom.Identity, ep Endpoint) (*Member, error) {
-	for {
-		r := e.Room(n, operatorName)
-		m, err := r.Host(id, ep)
-		if !r.closedIdle(err) {
-			return m, err
-		}
-	}
+	return inRoom(e, n, operatorName, func(r *Room) (*Member, error) { return r.Host(id, ep) })
 }
 
 // Enter puts a participant in a live number's room without the lobby (see
 // Room.Enter), opening the room if needed.
 func (e *Engine) Enter(n *dialroom.Number, operatorName string, id dialroom.Identity, ep Endpoint) (*Member, error) {
+	return inRoom(e, n, operatorName, func(r *Room) (*Member, error) { return r.Enter(id, ep) })
+}
+
+// inRoom runs f on the number's room, opening it if needed, and runs it again
+// on a fresh room if the one it got was closed for being empty meanwhile.
+func inRoom[T any](e *Engine, n *dialroom.Number, operatorName string, f func(*Room) (T, error)) (T, error) {
 	for {
 		r := e.Room(n, operatorName)
-		m, err := r.Enter(id, ep)
+		v, err := f(r)
 		if !r.closedIdle(err) {
-			return m, err
+			return v, err
 		}
 	}
 }
