@@ -61,6 +61,12 @@ func (m *Metrics) WatchEngine(e *bridge.Engine) {
 			func() float64 { return float64(e.Stats().Members) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dialroom_lobby_waiting", Help: "Guests waiting in lobbies."},
 			func() float64 { return float64(e.Stats().Waiting) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dialroom_media_clock_late_p99_seconds",
+			Help: "99th percentile of how late the shared 20 ms media clock's ticks start (phone mixing)."},
+			func() float64 { return e.ClockStats().LateP99.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dialroom_media_clock_skipped_ticks_total",
+			Help: "Media clock ticks skipped because the machine fell behind."},
+			func() float64 { return float64(e.ClockStats().Skipped) }),
 	)
 }
 
