@@ -28,6 +28,7 @@ type Store interface {
 	dialroom.OperatorStore
 	dialroom.NumberStore
 	dialroom.SessionStore
+	dialroom.CallRecordStore
 }
 
 // NumberRules forms issued numbers (the dialplan's numbering section). It is
@@ -125,6 +126,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/numbers", s.requireOperator(s.handleIssueNumber))
 	m.HandleFunc("GET /api/numbers", s.requireOperator(s.handleListNumbers))
 	m.HandleFunc("DELETE /api/numbers/{number}", s.requireOperator(s.handleRevokeNumber))
+	m.HandleFunc("GET /api/calls", s.requireOperator(s.handleListCalls))
 	m.HandleFunc("GET /api/health", s.handleHealth)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))

@@ -172,6 +172,32 @@ func TestRestartKeepsOperatorsAndNumbers(t *testing.T) {
 	if len(list.Numbers) != 1 || list.Numbers[0].Number != n.Number || list.Numbers[0].State != "active" {
 		t.Fatalf("numbers after restart: %+v, want %s active", list.Numbers, n.Number)
 	}
+	// The conference that the shutdown ended left call records: the guest's
+	// address masked, nothing of their name.
+	var calls struct {
+		Calls []struct {
+			Role, Kind, Party, Outcome, Reason string
+		} `json:"calls"`
+	}
+	if st := api2.do("GET", "/api/calls", nil, &calls); st != http.StatusOK {
+		t.Fatalf("GET /api/calls: %d", st)
+	}
+	var guestRecord bool
+	for _, c := range calls.Calls {
+		if c.Role == "guest" {
+			guestRecord = true
+			if c.Party != "127.0.0.x" || c.Outcome != "admitted" || c.Reason != "ended" || c.Kind != "browser" {
+				t.Errorf("guest call record %+v, want party 127.0.0.x, admitted, ended, browser", c)
+			}
+		}
+		if strings.Contains(c.Party, "Restart Guest") {
+			t.Errorf("a call record keeps the guest's name: %+v", c)
+		}
+	}
+	if !guestRecord || len(calls.Calls) != 2 {
+		t.Errorf("call records after the shutdown: %+v, want the operator's and the guest's", calls.Calls)
+	}
+
 	g2 := dialWS(t, again.URL(), nil)
 	g2.await("hello")
 	g2.send(map[string]any{"type": "join", "number": n.Number})
