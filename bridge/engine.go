@@ -186,6 +186,10 @@ func (e *Engine) Close() {
 	}
 }
 
+// Clock returns the shared media clock, for adapters that play media (prompts,
+// tones) before a leg is mixed.
+func (e *Engine) Clock() *media.Clock { return e.clock }
+
 // ClockStats reports the shared media clock's lateness and load.
 func (e *Engine) ClockStats() media.ClockStats { return e.clock.Stats() }
 

@@ -24,8 +24,10 @@ packages=(
 	util-linux      # unshare: the e2e network namespace
 	sox             # makes and inspects test audio
 	poppler-utils   # pdftoppm: documents to page images (materials)
+	sip-tester      # SIPp: the phone callers of the sip package's tests
+	baresip         # a real softphone for the telephone-side tests
+	kamailio        # the carrier (registrar and proxy) of the telephone-side e2e tests
 )
-# Added by later work: kamailio (carrier), baresip (softphone), sip-tester (SIPp).
 
 # The minimum Go release (major.minor); go.mod asks for it.
 readonly go_min_major=1 go_min_minor=26

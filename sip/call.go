@@ -1,0 +1,306 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/media"
+	"github.com/emiago/sipgo"
+)
+
+// Why a call ended: the cause of its context (context.WithCancelCause), for
+// logs and records.
+var (
+	errCallerHungUp = errors.New("caller hung up")
+	errCancelled    = errors.New("caller cancelled before answer")
+	errNoAck        = errors.New("no ACK for our answer")
+	errRTPTimeout   = errors.New("no RTP from the caller")
+	errDeclined     = errors.New("operator declined")
+	errRoomEnded    = errors.New("conference ended")
+	errRemoved      = errors.New("removed by the operator")
+	errJoinFailed   = errors.New("could not join the lobby")
+)
+
+// goodbyeLimit bounds how long the goodbye tone may hold up a hang-up, in
+// case the clock stops delivering ticks (engine shutting down).
+const goodbyeLimit = 3 * time.Second
+
+// byeTimeout bounds our BYE's transaction: RFC 3261 §17.1.2.2 would wait
+// 64·T1 (32 s) for an unresponsive peer; the call is over either way.
+const byeTimeout = 4 * time.Second
+
+// Messages posted to a call's goroutine besides bridge events.
+type (
+	byeReceived struct{}
+	rtpTimedOut struct{}
+	keyPressed  struct{ key byte }
+	promptDone  struct{}
+	reoffer     struct {
+		offer offer
+		timer sessionTimer
+	}
+)
+
+// call is one inbound phone call. Its state belongs to its goroutine (run,
+// which is the INVITE's handler goroutine); the room (Deliver), sipgo's
+// handlers and the RTP reader only post messages to it.
+type call struct {
+	srv *Server
+	id  string // dialog ID
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	dlg    *sipgo.DialogServerSession
+	offer  offer
+	sdp    sdpSession
+	sdpMu  sync.Mutex // guards sdp: a re-INVITE is answered on its handler goroutine
+	leg    *leg
+	sub    *media.Subscription // the leg's own tick; nil while in a room
+	record dialroom.CallRecord
+	number *dialroom.Number
+	opName string
+	ident  dialroom.Identity
+	rule   *dialplan.Rule
+	// collect is the access-number dialogue to run after the answer
+	// (a collect route); route is the call as first routed, for routing the
+	// keyed number.
+	collect *dialplan.Collect
+	route   dialplan.Call
+	timer   sessionTimer // RFC 4028; zero interval: none
+
+	request *bridge.Request
+	member  *bridge.Member
+	ending  error            // set once the goodbye tone started
+	goodbye <-chan time.Time // fires goodbyeLimit after the goodbye started
+	lastKey byte             // the previous DTMF key, for two-key commands
+
+	mu    sync.Mutex
+	inbox []any
+	wake  chan struct{}
+}
+
+// Deliver implements bridge.Endpoint: it queues the event for the call's
+// goroutine and never blocks.
+func (c *call) Deliver(ev bridge.Event) { c.post(ev) }
+
+// post queues a message for the call's goroutine; safe from any goroutine,
+// never blocks.
+func (c *call) post(m any) {
+	c.mu.Lock()
+	c.inbox = append(c.inbox, m)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// requeue puts messages taken but not handled back at the front of the inbox.
+func (c *call) requeue(msgs []any) {
+	if len(msgs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.inbox = append(append([]any(nil), msgs...), c.inbox...)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *call) takeInbox() []any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.inbox
+	c.inbox = nil
+	return m
+}
+
+// startTick subscribes the leg's own tick (prompts outside a room).
+func (c *call) startTick() {
+	if c.sub == nil {
+		c.sub = c.srv.cfg.Clock.Subscribe(c.leg.tick)
+	}
+}
+
+func (c *call) stopTick() {
+	if c.sub != nil {
+		c.sub.Stop()
+		c.sub = nil
+	}
+}
+
+// supervise runs an answered call until it ends: room events, signalling and
+// media timeouts, all on this goroutine.
+func (c *call) supervise() {
+	// The session timer (RFC 4028 §10): stopped while no timer was agreed.
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
+	armExpiry := func() {
+		expiry.Stop()
+		if c.timer.interval > 0 {
+			expiry.Reset(c.timer.byeAfter())
+		}
+	}
+	armExpiry()
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.hangUp(true)
+			return
+		case <-c.goodbye:
+			c.cancel(c.ending)
+			c.hangUp(true)
+			return
+		case <-expiry.C:
+			c.cancel(errSessionExpired)
+			continue
+		case <-c.wake:
+		}
+		for _, m := range c.takeInbox() {
+			switch m := m.(type) {
+			case byeReceived:
+				c.cancel(errCallerHungUp)
+			case rtpTimedOut:
+				c.cancel(errRTPTimeout)
+			case promptDone:
+				if c.ending != nil {
+					c.cancel(c.ending)
+				}
+			case keyPressed:
+				c.onKey(m.key)
+			case reoffer:
+				c.applyOffer(m.offer)
+				c.timer = m.timer
+				armExpiry()
+			case bridge.Event:
+				if cause := c.onEvent(m); cause != nil && c.ending == nil {
+					c.startGoodbye(cause)
+				}
+			}
+		}
+	}
+}
+
+// onEvent handles a room event; it returns the reason to hang up, or nil.
+func (c *call) onEvent(ev bridge.Event) error {
+	switch ev := ev.(type) {
+	case bridge.Waiting:
+		c.log.Debug("sip: waiting in the lobby", "request", ev.RequestID)
+	case bridge.Admitted:
+		if c.ending != nil {
+			ev.Member.Leave("left")
+			return nil
+		}
+		c.member = ev.Member
+		c.record.Admitted = c.srv.cfg.Now()
+		c.leg.play(nil, nil)
+		c.leg.inRoom.Store(true)
+		c.stopTick()
+		if err := c.member.AttachPhoneAudio(c.leg); err != nil {
+			c.log.Warn("sip: attach phone audio", "err", err)
+			return err
+		}
+		c.log.Info("sip: admitted", "member", c.member.ID())
+	case bridge.Declined:
+		return errDeclined
+	case bridge.Ended:
+		return errRoomEnded
+	case bridge.Removed:
+		return errRemoved
+	}
+	return nil
+}
+
+// startGoodbye leaves the room (or the lobby), plays the goodbye tone and
+// hangs up when it ends (promptDone) or after goodbyeLimit.
+func (c *call) startGoodbye(cause error) {
+	c.ending = cause
+	c.goodbye = time.After(goodbyeLimit)
+	c.leaveRoom("left")
+	c.leg.inRoom.Store(false)
+	c.leg.play(goodbyeTone(), func() { c.post(promptDone{}) })
+	c.startTick()
+}
+
+// leaveRoom takes the call out of its room or lobby; idempotent.
+func (c *call) leaveRoom(reason string) {
+	if c.member != nil {
+		c.member.Leave(reason)
+		c.member = nil
+	}
+	if c.request != nil {
+		c.request.Withdraw()
+		c.request = nil
+	}
+}
+
+// hangUp ends the call: out of the room, BYE unless the caller hung up,
+// media closed. The cause is the call context's.
+func (c *call) hangUp(sendBye bool) {
+	cause := context.Cause(c.ctx)
+	reason := "disconnected"
+	if errors.Is(cause, errCallerHungUp) || errors.Is(cause, errDeclined) || errors.Is(cause, errRemoved) || errors.Is(cause, errRoomEnded) {
+		reason = "left"
+	}
+	c.leaveRoom(reason)
+	c.stopTick()
+	if sendBye && !errors.Is(cause, errCallerHungUp) {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		if err := c.dlg.Bye(ctx); err != nil {
+			c.log.Debug("sip: BYE", "err", err)
+		}
+		cancel()
+	}
+	c.log.Info("sip: call ended", "cause", cause)
+}
+
+// onKey acts on a key the caller pressed in the room (docs/phone.md):
+// *6 toggles self-mute, *# counts the members in beeps.
+func (c *call) onKey(key byte) {
+	if c.member == nil {
+		return
+	}
+	prev := c.lastKey
+	c.lastKey = key
+	if prev != '*' {
+		return
+	}
+	switch key {
+	case '6':
+		muted := !c.member.Muted()
+		c.member.SetMuted(muted)
+		c.leg.overlay(muteTone(muted))
+	case '#':
+		c.leg.overlay(countTone(len(c.member.Room().Members())))
+	}
+}
+
+// applyOffer takes a new offer from a re-INVITE (already answered):
+// hold or resume (RFC 3264 §8.4), a new address (RFC 3264 §8.3.1).
+func (c *call) applyOffer(o offer) {
+	c.offer = o
+	hold := o.onHold()
+	// We send unless the caller will not receive (RFC 3264 §6.1: an offer
+	// of sendonly or inactive is answered recvonly or inactive).
+	c.leg.sending.Store((o.Direction == dirSendRecv || o.Direction == dirRecvOnly) && o.Remote.Addr().IsValid() && !o.Remote.Addr().IsUnspecified())
+	if o.Remote.Addr().IsValid() && !o.Remote.Addr().IsUnspecified() {
+		c.leg.ep.SetRemote(o.Remote)
+	}
+	if hold {
+		// A held caller may send nothing for as long as the hold lasts.
+		c.leg.ep.SetTimeout(-1)
+	} else {
+		c.leg.ep.SetTimeout(c.srv.rtpTimeout())
+	}
+	c.log.Debug("sip: offer applied", "remote", o.Remote, "direction", o.Direction)
+}

@@ -1,0 +1,25 @@
+// Package sip is dialroom's telephone side: it listens for SIP (RFC 3261,
+// through github.com/emiago/sipgo) on UDP and TCP, recognises the carrier
+// trunk a call comes from by its source address, routes it with the
+// dialplan, answers with SDP (RFC 3264, G.711 and RFC 4733 telephone-events)
+// and turns the caller into a guest waiting in a conference's lobby; once the
+// operator admits them, the call's RTP is mixed into the room
+// (bridge.PhoneAudio).
+//
+// What it owns: SIP listeners and transactions, dialogs of inbound calls,
+// SDP offer/answer, one RTP endpoint per call, the prompts and tones a caller
+// hears outside the room's mix, the keys a caller presses in a room
+// (docs/phone.md), and the mapping of every setup failure to a SIP status
+// (status.go).
+//
+// What it does not own: rooms and admission (bridge), routing rules and
+// trunks' definitions (dialplan), codecs, jitter buffers and the media clock
+// (media), issued numbers' storage (the LiveNumber function it is given).
+// Not yet here: trunk registration, the softphone registrar, dial-out and
+// access-number DTMF collection.
+//
+// Concurrency: a call has one goroutine (the INVITE's handler goroutine,
+// which becomes the call's supervisor); everything else reaches the call by
+// posting a message to it. The RTP endpoint has its reader goroutine; the
+// shared media clock drives the leg's audio.
+package sip

@@ -1,0 +1,362 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Config configures a Server. Required fields are noted; zero values of the
+// others take the defaults noted.
+type Config struct {
+	// UDP and TCP are the addresses to listen on for SIP (RFC 3261 §18),
+	// host:port; port 0 picks a free port (tests), see Server.Addrs. At least
+	// one address is required.
+	UDP, TCP []string
+	// MediaIP is the address put in SDP (c=, o=) and in our Contact when a
+	// listener is bound to every address: the node's address as peers reach
+	// it. Required.
+	MediaIP netip.Addr
+	// RTPBind is the local address RTP sockets bind; the zero Addr binds
+	// every address.
+	RTPBind netip.Addr
+	// Ports hands out RTP ports (one even port per call). Required.
+	Ports *media.PortAllocator
+	// Plan returns the dialplan in force; it is called once per call, so a
+	// reload applies to the next call without touching calls in progress.
+	// Required.
+	Plan func() *dialplan.Plan
+	// Engine is the conference engine callers are put in. Required.
+	Engine *bridge.Engine
+	// Clock is the shared media clock; it plays prompts and tones to calls
+	// that are not in a room's mix. Pass the engine's clock. Required.
+	Clock *media.Clock
+	// LiveNumber looks up an issued number (11 digits). A number that does
+	// not exist is an ENOTFOUND error or (nil, nil); one that is not live at
+	// now is refused like an unknown one. Required.
+	LiveNumber func(ctx context.Context, digits string, now time.Time) (*dialroom.Number, error)
+	// OperatorName returns the display name of an operator by login, shown to
+	// guests; nil or an error shows the login.
+	OperatorName func(ctx context.Context, login string) (string, error)
+	// Record receives a record of every call that ended before it reached a
+	// room's lobby (refused, cancelled, failed); the bridge records the rest.
+	// It is called on the call's goroutine and must not block. Nil drops them.
+	Record func(dialroom.CallRecord)
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the wall clock for number lifetimes and records; nil means
+	// time.Now.
+	Now func() time.Time
+	// AnswerDelay is how long the caller hears ringing (180) before we
+	// answer. 0 answers at once: the caller should hear the waiting prompt
+	// as soon as possible; tests use a delay to exercise CANCEL.
+	AnswerDelay time.Duration
+	// RTPTimeout: see media.DefaultRTPTimeout. Zero takes the default.
+	RTPTimeout time.Duration
+	// UserAgent is the User-Agent and Server header value; "" means "dialroom".
+	UserAgent string
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.UDP)+len(c.TCP) == 0 {
+		errs = append(errs, errors.New("no UDP or TCP listen address"))
+	}
+	if !c.MediaIP.IsValid() || c.MediaIP.IsUnspecified() {
+		errs = append(errs, errors.New("MediaIP must be a concrete address"))
+	}
+	if c.Ports == nil || c.Plan == nil || c.Engine == nil || c.Clock == nil || c.LiveNumber == nil {
+		errs = append(errs, errors.New("missing one of Ports, Plan, Engine, Clock, LiveNumber (all required)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sip: config: %w", err)
+	}
+	return nil
+}
+
+// Server is the SIP side of one node: its listeners, the calls in progress
+// and their handlers. Every exported method is safe for concurrent use.
+//
+// Each call has one goroutine, its supervisor (call.run), which owns the
+// call's state; sipgo's handler goroutines and the RTP reader only post
+// messages to it. Close ends every call and waits for their goroutines.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dialog map[string]*sipgo.DialogUA // per transport ("UDP", "TCP"): our Contact differs
+
+	udp   []net.PacketConn
+	tcp   []net.Listener
+	serve sync.WaitGroup
+
+	// minSE is our Min-SE (RFC 4028 §5) in nanoseconds; tests lower it
+	// (atomic: handlers read it while a test may set it).
+	minSE atomic.Int64
+
+	ctx    context.Context // cancelled by Close: every call ends
+	cancel context.CancelCauseFunc
+
+	mu     sync.Mutex
+	calls  map[string]*call // by dialog ID
+	closed bool
+	wg     sync.WaitGroup // call goroutines
+}
+
+// New opens the listeners and starts serving. The caller must Close the
+// server.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "dialroom"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "sip"), calls: map[string]*call{}, dialog: map[string]*sipgo.DialogUA{}}
+	s.minSE.Store(int64(DefaultMinSessionExpires))
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+
+	var err error
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.MediaIP.String()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(s.log)))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	fail := func(err error) (*Server, error) {
+		s.Close()
+		return nil, err
+	}
+	if s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log)); err != nil {
+		return fail(fmt.Errorf("sip: %w", err))
+	}
+	if s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(cfg.MediaIP.String()), sipgo.WithClientLogger(s.log)); err != nil {
+		return fail(fmt.Errorf("sip: %w", err))
+	}
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnCancel(s.onCancel)
+	s.srv.OnOptions(s.onOptions)
+
+	for _, a := range cfg.UDP {
+		conn, err := net.ListenPacket("udp", a)
+		if err != nil {
+			return fail(fmt.Errorf("sip: listen udp %s: %w", a, err))
+		}
+		s.udp = append(s.udp, conn)
+		s.addDialogUA("UDP", conn.LocalAddr())
+	}
+	for _, a := range cfg.TCP {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail(fmt.Errorf("sip: listen tcp %s: %w", a, err))
+		}
+		s.tcp = append(s.tcp, l)
+		s.addDialogUA("TCP", l.Addr())
+	}
+	// Serving starts once every listener is open: s.dialog is read-only from
+	// here on.
+	for _, conn := range s.udp {
+		s.serve.Go(func() { _ = s.srv.ServeUDP(conn) })
+	}
+	for _, l := range s.tcp {
+		s.serve.Go(func() { _ = s.srv.ServeTCP(l) })
+	}
+	s.log.Info("sip: listening", "udp", s.UDPAddrs(), "tcp", s.TCPAddrs())
+	return s, nil
+}
+
+// addDialogUA makes the dialog layer for the first listener of a transport:
+// our Contact (RFC 3261 §8.1.1.8) names that listener.
+func (s *Server) addDialogUA(transport string, addr net.Addr) {
+	if _, ok := s.dialog[transport]; ok {
+		return
+	}
+	ap := netipAddrPort(addr)
+	host := ap.Addr()
+	if !host.IsValid() || host.IsUnspecified() {
+		host = s.cfg.MediaIP
+	}
+	uri := sip.Uri{Scheme: "sip", User: "dialroom", Host: host.String(), Port: int(ap.Port())}
+	if transport == "TCP" {
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", "tcp")
+	}
+	s.dialog[transport] = &sipgo.DialogUA{Client: s.client, ContactHDR: sip.ContactHeader{Address: uri}}
+}
+
+func netipAddrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// UDPAddrs returns the bound UDP addresses, in Config order.
+func (s *Server) UDPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range s.udp {
+		out = append(out, netipAddrPort(c.LocalAddr()))
+	}
+	return out
+}
+
+// TCPAddrs returns the bound TCP addresses, in Config order.
+func (s *Server) TCPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range s.tcp {
+		out = append(out, netipAddrPort(l.Addr()))
+	}
+	return out
+}
+
+// Calls returns how many calls are in progress.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Close ends every call (each hangs up with BYE where it was answered),
+// waits for their goroutines, and closes the listeners. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if already {
+		return nil
+	}
+	s.cancel(errShuttingDown)
+	s.wg.Wait()
+	for _, c := range s.udp {
+		_ = c.Close()
+	}
+	for _, l := range s.tcp {
+		_ = l.Close()
+	}
+	if s.ua != nil {
+		_ = s.ua.Close()
+	}
+	s.serve.Wait()
+	return nil
+}
+
+// addCall registers a call under its dialog ID; false when the server is
+// closing (the caller then refuses the INVITE with 503).
+func (s *Server) addCall(c *call) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.calls[c.id] = c
+	s.wg.Add(1)
+	return true
+}
+
+// removeCall forgets a call; called once by the call's goroutine as it ends.
+func (s *Server) removeCall(c *call) {
+	s.mu.Lock()
+	delete(s.calls, c.id)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// lookupCall finds the call an in-dialog request belongs to (RFC 3261
+// §12.2.2: by Call-ID and tags).
+func (s *Server) lookupCall(req *sip.Request) *call {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}
+
+// respond answers req statelessly-in-spirit through its transaction with the
+// status statusOf gives for err, logging failures to send.
+func (s *Server) respondErr(req *sip.Request, tx sip.ServerTransaction, err error) {
+	code, reason := statusOf(err)
+	s.respond(req, tx, code, reason, statusHeaders(err)...)
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond", "status", code, "err", err)
+	}
+}
+
+// allowHeader lists the methods we handle (RFC 3261 §20.5).
+func allowHeader() sip.Header {
+	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")
+}
+
+// onOptions answers OPTIONS (RFC 3261 §11) with what we accept: carriers
+// and load balancers use it as a keep-alive.
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 200, "OK", allowHeader(), sip.NewHeader("Accept", "application/sdp"))
+}
+
+// onAck confirms the dialog of an answered call (RFC 3261 §13.3.1.4). An
+// ACK for a non-2xx final response is absorbed by its transaction and never
+// reaches here.
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if c := s.lookupCall(req); c != nil && c.dlg != nil {
+		_ = c.dlg.ReadAck(req, tx)
+	}
+}
+
+// onBye ends a call from the caller's side (RFC 3261 §15.1.2): 200 OK, then
+// the call's goroutine tears it down.
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.lookupCall(req)
+	if c == nil || c.dlg == nil {
+		s.respondErr(req, tx, errNoDialog)
+		return
+	}
+	if err := c.dlg.ReadBye(req, tx); err != nil {
+		s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
+		return
+	}
+	c.post(byeReceived{})
+}
+
+// onCancel answers a CANCEL that matched no INVITE transaction (sipgo's
+// transaction layer handles the ones that match: 200 to the CANCEL and 487 to
+// the INVITE, RFC 3261 §9.2).
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	s.respondErr(req, tx, errNoDialog)
+}
