@@ -2,6 +2,8 @@ package configs
 
 import (
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // Load parses the server config in data and validates it. filename is only used
@@ -16,7 +18,7 @@ import (
 func Load(filename string, data []byte) (*Config, error) {
 	d := newDecoder(filename)
 	c := Default()
-	if root := d.parse(data); root != nil {
+	if root := d.Parse(data); root != nil {
 		d.mapping("", root, []field{
 			{"http", func(p string, v *yaml.Node) { d.http(p, v, &c.HTTP) }},
 			{"data_dir", func(p string, v *yaml.Node) { d.str(p, v, &c.DataDir) }},
@@ -41,13 +43,13 @@ func Load(filename string, data []byte) (*Config, error) {
 			continue // the decoding problem already explains it
 		}
 		n := d.locate(is.path)
-		line, col := position(n)
-		d.problems = append(d.problems, &Problem{
+		line, col := yamlcheck.Position(n)
+		d.Problems = append(d.Problems, &Problem{
 			File: filename, Line: line, Column: col,
 			Path: is.path, Message: is.message, Expected: is.expected,
 		})
 	}
-	if err := d.err(); err != nil {
+	if err := d.Err(); err != nil {
 		return nil, err
 	}
 	return c, nil

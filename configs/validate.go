@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // issue is a problem Validate finds: where (a key path), what, and which other
@@ -187,11 +189,11 @@ func (a *Auth) check(cs *checks) {
 func (l *Log) check(cs *checks) {
 	levels := []string{"debug", "info", "warn", "error"}
 	if !slices.Contains(levels, l.Level) {
-		cs.add("log.level", "debug, info, warn or error"+didYouMean(l.Level, levels...), "unknown level %q", l.Level)
+		cs.add("log.level", "debug, info, warn or error"+yamlcheck.DidYouMean(l.Level, levels...), "unknown level %q", l.Level)
 	}
 	formats := []string{"text", "json"}
 	if !slices.Contains(formats, l.Format) {
-		cs.add("log.format", "text or json"+didYouMean(l.Format, formats...), "unknown format %q", l.Format)
+		cs.add("log.format", "text or json"+yamlcheck.DidYouMean(l.Format, formats...), "unknown format %q", l.Format)
 	}
 }
 

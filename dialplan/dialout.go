@@ -222,7 +222,7 @@ func decodeDialoutRule(d *decoder, path string, n *yaml.Node, s *sections) *Dial
 	}
 	rec := d.record(path, n, dialoutRuleKeys...)
 	r := &DialoutRule{Line: n.Line}
-	bad := len(d.problems)
+	bad := len(d.Problems)
 	if e, has := rec["name"]; has {
 		r.Name, _ = d.name(e.path, e.value, "dial-out rule")
 	} else {
@@ -288,7 +288,7 @@ func decodeDialoutRule(d *decoder, path string, n *yaml.Node, s *sections) *Dial
 			r.AllowService = v
 		}
 	}
-	if len(d.problems) > bad {
+	if len(d.Problems) > bad {
 		return nil
 	}
 	return r

@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // Mode says how issued numbers relate to operators.
@@ -147,7 +148,7 @@ func decodeNumbering(d *decoder, path string, n *yaml.Node) Numbering {
 			case PerConference, PerOperator:
 				num.Mode = m
 			default:
-				d.errorf(v, p, expected+didYouMean(s, string(PerConference), string(PerOperator)), "unknown mode %q", s)
+				d.errorf(v, p, expected+yamlcheck.DidYouMean(s, string(PerConference), string(PerOperator)), "unknown mode %q", s)
 			}
 		}},
 		{"lifetime", func(p string, v *yaml.Node) {
@@ -161,7 +162,7 @@ func decodeNumbering(d *decoder, path string, n *yaml.Node) Numbering {
 		num.RandomDigits = DefaultOperatorRandomDigits
 	case num.Mode == PerConference:
 		if digitsNode != nil && num.RandomDigits != MaxRandomDigits {
-			d.warnf(digitsNode, join(path, "random_digits"),
+			d.warnf(digitsNode, yamlcheck.Join(path, "random_digits"),
 				"has no effect in per_conference mode, where all %d digits after the prefix are random", MaxRandomDigits)
 		}
 		num.RandomDigits = MaxRandomDigits
@@ -185,9 +186,9 @@ func (d *decoder) prefixes(path string, n *yaml.Node) ([]string, bool) {
 	first := make(map[string]*yaml.Node)
 	for i, item := range n.Content {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
-		item = resolve(item)
-		if item.Kind != yaml.ScalarNode || isNull(item) || !validPrefixSyntax(item.Value) {
-			if isNull(item) {
+		item = yamlcheck.Resolve(item)
+		if item.Kind != yaml.ScalarNode || yamlcheck.IsNull(item) || !validPrefixSyntax(item.Value) {
+			if yamlcheck.IsNull(item) {
 				d.errorf(item, ipath, expectedPrefix, "missing prefix")
 			} else {
 				d.errorf(item, ipath, expectedPrefix, "found %s", describe(item))
@@ -202,7 +203,7 @@ func (d *decoder) prefixes(path string, n *yaml.Node) ([]string, bool) {
 			continue
 		}
 		if prev, dup := first[p]; dup {
-			l, c := position(prev)
+			l, c := yamlcheck.Position(prev)
 			d.errorf(item, ipath, "each prefix once", "duplicate prefix %s (first at line %d, column %d)", p, l, c)
 			ok = false
 			continue

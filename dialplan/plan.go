@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // Plan is a validated dialplan. Load returns a new Plan for each file; a Plan is
@@ -58,10 +60,10 @@ var topLevel = []string{"numbering", "prompts", "trunks", "routes", "dialout"}
 
 // LoadWith is Load with the means to resolve secrets (see LoadOptions).
 func LoadWith(filename string, data []byte, opts LoadOptions) (*Plan, error) {
-	d := &decoder{file: filename, opts: opts}
+	d := &decoder{Decoder: yamlcheck.Decoder{File: filename}, opts: opts}
 	plan := &Plan{Numbering: DefaultNumbering(), DialoutLimits: DefaultDialoutLimits()}
 	secs := map[string]entry{}
-	if root := d.parse(data); root != nil {
+	if root := d.Parse(data); root != nil {
 		secs = d.record("", root, topLevel...)
 	}
 	if e, ok := secs["numbering"]; ok {
@@ -96,7 +98,7 @@ func LoadWith(filename string, data []byte, opts LoadOptions) (*Plan, error) {
 		}
 		checkShadowedDialout(d, "dialout.rules", plan.DialoutRules, nodes, &plan.dialoutIndex)
 	}
-	if err := d.err(); err != nil {
+	if err := d.Err(); err != nil {
 		return nil, err
 	}
 	checkCoverage(d, plan, secs)
@@ -174,13 +176,13 @@ func (p *pattern) isLiteral() bool {
 
 // findKey returns the value of key in mapping n, or nil.
 func findKey(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
+	n = yamlcheck.Resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return resolve(n.Content[i+1])
+			return yamlcheck.Resolve(n.Content[i+1])
 		}
 	}
 	return nil

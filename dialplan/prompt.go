@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // Prompt is a recording played to a caller. Rules name prompts; the telephony
@@ -74,7 +76,7 @@ func decodePrompts(d *decoder, path string, n *yaml.Node) map[string]*Prompt {
 			d.errorf(k, path, "a name of letters, digits, '.', '_', '-' and '@'", "bad prompt name %q", k.Value)
 			return
 		}
-		if v = resolve(v); isNull(v) {
+		if v = yamlcheck.Resolve(v); yamlcheck.IsNull(v) {
 			d.errorf(v, kpath, expected, "missing value")
 			return
 		}
@@ -87,7 +89,7 @@ func decodePrompts(d *decoder, path string, n *yaml.Node) map[string]*Prompt {
 		case strings.HasPrefix(s, builtinScheme):
 			b := strings.TrimPrefix(s, builtinScheme)
 			if !slices.Contains(BuiltinPrompts(), b) {
-				d.errorf(v, kpath, "one of "+strings.Join(BuiltinPrompts(), ", ")+didYouMean(b, BuiltinPrompts()...), "unknown built-in prompt %q", b)
+				d.errorf(v, kpath, "one of "+strings.Join(BuiltinPrompts(), ", ")+yamlcheck.DidYouMean(b, BuiltinPrompts()...), "unknown built-in prompt %q", b)
 				return
 			}
 			p.Builtin = b
@@ -96,7 +98,7 @@ func decodePrompts(d *decoder, path string, n *yaml.Node) map[string]*Prompt {
 			return
 		default:
 			if !filepath.IsAbs(s) {
-				s = filepath.Join(filepath.Dir(d.file), s)
+				s = filepath.Join(filepath.Dir(d.File), s)
 			}
 			p.File = s
 		}
@@ -123,7 +125,7 @@ func (d *decoder) promptRef(path string, n *yaml.Node, prompts map[string]*Promp
 			d.errorf(n, path, expected, "write the prompt's name without builtin: here; builtin: is for the prompts section")
 			return nil
 		}
-		d.errorf(n, path, expected+didYouMean(s, names...), "undefined prompt %q", s)
+		d.errorf(n, path, expected+yamlcheck.DidYouMean(s, names...), "undefined prompt %q", s)
 	}
 	return p
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 var routeMatchKeys = []string{"name", "to", "from", "trunk", "from_extension", "action"}
@@ -82,7 +84,7 @@ func decodeRule(d *decoder, path string, n *yaml.Node, s *sections, keys []strin
 	}
 	rec := d.record(path, n, keys...)
 	r := &Rule{Line: n.Line}
-	bad := len(d.problems)
+	bad := len(d.Problems)
 	if e, has := rec["name"]; has {
 		r.Name, _ = d.name(e.path, e.value, "route")
 	} else {
@@ -122,7 +124,7 @@ func decodeRule(d *decoder, path string, n *yaml.Node, s *sections, keys []strin
 		for i, x := range actions {
 			names[i] = string(x)
 		}
-		d.errorf(e.value, e.path, expected+didYouMean(a, names...), "unknown action %q", a)
+		d.errorf(e.value, e.path, expected+yamlcheck.DidYouMean(a, names...), "unknown action %q", a)
 		return nil
 	}
 	for k, e := range rec {
@@ -170,7 +172,7 @@ func decodeRule(d *decoder, path string, n *yaml.Node, s *sections, keys []strin
 			r.Prompt = d.promptRef(e.path, e.value, s.prompts)
 		}
 	}
-	if len(d.problems) > bad {
+	if len(d.Problems) > bad {
 		return nil
 	}
 	return r
@@ -199,7 +201,7 @@ func (d *decoder) trunkRefs(path string, n *yaml.Node, s *sections) []string {
 			continue
 		}
 		if s.trunks[name] == nil {
-			d.errorf(item, paths[i], expected+didYouMean(name, names...), "undefined trunk %q", name)
+			d.errorf(item, paths[i], expected+yamlcheck.DidYouMean(name, names...), "undefined trunk %q", name)
 			continue
 		}
 		if !slices.Contains(out, name) {

@@ -140,7 +140,7 @@ func (d *decoder) secretFile(path string, n *yaml.Node, resolve bool) (Secret, b
 		return Secret{}, false
 	}
 	if !filepath.IsAbs(file) {
-		file = filepath.Join(filepath.Dir(d.file), file)
+		file = filepath.Join(filepath.Dir(d.File), file)
 	}
 	s := Secret{source: "file " + file}
 	if !resolve || d.opts.SkipSecrets {

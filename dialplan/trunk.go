@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialroom/dialroom/yamlcheck"
 )
 
 // Transport is how SIP messages travel to and from a trunk.
@@ -212,7 +214,7 @@ func decodeTrunk(d *decoder, path string, n *yaml.Node) *Trunk {
 		}
 		for _, p := range t.Sources {
 			if p.Bits() == 0 {
-				d.warnf(rec["sources"].value, join(path, "sources"), "trunk %q accepts calls from any address (%s): anyone on the network can call in as this carrier", t.Name, p)
+				d.warnf(rec["sources"].value, yamlcheck.Join(path, "sources"), "trunk %q accepts calls from any address (%s): anyone on the network can call in as this carrier", t.Name, p)
 			}
 		}
 	}
