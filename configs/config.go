@@ -19,6 +19,7 @@ type Config struct {
 	// (DefaultDialplanYAML).
 	Dialplan string
 	WebRTC   WebRTC
+	SIP      SIP
 	Lobby    Lobby
 	Auth     Auth
 	Log      Log
@@ -92,6 +93,21 @@ type ICEServer struct {
 	URLs       []string // stun:, stuns:, turn: or turns: URLs; a single text is a list of one
 	Username   string   // TURN only
 	Credential string   // TURN only
+}
+
+// SIP is the telephone side: where SIP listens (trunks from the dialplan and
+// phones call in there) and where call audio (RTP) goes.
+type SIP struct {
+	// UDP and TCP are SIP listen addresses (host:port). Both empty: no SIP.
+	UDP []string
+	TCP []string
+	// MediaIP is the address put in SDP: where phones and carriers send RTP.
+	MediaIP string
+	// RTPBind is the local address RTP sockets bind; "" means every address.
+	RTPBind string
+	// RTPPortMin and RTPPortMax bound the RTP ports, one even port per call.
+	RTPPortMin uint16
+	RTPPortMax uint16
 }
 
 // Lobby is where guests wait for the operator's decision.
@@ -177,6 +193,10 @@ const (
 	DefaultLoginWindow   = 10 * time.Minute
 	// DefaultLogLevel and DefaultLogFormat: info shows every call and join
 	// without per-packet noise; text is readable in a terminal and journald.
+	// DefaultSIPListen is the SIP port every carrier and phone expects (RFC
+	// 3261 §19.1.2), on loopback until the admin opens it.
+	DefaultSIPListen = "127.0.0.1:5060"
+
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "text"
 )
@@ -199,6 +219,16 @@ func Default() *Config {
 			// server (which would learn every guest's address) unless the
 			// admin chooses one. The server's own host candidates, with
 			// public_ips behind 1:1 NAT, reach browsers without it.
+		},
+		SIP: SIP{
+			// Loopback, like the web server: a first start is not reachable
+			// from the network; a trunk needs the admin to choose an address.
+			UDP:     []string{DefaultSIPListen},
+			TCP:     []string{DefaultSIPListen},
+			MediaIP: "127.0.0.1",
+			// 10,000 ports: 5,000 simultaneous calls, far beyond one node.
+			RTPPortMin: 20000,
+			RTPPortMax: 29999,
 		},
 		Lobby: Lobby{Timeout: DefaultLobbyTimeout},
 		Auth: Auth{

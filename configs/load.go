@@ -24,6 +24,16 @@ func Load(filename string, data []byte) (*Config, error) {
 			{"data_dir", func(p string, v *yaml.Node) { d.str(p, v, &c.DataDir) }},
 			{"dialplan", func(p string, v *yaml.Node) { d.str(p, v, &c.Dialplan) }},
 			{"webrtc", func(p string, v *yaml.Node) { d.webrtc(p, v, &c.WebRTC) }},
+			{"sip", func(p string, v *yaml.Node) {
+				d.mapping(p, v, []field{
+					{"udp", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.UDP) }},
+					{"tcp", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.TCP) }},
+					{"media_ip", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.MediaIP) }},
+					{"rtp_bind", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.RTPBind) }},
+					{"rtp_port_min", func(p string, v *yaml.Node) { d.port(p, v, &c.SIP.RTPPortMin) }},
+					{"rtp_port_max", func(p string, v *yaml.Node) { d.port(p, v, &c.SIP.RTPPortMax) }},
+				})
+			}},
 			{"lobby", func(p string, v *yaml.Node) {
 				d.mapping(p, v, []field{
 					{"timeout", func(p string, v *yaml.Node) { d.duration(p, v, &c.Lobby.Timeout) }},

@@ -148,7 +148,7 @@ log:
 			name: "unknown keys with suggestions",
 			yaml: "htp:\n  listen: x\nhttp:\n  listn: \":80\"\n  tls:\n    certfile: a\n",
 			errs: []string{
-				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, lobby, auth, log; did you mean "http"?)`,
+				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, sip, lobby, auth, log; did you mean "http"?)`,
 				`t.yaml:4:3: http: unknown key "listn" (expected one of listen, public_url, allowed_origins, tls; did you mean "listen"?)`,
 				`t.yaml:6:5: http.tls: unknown key "certfile" (expected one of cert_file, key_file, self_signed, acme_hosts, acme_email, acme_cache_dir, redirect_listen; did you mean "cert_file"?)`,
 			},
@@ -298,5 +298,35 @@ log:
 				t.Errorf("Load accepted a Config that Validate refuses: %v", err)
 			}
 		})
+	}
+}
+
+// TestSIPSection: the sip section decodes, can be turned off, and every
+// mistake in it is reported at its key.
+func TestSIPSection(t *testing.T) {
+	c, err := Load("t.yaml", []byte("sip:\n  udp: [\"0.0.0.0:5070\"]\n  tcp: []\n  media_ip: 203.0.113.7\n  rtp_port_min: 30000\n  rtp_port_max: 30099\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SIP.UDP) != 1 || c.SIP.UDP[0] != "0.0.0.0:5070" || c.SIP.TCP != nil || c.SIP.MediaIP != "203.0.113.7" || c.SIP.RTPPortMin != 30000 {
+		t.Errorf("decoded %+v", c.SIP)
+	}
+	if _, err := Load("t.yaml", []byte("sip:\n  udp: []\n  tcp: []\n  media_ip: nonsense\n")); err != nil {
+		t.Errorf("with SIP off the rest of the section does not matter: %v", err)
+	}
+	_, err = Load("t.yaml", []byte("sip:\n  udp: [\"nohost\"]\n  media_ip: 0.0.0.0\n  rtp_bind: x\n  rtp_port_min: 3000\n  rtp_port_max: 2000\n"))
+	want := []string{
+		`t.yaml:2:9: sip.udp[0]:`,
+		`t.yaml:3:13: sip.media_ip: "0.0.0.0" is not such an address`,
+		`t.yaml:4:13: sip.rtp_bind: "x" is not an IP address`,
+		`t.yaml:5:17: sip.rtp_port_min: the range 3000-2000 holds no usable RTP port`,
+	}
+	if err == nil {
+		t.Fatal("a broken sip section loaded")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
 	}
 }

@@ -50,6 +50,7 @@ func (c *Config) issues() []issue {
 	}
 	c.HTTP.check(&cs)
 	c.WebRTC.check(&cs)
+	c.SIP.check(&cs)
 	positive(&cs, "lobby.timeout", c.Lobby.Timeout)
 	c.Auth.check(&cs)
 	c.Log.check(&cs)
@@ -123,6 +124,32 @@ func (t *TLS) check(cs *checks, listen string) {
 		} else if sameListener(t.RedirectListen, listen) {
 			cs.add(path, "a different port from http.listen", "%q overlaps http.listen %q", t.RedirectListen, listen).related = []string{"http.listen"}
 		}
+	}
+}
+
+func (s *SIP) check(cs *checks) {
+	const p = "sip."
+	for name, addrs := range map[string][]string{"udp": s.UDP, "tcp": s.TCP} {
+		for i, a := range addrs {
+			if msg := checkListen(a); msg != "" {
+				cs.add(fmt.Sprintf("%s%s[%d]", p, name, i), `host:port, e.g. "0.0.0.0:5060"`, "%s", msg)
+			}
+		}
+	}
+	if len(s.UDP) == 0 && len(s.TCP) == 0 {
+		return // SIP is off: the rest does not matter
+	}
+	if ip, err := netip.ParseAddr(s.MediaIP); err != nil || ip.IsUnspecified() || ip.IsMulticast() {
+		cs.add(p+"media_ip", `the address phones and carriers send audio to, e.g. "203.0.113.7"`, "%q is not such an address", s.MediaIP)
+	}
+	if s.RTPBind != "" {
+		if _, err := netip.ParseAddr(s.RTPBind); err != nil {
+			cs.add(p+"rtp_bind", `a local IP address, or "" for every address`, "%q is not an IP address", s.RTPBind)
+		}
+	}
+	if s.RTPPortMin < 1024 || s.RTPPortMax <= s.RTPPortMin {
+		cs.add(p+"rtp_port_min", "1024 <= rtp_port_min < rtp_port_max, e.g. 20000 and 29999",
+			"the range %d-%d holds no usable RTP port", s.RTPPortMin, s.RTPPortMax).related = []string{p + "rtp_port_max"}
 	}
 }
 

@@ -38,7 +38,7 @@ func TestCallAdmittedHearsRoom(t *testing.T) {
 	base := runtime.NumGoroutine()
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
-		result <- h.sipp("call", uacScenario(answeredThen(byeAfter(6000))), e2e.SIPpRun{
+		result <- h.sipp("call", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(6000))), e2e.SIPpRun{
 			Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 		})
 	}()
@@ -98,7 +98,7 @@ func TestDeclinedHearsToneThenBye(t *testing.T) {
 	peer := newRTPPeer(t, 660)
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
-		result <- h.sipp("declined", uacScenario(answeredThen(byeFromServer)), e2e.SIPpRun{
+		result <- h.sipp("declined", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer)), e2e.SIPpRun{
 			Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 		})
 	}()
@@ -127,7 +127,7 @@ func TestRefusedCalls(t *testing.T) {
 		{"no route", "0120000000", 404},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res := h.sipp("reject", uacScenario(rejectedWith(tt.status)), e2e.SIPpRun{
+			res := h.sipp("reject", e2e.SIPpUAC(e2e.SIPpRejectedWith(tt.status)), e2e.SIPpRun{
 				Service: tt.number, Keys: map[string]string{"rtpport": "40000"},
 			})
 			requireSIPpOK(t, res)
@@ -152,7 +152,7 @@ func TestRefusedCalls(t *testing.T) {
 // 403 and creates no call state (no call, no port, no record).
 func TestNotFromTrunk(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31300})
-	res := h.sipp("forbidden", uacScenario(rejectedWith(403)), e2e.SIPpRun{
+	res := h.sipp("forbidden", e2e.SIPpUAC(e2e.SIPpRejectedWith(403)), e2e.SIPpRun{
 		LocalIP: "127.0.0.2", Service: liveNumber, Keys: map[string]string{"rtpport": "40000"},
 	})
 	requireSIPpOK(t, res)
@@ -168,7 +168,7 @@ func TestNotFromTrunk(t *testing.T) {
 // (RFC 3261 §9.2), and the call's port is released.
 func TestCancelBeforeAnswer(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31400, answerDelay: 3 * time.Second})
-	res := h.sipp("cancel", uacScenario(cancelAfterRinging), e2e.SIPpRun{
+	res := h.sipp("cancel", e2e.SIPpUAC(e2e.SIPpCancelAfterRinging), e2e.SIPpRun{
 		Service: liveNumber, Keys: map[string]string{"rtpport": "40000"},
 	})
 	requireSIPpOK(t, res)
@@ -195,7 +195,7 @@ func TestKeysInRoom(t *testing.T) {
 	peer := newRTPPeer(t, 660)
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
-		result <- h.sipp("keys", uacScenario(answeredThen(byeAfter(5000))), e2e.SIPpRun{
+		result <- h.sipp("keys", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(5000))), e2e.SIPpRun{
 			Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 		})
 	}()
@@ -243,8 +243,8 @@ func TestKeysInRoom(t *testing.T) {
 func TestHoldAndResume(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31700})
 	peer := newRTPPeer(t, 660)
-	scenario := uacScenario(answeredThen(
-		`<pause milliseconds="1000"/>` + reinvite("sendonly", 2, 1500) + reinvite("sendrecv", 3, 1000) + byeAfterCSeq(0, 4)))
+	scenario := e2e.SIPpUAC(e2e.SIPpAnsweredThen(
+		`<pause milliseconds="1000"/>` + e2e.SIPpReinvite("sendonly", 2, 1500) + e2e.SIPpReinvite("sendrecv", 3, 1000) + e2e.SIPpByeAfterCSeq(0, 4)))
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
 		result <- h.sipp("hold", scenario, e2e.SIPpRun{
@@ -289,7 +289,7 @@ func TestRTPTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	res := h.sipp("timeout", uacScenario(answeredThen(byeFromServer)), e2e.SIPpRun{
+	res := h.sipp("timeout", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer)), e2e.SIPpRun{
 		Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(silent.LocalAddr().(*net.UDPAddr).Port)},
 	})
 	requireSIPpOK(t, res)
@@ -304,7 +304,7 @@ func TestCloseEndsCalls(t *testing.T) {
 	base := runtime.NumGoroutine()
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
-		result <- h.sipp("close", uacScenario(answeredThen(byeFromServer)), e2e.SIPpRun{
+		result <- h.sipp("close", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer)), e2e.SIPpRun{
 			Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 		})
 	}()
@@ -329,7 +329,7 @@ func TestSessionTimer(t *testing.T) {
 	peer := newRTPPeer(t, 660)
 	keys := map[string]string{"rtpport": strconv.Itoa(peer.port())}
 
-	res := h.sipp("se-brief", uacScenarioWith("\n      Supported: timer\n      Session-Expires: 2", rejectedWith(422)),
+	res := h.sipp("se-brief", e2e.SIPpUACWith("\n      Supported: timer\n      Session-Expires: 2", e2e.SIPpRejectedWith(422)),
 		e2e.SIPpRun{Service: liveNumber, Keys: keys})
 	requireSIPpOK(t, res)
 
@@ -342,8 +342,8 @@ func TestSessionTimer(t *testing.T) {
     </action>
   </recv>
   <Reference variables="se"/>`
-	scenario := uacScenarioWith("\n      Supported: timer\n      Session-Expires: 3;refresher=uac",
-		strings.Replace(answeredThen(byeFromServer), `
+	scenario := e2e.SIPpUACWith("\n      Supported: timer\n      Session-Expires: 3;refresher=uac",
+		strings.Replace(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer), `
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="200" rrs="true"/>`, checkSE, 1))
@@ -361,7 +361,7 @@ func TestSessionTimer(t *testing.T) {
 func TestCallOverTCP(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 32100})
 	peer := newRTPPeer(t, 660)
-	res := h.sipp("tcp", uacScenario(answeredThen(byeAfter(500))), e2e.SIPpRun{
+	res := h.sipp("tcp", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(500))), e2e.SIPpRun{
 		Target: h.srv.TCPAddrs()[0].String(), Transport: "t1",
 		Service: liveNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 	})
@@ -387,7 +387,7 @@ func TestAccessNumber(t *testing.T) {
 		peer := newRTPPeer(t, 660)
 		result := make(chan e2e.SIPpResult, 1)
 		go func() {
-			result <- h.sipp("access", uacScenario(answeredThen(byeFromServer)), e2e.SIPpRun{
+			result <- h.sipp("access", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer)), e2e.SIPpRun{
 				Service: accessNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 			})
 		}()
@@ -405,7 +405,7 @@ func TestAccessNumber(t *testing.T) {
 		peer := newRTPPeer(t, 660)
 		result := make(chan e2e.SIPpResult, 1)
 		go func() {
-			result <- h.sipp("access-bad", uacScenario(answeredThen(byeFromServer)), e2e.SIPpRun{
+			result <- h.sipp("access-bad", e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer)), e2e.SIPpRun{
 				Service: accessNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
 			})
 		}()

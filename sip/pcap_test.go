@@ -72,7 +72,7 @@ func TestSIPpPlaysPCAP(t *testing.T) {
 	play := `
   <nop><action><exec play_pcap_audio="` + pcap + `"/></action></nop>
   <pause milliseconds="3500"/>`
-	scenario := strings.ReplaceAll(uacScenario(answeredThen(play+byeAfter(0))), "[rtpport]", "[media_port]")
+	scenario := strings.ReplaceAll(e2e.SIPpUAC(e2e.SIPpAnsweredThen(play+e2e.SIPpByeAfter(0))), "[rtpport]", "[media_port]")
 	result := make(chan e2e.SIPpResult, 1)
 	go func() { result <- h.sipp("pcap", scenario, e2e.SIPpRun{Service: liveNumber}) }()
 	req := op.waitJoin(t)

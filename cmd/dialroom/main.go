@@ -24,7 +24,7 @@ func main() {
 const usage = `dialroom: IP-PBX and WebRTC gateway for operator-approved conferences.
 
 Usage:
-  dialroom serve [--config FILE] [--data DIR] [--http ADDR]
+  dialroom serve [--config FILE] [--data DIR] [--http ADDR] [--sip ADDR]
   dialroom operator add LOGIN [--name NAME]    (password read from stdin)
   dialroom operator passwd LOGIN               (password read from stdin)
   dialroom operator list
@@ -108,11 +108,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	var common commonFlags
 	common.register(fs)
 	httpAddr := fs.String("http", "", "HTTP listen address (default: http.listen from the config, 127.0.0.1:8080)")
+	sipAddr := fs.String("sip", "", "SIP listen address for UDP and TCP (default: sip.udp and sip.tcp from the config, 127.0.0.1:5060)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	m := NewMain()
-	m.ConfigPath, m.DataDir, m.HTTPAddr = common.config, common.data, *httpAddr
+	m.ConfigPath, m.DataDir, m.HTTPAddr, m.SIPAddr = common.config, common.data, *httpAddr, *sipAddr
 	m.Stdout, m.Stderr = stdout, stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -24,6 +24,7 @@ import (
 	"github.com/dialroom/dialroom/bridge"
 	"github.com/dialroom/dialroom/configs"
 	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/sip"
 	"github.com/dialroom/dialroom/storage"
 	"github.com/dialroom/dialroom/webclient"
 )
@@ -35,6 +36,7 @@ type Main struct {
 	ConfigPath string // "" means the embedded default
 	DataDir    string // overrides the config's data_dir when set
 	HTTPAddr   string // overrides the config's http.listen when set
+	SIPAddr    string // overrides the config's sip.udp and sip.tcp when set
 	Stdout     io.Writer
 	Stderr     io.Writer
 	// Configure, if set, may adjust the loaded configuration before use (tests).
@@ -44,6 +46,7 @@ type Main struct {
 	DB     *storage.DB
 	Engine *bridge.Engine
 	Web    *webclient.Server
+	SIP    *sip.Server // nil when SIP is off
 	Logger *slog.Logger
 
 	plan        atomic.Pointer[dialplan.Plan]
@@ -76,6 +79,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.HTTPAddr != "" {
 		cfg.HTTP.Listen = m.HTTPAddr
+	}
+	if m.SIPAddr != "" {
+		cfg.SIP.UDP, cfg.SIP.TCP = []string{m.SIPAddr}, []string{m.SIPAddr}
 	}
 	if m.Configure != nil {
 		m.Configure(cfg)
@@ -138,6 +144,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.Logger,
 	})
 	if err != nil {
+		return err
+	}
+	if err := m.startSIP(cfg); err != nil {
 		return err
 	}
 	m.httpSrv = &http.Server{
@@ -208,8 +217,12 @@ func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
 		m.stopDialplanWatcher()
-		// The engine first: members are told their conference ends because the
-		// server is shutting down; then the sessions flush that and close.
+		// Calls first (each gets a BYE), then the engine: members are told
+		// their conference ends because the server is shutting down; then the
+		// browser sessions flush that and close.
+		if m.SIP != nil {
+			errs = append(errs, m.SIP.Close())
+		}
 		if m.Engine != nil {
 			m.Engine.Close()
 		}

@@ -48,6 +48,7 @@ func startServer(t testing.TB, dir string, configure func(*configs.Config)) *tes
 	ts := &testServer{Main: NewMain(), stdout: &syncBuffer{}, logs: &syncBuffer{}}
 	ts.DataDir = dir
 	ts.HTTPAddr = "127.0.0.1:0"
+	ts.SIPAddr = "127.0.0.1:0" // several test servers run side by side
 	ts.Stdout, ts.Stderr = ts.stdout, ts.logs
 	ts.Configure = func(c *configs.Config) {
 		c.Log.Level = "debug"

@@ -1,15 +1,17 @@
-package sip
+package e2e
 
 import "fmt"
 
-// SIPp scenarios, generated per test: the SIPp side of each call.
+// SIPp scenarios, generated per test: the SIPp side of each call. A caller
+// numbered 09012345678 offers PCMU and telephone-event; [rtpport] is the
+// media port the test's own RTP socket listens on (pass it with SIPpRun.Keys).
 
-// uacScenario is a SIPp caller: INVITE with a PCMU+telephone-event offer
+// SIPpUAC is a SIPp caller: INVITE with a PCMU+telephone-event offer
 // whose media port is [rtpport], then body (what happens after the INVITE).
-func uacScenario(body string) string { return uacScenarioWith("", body) }
+func SIPpUAC(body string) string { return SIPpUACWith("", body) }
 
-// uacScenarioWith is uacScenario with extra INVITE header lines.
-func uacScenarioWith(extra, body string) string {
+// SIPpUACWith is SIPpUAC with extra INVITE header lines.
+func SIPpUACWith(extra, body string) string {
 	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="dialroom uac">
   <send retrans="500">
@@ -43,8 +45,8 @@ func uacScenarioWith(extra, body string) string {
 `
 }
 
-// answeredThen: answered, ACK, then rest.
-func answeredThen(rest string) string {
+// SIPpAnsweredThen: answered, ACK, then rest.
+func SIPpAnsweredThen(rest string) string {
 	return `
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
@@ -66,11 +68,11 @@ func answeredThen(rest string) string {
 ` + rest
 }
 
-// byeAfter hangs up from the caller's side after ms milliseconds.
-func byeAfter(ms int) string { return byeAfterCSeq(ms, 2) }
+// SIPpByeAfter hangs up from the caller's side after ms milliseconds.
+func SIPpByeAfter(ms int) string { return SIPpByeAfterCSeq(ms, 2) }
 
-// byeAfterCSeq is byeAfter with the BYE's CSeq number.
-func byeAfterCSeq(ms, cseq int) string {
+// SIPpByeAfterCSeq is SIPpByeAfter with the BYE's CSeq number.
+func SIPpByeAfterCSeq(ms, cseq int) string {
 	return fmt.Sprintf(`
   <pause milliseconds="%d"/>
   <send retrans="500">
@@ -91,8 +93,8 @@ func byeAfterCSeq(ms, cseq int) string {
 `, ms, cseq)
 }
 
-// byeFromServer waits for our BYE and answers it.
-const byeFromServer = `
+// SIPpByeFromServer waits for our BYE and answers it.
+const SIPpByeFromServer = `
   <recv request="BYE"/>
   <send>
     <![CDATA[
@@ -107,8 +109,8 @@ const byeFromServer = `
   </send>
 `
 
-// rejectedWith expects a final status and ACKs it (RFC 3261 §17.1.1.3).
-func rejectedWith(status int) string {
+// SIPpRejectedWith expects a final status and ACKs it (RFC 3261 §17.1.1.3).
+func SIPpRejectedWith(status int) string {
 	return fmt.Sprintf(`
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
@@ -128,8 +130,8 @@ func rejectedWith(status int) string {
 `, status)
 }
 
-// cancelAfterRinging sends CANCEL on 180 and expects 200 and 487.
-const cancelAfterRinging = `
+// SIPpCancelAfterRinging sends CANCEL on 180 and expects 200 and 487.
+const SIPpCancelAfterRinging = `
   <recv response="100" optional="true"/>
   <recv response="180"/>
   <send>
@@ -160,10 +162,10 @@ const cancelAfterRinging = `
   </send>
 `
 
-// reinvite puts the call on hold (direction sendonly) or resumes it
+// SIPpReinvite puts the call on hold (direction sendonly) or resumes it
 // (sendrecv) with a re-INVITE (RFC 3264 §8.4), cseq its CSeq number, and
 // pauses ms milliseconds afterwards.
-func reinvite(direction string, cseq, ms int) string {
+func SIPpReinvite(direction string, cseq, ms int) string {
 	return fmt.Sprintf(`
   <send retrans="500">
     <![CDATA[

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pion/rtp"
+
+	"github.com/dialroom/dialroom/configs"
+	"github.com/dialroom/dialroom/e2e"
+	"github.com/dialroom/dialroom/media"
+)
+
+// phoneDialplan trusts calls from 127.0.0.1 as the carrier and sends every
+// issued number to its conference's lobby.
+const phoneDialplan = `
+trunks:
+  - name: carrier
+    registrar: sip:127.0.0.1:5060
+    register_interval: 0
+    sources: ["127.0.0.1"]
+    dids: ["_0X0XXXXXXXX"]
+routes:
+  - name: direct-dial
+    to: "_0X0XXXXXXXX"
+    action: conference
+`
+
+// rtpPhone is the media side of a SIPp caller: it sends a PCMU tone from a
+// local UDP port (the one SIPp's SDP names) to wherever the server's RTP comes
+// from, and keeps what it hears.
+type rtpPhone struct {
+	conn *net.UDPConn
+
+	mu     sync.Mutex
+	remote *net.UDPAddr
+	heard  []int16
+}
+
+func newRTPPhone(t *testing.T, freq float64) *rtpPhone {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rtpPhone{conn: conn}
+	done := make(chan struct{})
+	t.Cleanup(func() { conn.Close(); <-done })
+	go func() { // reader: learn the server's address, decode what it sends
+		defer close(done)
+		buf := make([]byte, 1500)
+		pcm := make([]int16, 1500)
+		var pkt rtp.Packet
+		for {
+			n, from, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			if pkt.Unmarshal(buf[:n]) != nil || pkt.PayloadType != 0 {
+				continue
+			}
+			k := media.PCMU.Decode(pcm, pkt.Payload)
+			p.mu.Lock()
+			p.remote = from
+			p.heard = append(p.heard, pcm[:k]...)
+			p.mu.Unlock()
+		}
+	}()
+	go func() { // sender: 20 ms PCMU frames of the tone once the server is known
+		tone, _ := media.NewTone(8000, -12, freq)
+		pcm := make([]int16, 160)
+		payload := make([]byte, 160)
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x5eed}}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			p.mu.Lock()
+			to := p.remote
+			p.mu.Unlock()
+			_, _ = tone.Read(pcm)
+			media.PCMU.Encode(payload, pcm)
+			pkt.SequenceNumber++
+			pkt.Timestamp += 160
+			pkt.Payload = payload
+			if to == nil {
+				continue
+			}
+			b, _ := pkt.Marshal()
+			_, _ = conn.WriteToUDP(b, to)
+		}
+	}()
+	return p
+}
+
+func (p *rtpPhone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// lastSecond returns the last second the phone heard.
+func (p *rtpPhone) lastSecond() []int16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.heard) < 8000 {
+		return append([]int16(nil), p.heard...)
+	}
+	return append([]int16(nil), p.heard[len(p.heard)-8000:]...)
+}
+
+// level returns the level of freq in pcm (8 kHz) in dBFS (Goertzel).
+func level(pcm []int16, freq float64) float64 {
+	if len(pcm) == 0 {
+		return -200
+	}
+	k := 2 * math.Cos(2*math.Pi*freq/8000)
+	var s1, s2 float64
+	for _, v := range pcm {
+		s0 := float64(v)/32768 + k*s1 - s2
+		s2, s1 = s1, s0
+	}
+	amp := 2 * math.Sqrt(math.Max(s1*s1+s2*s2-k*s1*s2, 0)) / float64(len(pcm))
+	if amp == 0 {
+		return -200
+	}
+	return 20 * math.Log10(amp)
+}
+
+// TestPhoneAndBrowserTalk is issue 4's direct-dial journey through the whole
+// server: a phone (SIPp signalling, RTP from this test) calls the operator's
+// issued number, waits in the lobby, the operator admits it in the browser,
+// and then the phone's 1 kHz tone is heard in the browser at 1 kHz and the
+// browser's 440 Hz tone is heard on the phone.
+func TestPhoneAndBrowserTalk(t *testing.T) {
+	e2e.RequireChromium(t)
+	sipp := e2e.RequireSIPp(t)
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "dialplan.yaml")
+	if err := os.WriteFile(plan, []byte(phoneDialplan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "", func(c *configs.Config) { c.Dialplan = plan })
+	if srv.SIP == nil {
+		t.Fatal("SIP is not running")
+	}
+
+	// The operator says 660 Hz here: the lobby's waiting beep is 440 Hz.
+	const opTone = toneGuest1
+	op := newParticipant(t, "operator", opTone)
+	op.run("login",
+		chromedp.Navigate(srv.URL()+"/console?testaudio=1"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), "admin"),
+		chromedp.SendKeys(chromedp.CSS("#password"), srv.AdminPassword),
+		chromedp.Click(chromedp.CSS("#login-button")),
+		chromedp.WaitVisible(chromedp.CSS("#issue-number")),
+		chromedp.Click(chromedp.CSS("#issue-number")),
+	)
+	op.waitFor("issued number", `document.querySelector('#numbers li[data-number]')`, 10*time.Second)
+	var number string
+	op.eval(`document.querySelector('#numbers li[data-number]').dataset.number`, &number)
+	op.run("open conference", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#numbers li[data-number=%q] .host`, number))))
+	op.waitFor("hosting", `window.dialroom && window.dialroom.state === 'in'`, 10*time.Second)
+
+	phone := newRTPPhone(t, 1000)
+	scenario := filepath.Join(dir, "call.xml")
+	if err := os.WriteFile(scenario, []byte(e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(15000)))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan e2e.SIPpResult, 1)
+	go func() {
+		res, err := e2e.RunSIPp(context.Background(), sipp, dir, e2e.SIPpRun{
+			Scenario: scenario, Target: srv.SIP.UDPAddrs()[0].String(), Service: number,
+			Keys: map[string]string{"rtpport": strconv.Itoa(phone.port())}, Timeout: 40 * time.Second,
+		})
+		if err != nil {
+			t.Errorf("sipp: %v", err)
+		}
+		result <- res
+	}()
+
+	// The console shows the phone guest: masked caller number, the trunk.
+	op.waitFor("phone in the lobby", `window.dialroom.lobby.some(r => r.kind === 'phone' && r.address === '090-****-5678')`, 15*time.Second)
+	var reqID string
+	op.eval(`window.dialroom.lobby.find(r => r.kind === 'phone').id`, &reqID)
+	// Before admission the phone hears only the waiting tone, never the room.
+	time.Sleep(time.Second)
+	if l := level(phone.lastSecond(), opTone); l > -45 {
+		t.Errorf("the phone in the lobby hears the operator's %.0f Hz at %.1f dBFS", opTone, l)
+	}
+	op.run("admit phone", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-request-id=%q] .admit`, reqID))))
+	op.waitFor("phone member", `window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
+	var phoneID string
+	op.eval(`window.dialroom.members.find(m => m.kind === 'phone').id`, &phoneID)
+
+	op.waitFor("phone audio element", fmt.Sprintf(`document.querySelector('audio[data-member-id=%q]')`, phoneID), 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // jitter buffers fill, the mix settles
+	sp := op.hears(phoneID)
+	t.Logf("browser hears the phone: %s", sp)
+	expectTone(t, "browser hearing the phone", sp, toneGuest3) // 1000 Hz
+	heard := phone.lastSecond()
+	lOp, l1000 := level(heard, opTone), level(heard, 1000)
+	t.Logf("phone hears the browser's %.0f Hz at %.1f dBFS, its own 1000 Hz at %.1f dBFS", opTone, lOp, l1000)
+	if lOp < -30 {
+		t.Errorf("the phone hears the browser's %.0f Hz at %.1f dBFS, want above -30", opTone, lOp)
+	}
+	if l1000 > lOp-20 {
+		t.Errorf("the phone hears itself (1000 Hz at %.1f dBFS) within 20 dB of the room", l1000)
+	}
+
+	res := <-result
+	if res.ExitCode != 0 {
+		t.Errorf("sipp exit %d:\n%s\n%s", res.ExitCode, res.Output, res.Errors)
+	}
+	op.waitFor("phone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
+}
