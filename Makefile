@@ -43,15 +43,18 @@ GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
 # malformed on purpose) and vendored code.
 GO_FILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path './vendor/*')
 
-.PHONY: help deps build run test fmt-check vet gotest fuzz bench lint staticcheck vuln clean
+.PHONY: help deps deps-run build run test fmt-check vet gotest fuzz bench lint staticcheck vuln clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
-deps: ## install missing Debian packages, check Go
-	bash scripts/deps.sh
+deps: ## install missing Debian packages (build and test peers), check Go
+	bash scripts/deps.sh test
 
-build: deps ## build bin/dialroom
+deps-run: ## install missing Debian packages needed to build and serve, check Go
+	bash scripts/deps.sh run
+
+build: deps-run ## build bin/dialroom
 	$(GO) build -trimpath -o $(BIN) ./cmd/dialroom
 
 run: build ## build, then serve on http://127.0.0.1:8080 with data under ./data

@@ -6,28 +6,45 @@
 # `apt-get update` at most once and only when something is missing, and works
 # as root or through sudo. It never upgrades or removes anything.
 #
-# Usage: scripts/deps.sh            (from anywhere)
+# Usage: scripts/deps.sh [run|test] (from anywhere; test is the default)
 #        DEPS_EXTRA="tshark" scripts/deps.sh   (add packages for one run)
 set -euo pipefail
 
 # The packages, one a line, each with the reason it is here. To add one, add a
-# line; keep the reason.
-packages=(
+# line; keep the reason. `run` packages build and serve; `test` packages are the
+# real peers of the test suite. They are kept apart because some test peers are
+# servers of their own: Debian may start a Kamailio service on 5060, the SIP
+# port `dialroom serve` uses, so `make run` must not install it.
+run_packages=(
 	make            # the Makefile; minimal CI images lack it
 	ca-certificates # HTTPS to the Go module proxy
 	gcc             # cgo: libopus bindings and mattn/go-sqlite3
 	pkg-config      # cgo: finds the libopus flags (#cgo pkg-config)
 	libopus-dev     # Opus encoder/decoder for the media package
 	libopusfile-dev # Opus file reading (prompts)
+	poppler-utils   # pdftoppm: documents to page images (materials)
+)
+test_packages=(
 	chromium        # the real browser peer of the e2e tests
 	iproute2        # `ip link set lo up` inside the e2e network namespace
 	util-linux      # unshare: the e2e network namespace
 	sox             # makes and inspects test audio
-	poppler-utils   # pdftoppm: documents to page images (materials)
 	sip-tester      # SIPp: the phone callers of the sip package's tests
 	baresip         # a real softphone for the telephone-side tests
 	kamailio        # the carrier (registrar and proxy) of the telephone-side e2e tests
 )
+
+# Usage: scripts/deps.sh [run|test] — run: what building and serving need;
+# test (the default): that plus the test peers.
+profile=${1:-test}
+case $profile in
+run) packages=("${run_packages[@]}") ;;
+test) packages=("${run_packages[@]}" "${test_packages[@]}") ;;
+*)
+	printf 'deps: unknown profile %q (want run or test)\n' "$profile" >&2
+	exit 2
+	;;
+esac
 
 # The minimum Go release (major.minor); go.mod asks for it.
 readonly go_min_major=1 go_min_minor=26
