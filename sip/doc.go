@@ -15,8 +15,10 @@
 // What it does not own: rooms and admission (bridge), routing rules and
 // trunks' definitions (dialplan), codecs, jitter buffers and the media clock
 // (media), issued numbers' storage (the LiveNumber function it is given).
-// Not yet here: trunk registration, the softphone registrar, dial-out and
-// access-number DTMF collection.
+// It also registers trunks with their carriers (trunk.go, registration.go:
+// digest auth, refresh, backoff; SyncTrunks after a dialplan reload) and
+// collects access numbers by DTMF (collect.go). Not yet here: the softphone
+// registrar and dial-out.
 //
 // Concurrency: a call has one goroutine (the INVITE's handler goroutine,
 // which becomes the call's supervisor); everything else reaches the call by

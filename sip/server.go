@@ -68,6 +68,9 @@ type Config struct {
 	RTPTimeout time.Duration
 	// UserAgent is the User-Agent and Server header value; "" means "dialroom".
 	UserAgent string
+	// Registration tunes trunk registration (trunk.go); the zero value
+	// takes the defaults.
+	Registration RegistrationConfig
 }
 
 func (c *Config) validate() error {
@@ -117,6 +120,8 @@ type Server struct {
 	calls  map[string]*call // by dialog ID
 	closed bool
 	wg     sync.WaitGroup // call goroutines
+
+	trunks trunkSet // trunk registrations (trunk.go)
 }
 
 // New opens the listeners and starts serving. The caller must Close the
@@ -186,6 +191,7 @@ func New(cfg Config) (*Server, error) {
 		s.serve.Go(func() { _ = s.srv.ServeTCP(l) })
 	}
 	s.log.Info("sip: listening", "udp", s.UDPAddrs(), "tcp", s.TCPAddrs())
+	s.SyncTrunks()
 	return s, nil
 }
 
@@ -244,8 +250,10 @@ func (s *Server) Calls() int {
 	return len(s.calls)
 }
 
-// Close ends every call (each hangs up with BYE where it was answered),
-// waits for their goroutines, and closes the listeners. It is idempotent.
+// Close un-registers the trunks (bounded by
+// RegistrationConfig.UnregisterTimeout), ends every call (each hangs up with
+// BYE where it was answered), waits for their goroutines, and closes the
+// listeners. It is idempotent.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	already := s.closed
@@ -254,6 +262,7 @@ func (s *Server) Close() error {
 	if already {
 		return nil
 	}
+	s.stopTrunks()
 	s.cancel(errShuttingDown)
 	s.wg.Wait()
 	for _, c := range s.udp {

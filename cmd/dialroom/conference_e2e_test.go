@@ -317,6 +317,18 @@ func TestBrowserConference(t *testing.T) {
 	g1.run("close tab", chromedp.Navigate("about:blank"))
 	op.waitFor("guest 1 left", fmt.Sprintf(`!window.dialroom.members.some(m => m.id === %q)`, g1ID), 5*time.Second)
 
+	// The console's recent calls show the guests masked: the declined guest,
+	// the removed one and the one who closed the tab.
+	op.run("reload console", chromedp.Navigate(base+"/console?testaudio=1"))
+	op.waitFor("call history", `document.querySelectorAll('#calls tr').length >= 3 && [...document.querySelectorAll('#calls tr')].some(r => r.textContent.includes('declined') && r.textContent.includes('127.0.0.x'))`, 10*time.Second)
+	var history string
+	op.eval(`document.getElementById('calls').textContent`, &history)
+	for _, name := range []string{"Guest One", "Guest Two", "Guest Three"} {
+		if strings.Contains(history, name) {
+			t.Errorf("the call history shows a guest's name %q: %s", name, history)
+		}
+	}
+
 	sort.Slice(admitLatencies, func(i, j int) bool { return admitLatencies[i] < admitLatencies[j] })
 	t.Logf("admit click → first audio packet in the guest's browser: %v", admitLatencies)
 	for _, d := range admitLatencies {

@@ -201,6 +201,9 @@ func (m *Main) reloadDialplanLocked() error {
 		m.Logger.Warn("dialplan", "warning", w)
 	}
 	m.plan.Store(plan)
+	if m.SIP != nil {
+		m.SIP.SyncTrunks() // registrations follow the new trunks
+	}
 	r.count("ok")
 	m.Logger.Info("dialplan reloaded: new calls follow it", "file", path, "plan", plan.Summary())
 	return nil

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/configs"
 	"github.com/dialroom/dialroom/dialplan"
@@ -56,5 +58,42 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 		return err
 	}
 	m.Logger.Info("SIP listening", "udp", m.SIP.UDPAddrs(), "tcp", m.SIP.TCPAddrs(), "media_ip", mediaIP)
+	m.metrics.Registry().MustRegister(newTrunkCollector(m.SIP))
 	return nil
+}
+
+// trunkCollector exports each trunk's registration state on /metrics, read
+// from the SIP server at scrape time.
+type trunkCollector struct {
+	srv                  *sip.Server
+	up, status, failures *prometheus.Desc
+}
+
+func newTrunkCollector(srv *sip.Server) trunkCollector {
+	return trunkCollector{srv: srv,
+		up: prometheus.NewDesc("dialroom_trunk_registered",
+			"1 while the trunk is registered with its carrier, else 0; state says why.", []string{"trunk", "state"}, nil),
+		status: prometheus.NewDesc("dialroom_trunk_last_status",
+			"The SIP status of the trunk's last registration answer (0: none yet).", []string{"trunk"}, nil),
+		failures: prometheus.NewDesc("dialroom_trunk_failures",
+			"Registration failures of the trunk since it last registered.", []string{"trunk"}, nil),
+	}
+}
+
+func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.up
+	ch <- c.status
+	ch <- c.failures
+}
+
+func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, t := range c.srv.Trunks() {
+		up := 0.0
+		if t.State == sip.TrunkRegistered {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, t.Name, t.State)
+		ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, float64(t.LastStatus), t.Name)
+		ch <- prometheus.MustNewConstMetric(c.failures, prometheus.GaugeValue, float64(t.Failures), t.Name)
+	}
 }

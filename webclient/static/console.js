@@ -5,6 +5,7 @@
  * All conference logic lives in room.js; this file only draws and wires it.
  */
 import { RoomClient } from './room.js';
+import { loadCalls } from './calls.js';
 import {
   el, formatNumber, formatDuration, syncList, renderMembers, syncVideos, setToggle,
   copyText, flashLabel, nameOf, KIND,
@@ -145,6 +146,7 @@ async function loadNumbers() {
     const data = await api('GET', '/api/numbers');
     numbers = (data && Array.isArray(data.numbers)) ? data.numbers : [];
     renderNumbers();
+    await loadCalls(api, $('calls'), $('calls-empty'));
   } catch (err) {
     if (err.status === 401) sessionEnded();
     else numbersNote(err.message);
