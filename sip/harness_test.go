@@ -25,7 +25,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(e2e.RunIsolated(m)) }
 
 // waitTimeout bounds every wait; tests wait for events, never sleep blindly.
-const waitTimeout = 10 * time.Second
+const waitTimeout = 20 * time.Second // generous: CI runs the browser tests beside these on 2 cores
 
 // Numbers of the fake number store.
 const (
