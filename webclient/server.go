@@ -64,9 +64,12 @@ type Config struct {
 	JoinLimiter     *Limiter      // failed joins per address; default 5 per 10 min
 	LoginLimiter    *Limiter      // failed logins per address; default 5 per 10 min
 	Metrics         *Metrics      // nil: a private registry
-	Logger          *slog.Logger
-	Now             func() time.Time
-	Rand            io.Reader // randomness for numbers and tokens; default crypto/rand
+	// Trunks reports the carrier trunks' registration state for the console;
+	// nil means no telephone side.
+	Trunks func() []TrunkStatus
+	Logger *slog.Logger
+	Now    func() time.Time
+	Rand   io.Reader // randomness for numbers and tokens; default crypto/rand
 }
 
 // Server serves the UI, the API and the WebSocket signalling.
@@ -127,6 +130,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/numbers", s.requireOperator(s.handleListNumbers))
 	m.HandleFunc("DELETE /api/numbers/{number}", s.requireOperator(s.handleRevokeNumber))
 	m.HandleFunc("GET /api/calls", s.requireOperator(s.handleListCalls))
+	m.HandleFunc("GET /api/trunks", s.requireOperator(s.handleTrunks))
 	m.HandleFunc("GET /api/health", s.handleHealth)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))

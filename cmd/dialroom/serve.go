@@ -142,6 +142,7 @@ func (m *Main) Run(ctx context.Context) error {
 		LoginLimiter:    webclient.NewLimiter(cfg.Auth.LoginFailures, cfg.Auth.LoginWindow, nil),
 		Metrics:         metrics,
 		Logger:          m.Logger,
+		Trunks:          m.trunkStatus,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/media"
 	"github.com/dialroom/dialroom/sip"
+	"github.com/dialroom/dialroom/webclient"
 )
 
 // startSIP starts the SIP side when the config has SIP listeners: calls from
@@ -60,6 +61,20 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 	m.Logger.Info("SIP listening", "udp", m.SIP.UDPAddrs(), "tcp", m.SIP.TCPAddrs(), "media_ip", mediaIP)
 	m.metrics.Registry().MustRegister(newTrunkCollector(m.SIP))
 	return nil
+}
+
+// trunkStatus reports the trunks' registration state to the console. m.SIP is
+// set in Run before the HTTP server serves, and never changes afterwards.
+func (m *Main) trunkStatus() []webclient.TrunkStatus {
+	if m.SIP == nil {
+		return nil
+	}
+	var out []webclient.TrunkStatus
+	for _, t := range m.SIP.Trunks() {
+		out = append(out, webclient.TrunkStatus{Name: t.Name, State: t.State, LastStatus: t.LastStatus,
+			LastReason: t.LastReason, RegisteredUntil: t.RegisteredUntil})
+	}
+	return out
 }
 
 // trunkCollector exports each trunk's registration state on /metrics, read

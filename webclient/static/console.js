@@ -6,6 +6,7 @@
  */
 import { RoomClient } from './room.js';
 import { loadCalls } from './calls.js';
+import { loadTrunks } from './trunks.js';
 import {
   el, formatNumber, formatDuration, syncList, renderMembers, syncVideos, setToggle,
   copyText, flashLabel, nameOf, KIND,
@@ -147,6 +148,7 @@ async function loadNumbers() {
     numbers = (data && Array.isArray(data.numbers)) ? data.numbers : [];
     renderNumbers();
     await loadCalls(api, $('calls'), $('calls-empty'));
+    await loadTrunks(api, $('trunks-panel'), $('trunks'));
   } catch (err) {
     if (err.status === 401) sessionEnded();
     else numbersNote(err.message);
