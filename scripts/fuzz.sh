@@ -38,11 +38,15 @@ for target in "$@"; do
 		# Go's fuzzing engine sometimes ends a run with "context deadline
 		# exceeded" when the time is up while a worker is busy; a real failure
 		# always writes its input under testdata/fuzz ("Failing input written").
-		# Such a run is retried once; a second one fails.
-		if grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out"; then
-			echo "fuzz: $pkg $name: the fuzzing engine timed out without a failing input; retrying once" >&2
-			run && ok=true
-		fi
+		# Such a run is retried, at most twice; a real failure is never retried.
+		for retry in 1 2; do
+			grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out" || break
+			echo "fuzz: $pkg $name: the fuzzing engine timed out without a failing input; retry $retry" >&2
+			if run; then
+				ok=true
+				break
+			fi
+		done
 	fi
 	if ! $ok; then
 		failed+=("$target")
