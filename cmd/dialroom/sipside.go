@@ -58,7 +58,6 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 	if err != nil {
 		return err
 	}
-	m.Logger.Info("SIP listening", "udp", m.SIP.UDPAddrs(), "tcp", m.SIP.TCPAddrs(), "media_ip", mediaIP)
 	m.metrics.Registry().MustRegister(newTrunkCollector(m.SIP))
 	return nil
 }
