@@ -28,6 +28,9 @@ type Identity struct {
 	Name    string // display name (optional for guests)
 	Address string // browser: IP address; phone: masked caller number
 	Trunk   string // phone: the trunk or extension the call came in on
+	// Rule is the dialplan rule that routed a phone call here (for call
+	// records); empty for browsers.
+	Rule string
 }
 
 // MaskAddress returns addr with its host part hidden for records kept after a

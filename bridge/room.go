@@ -376,7 +376,7 @@ func (r *Room) finishRequestLocked(q *Request, reason string, ev Event) {
 	r.engine.metrics.lobbyLeft(outcome, now.Sub(q.since))
 	r.engine.record(dialroom.CallRecord{
 		Number: r.number, Operator: r.operator, Kind: q.identity.Kind, Role: dialroom.RoleGuest,
-		Party: maskParty(q.identity), Outcome: outcome, Reason: reason, Started: q.since, Ended: now,
+		Party: maskParty(q.identity), Outcome: outcome, Reason: reason, Rule: q.identity.Rule, Started: q.since, Ended: now,
 	})
 }
 
@@ -425,7 +425,7 @@ func (r *Room) leaveLocked(m *Member, reason string, ev Event) {
 	r.engine.metrics.memberLeft()
 	r.engine.record(dialroom.CallRecord{
 		Number: r.number, Operator: r.operator, Kind: m.identity.Kind, Role: m.identity.Role,
-		Party: maskParty(m.identity), Outcome: "admitted", Reason: reason,
+		Party: maskParty(m.identity), Outcome: "admitted", Reason: reason, Rule: m.identity.Rule,
 		Started: m.started, Admitted: m.joined, Ended: now,
 	})
 }

@@ -256,7 +256,11 @@ func (c *call) run() {
 		}
 		c.leg.play(waitingTone(), nil)
 	}
-	req, err := s.cfg.Engine.RequestJoin(c.number, c.opName, c.ident, c)
+	id := c.ident
+	if c.rule != nil {
+		id.Rule = c.rule.Name // the call record says why the call went to this room
+	}
+	req, err := s.cfg.Engine.RequestJoin(c.number, c.opName, id, c)
 	if err != nil {
 		c.log.Warn("sip: lobby", "err", err)
 		c.startGoodbye(fmt.Errorf("%w: %v", errJoinFailed, err))

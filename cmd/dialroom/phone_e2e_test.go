@@ -225,4 +225,31 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 		t.Errorf("sipp exit %d:\n%s\n%s", res.ExitCode, res.Output, res.Errors)
 	}
 	op.waitFor("phone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
+
+	// The call record keeps the masked caller and the rule that routed it.
+	api := newAPIClient(t, srv.URL())
+	api.login("admin", srv.AdminPassword)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var calls struct {
+			Calls []struct{ Kind, Party, Outcome, Rule string } `json:"calls"`
+		}
+		api.do("GET", "/api/calls", nil, &calls)
+		found := false
+		for _, c := range calls.Calls {
+			if c.Kind == "phone" {
+				found = true
+				if c.Party != "090-****-5678" || c.Rule != "direct-dial" || c.Outcome != "admitted" {
+					t.Errorf("phone call record %+v, want 090-****-5678, rule direct-dial, admitted", c)
+				}
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call record for the phone: %+v", calls.Calls)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
