@@ -36,6 +36,10 @@ type HTTP struct {
 	// AllowedOrigins are extra origins (scheme://host[:port]) allowed to open
 	// the WebSocket besides the server's own; for a UI served from elsewhere.
 	AllowedOrigins []string
+	// TrustedProxies are the addresses or networks (CIDR) of reverse proxies in
+	// front of the server; only from them is X-Forwarded-For believed, so the
+	// join throttle and the lobby see the guest's real address. Empty: none.
+	TrustedProxies []string
 	TLS            TLS
 }
 

@@ -98,6 +98,7 @@ func (d *decoder) http(path string, n *yaml.Node, h *HTTP) {
 		{"listen", func(p string, v *yaml.Node) { d.str(p, v, &h.Listen) }},
 		{"public_url", func(p string, v *yaml.Node) { d.str(p, v, &h.PublicURL) }},
 		{"allowed_origins", func(p string, v *yaml.Node) { d.texts(p, v, &h.AllowedOrigins) }},
+		{"trusted_proxies", func(p string, v *yaml.Node) { d.texts(p, v, &h.TrustedProxies) }},
 		{"tls", func(p string, v *yaml.Node) { d.tls(p, v, &h.TLS) }},
 	})
 }

@@ -149,7 +149,7 @@ log:
 			yaml: "htp:\n  listen: x\nhttp:\n  listn: \":80\"\n  tls:\n    certfile: a\n",
 			errs: []string{
 				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, sip, lobby, auth, log; did you mean "http"?)`,
-				`t.yaml:4:3: http: unknown key "listn" (expected one of listen, public_url, allowed_origins, tls; did you mean "listen"?)`,
+				`t.yaml:4:3: http: unknown key "listn" (expected one of listen, public_url, allowed_origins, trusted_proxies, tls; did you mean "listen"?)`,
 				`t.yaml:6:5: http.tls: unknown key "certfile" (expected one of cert_file, key_file, self_signed, acme_hosts, acme_email, acme_cache_dir, redirect_listen; did you mean "cert_file"?)`,
 			},
 		},

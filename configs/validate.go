@@ -68,6 +68,11 @@ func (h *HTTP) check(cs *checks) {
 			cs.add("http.public_url", `a base URL like "https://meet.example.com"`, "%s", msg)
 		}
 	}
+	for i, tp := range h.TrustedProxies {
+		if _, err := ParseNetwork(tp); err != nil {
+			cs.add(fmt.Sprintf("http.trusted_proxies[%d]", i), `an address or network, e.g. "127.0.0.1" or "10.0.0.0/8"`, "%q is neither", tp)
+		}
+	}
 	for i, o := range h.AllowedOrigins {
 		if msg := checkBaseURL(o, false); msg != "" {
 			cs.add(fmt.Sprintf("http.allowed_origins[%d]", i), `an origin like "https://app.example.com" or "http://localhost:3000"`, "%s", msg)
@@ -307,4 +312,17 @@ func validHostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// ParseNetwork parses an address ("192.0.2.1", a network of one) or a network in
+// CIDR form ("192.0.2.0/24").
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -76,7 +76,7 @@ type operatorResponse struct {
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if err := s.cfg.LoginLimiter.Check(ip, "Too many failed logins from your address. Try again later."); err != nil {
 		s.cfg.Metrics.login("throttled")
 		s.writeError(w, r, err)

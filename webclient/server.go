@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -58,6 +59,8 @@ type Config struct {
 	// AllowedOrigins are extra Origins (besides the request's own host) allowed
 	// for the WebSocket and state-changing API calls.
 	AllowedOrigins []string
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// SecureCookies marks the session cookie Secure (set when serving TLS).
 	SecureCookies   bool
 	SessionLifetime time.Duration // default 12h: one working day
@@ -264,12 +267,51 @@ func decodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
-// clientIP returns the address a request came from (no proxy headers are
-// trusted: a reverse proxy in front would need explicit configuration).
-func clientIP(r *http.Request) string {
+// clientIP returns the address a request came from: the TCP peer, or, when
+// that peer is a trusted reverse proxy, the last address in X-Forwarded-For
+// that is not itself a trusted proxy (walking from the right, because only
+// the entries our proxies appended can be believed; a client can put
+// anything at the left).
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if !s.trusted(host) {
+		return host
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(h, ",") {
+			hops = append(hops, strings.TrimSpace(part))
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			return host // a malformed header: keep the proxy's own address
+		}
+		if !s.trusted(a.String()) {
+			return a.Unmap().String()
+		}
 	}
 	return host
+}
+
+// trusted reports whether addr is one of the configured reverse proxies.
+func (s *Server) trusted(addr string) bool {
+	if len(s.cfg.TrustedProxies) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

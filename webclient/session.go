@@ -94,7 +94,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(maxMessageSize)
 	ctx, cancel := context.WithCancelCause(context.Background())
-	sess := &session{srv: s, conn: conn, ip: clientIP(r), operator: op, ctx: ctx, cancel: cancel,
+	sess := &session{srv: s, conn: conn, ip: s.clientIP(r), operator: op, ctx: ctx, cancel: cancel,
 		inbox: make(chan inbound), out: make(chan any, outQueue), events: make(chan bridge.Event, eventQueue),
 		calls: make(chan func(), 16), state: stateNew}
 	s.mu.Lock()

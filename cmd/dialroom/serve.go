@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,6 +137,7 @@ func (m *Main) Run(ctx context.Context) error {
 		WebRTC:          webRTCConfig(cfg.WebRTC),
 		PublicURL:       cfg.HTTP.PublicURL,
 		AllowedOrigins:  cfg.HTTP.AllowedOrigins,
+		TrustedProxies:  trustedProxies(cfg.HTTP.TrustedProxies),
 		SecureCookies:   cfg.HTTP.TLS.Enabled(),
 		SessionLifetime: cfg.Auth.SessionLifetime,
 		JoinLimiter:     webclient.NewLimiter(cfg.Auth.JoinFailures, cfg.Auth.JoinWindow, nil),
@@ -348,6 +350,17 @@ func webRTCConfig(c configs.WebRTC) webclient.WebRTCConfig {
 		UDPPort: c.UDPPort, IncludeLoopback: c.Loopback}
 	for _, s := range c.ICEServers {
 		out.ICEServers = append(out.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
+}
+
+// trustedProxies parses the configured proxies (configs validated them).
+func trustedProxies(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := configs.ParseNetwork(s); err == nil {
+			out = append(out, p)
+		}
 	}
 	return out
 }
