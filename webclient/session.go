@@ -498,21 +498,21 @@ func (c *session) handleEvent(ev bridge.Event) {
 		c.state = stateIn
 		var op *jsonMember
 		if ev.Operator.ID != "" {
-			o := toJSONMember(ev.Operator)
+			o := c.memberView(ev.Operator)
 			op = &o
 		}
-		c.send(msgAdmitted{Type: "admitted", Self: toJSONMember(ev.Self), Operator: op, Members: toJSONMembers(ev.Members)})
+		c.send(msgAdmitted{Type: "admitted", Self: toJSONMember(ev.Self), Operator: op, Members: c.membersView(ev.Members)})
 		c.startPeer()
 	case bridge.Declined:
 		c.request = nil
 		c.send(msgMessage{Type: "declined", Message: ev.Message})
 		c.cancel(errFinished)
 	case bridge.MemberJoined:
-		c.send(msgMember{Type: "member_joined", Member: toJSONMember(ev.Member)})
+		c.send(msgMember{Type: "member_joined", Member: c.memberView(ev.Member)})
 	case bridge.MemberLeft:
 		c.send(msgMemberLeft{Type: "member_left", Member: ev.MemberID, Reason: ev.Reason})
 	case bridge.MemberUpdated:
-		c.send(msgMember{Type: "member_updated", Member: toJSONMember(ev.Member)})
+		c.send(msgMember{Type: "member_updated", Member: c.memberView(ev.Member)})
 	case bridge.Talking:
 		ids := ev.MemberIDs
 		if ids == nil {
@@ -536,6 +536,27 @@ func (c *session) handleEvent(ev bridge.Event) {
 			c.peer.unsubscribe(ev.Track)
 		}
 	}
+}
+
+// memberView is another member's identification as this session may see it.
+// The operator sees browser guests' full addresses (to decide on admission and
+// to spot abuse); guests see each other's addresses masked ("192.0.2.x"):
+// enough to tell members apart, not enough to target someone's connection.
+// Phone members' numbers are masked for everyone already.
+func (c *session) memberView(m bridge.MemberInfo) jsonMember {
+	j := toJSONMember(m)
+	if (c.member == nil || c.member.Identity().Role != dialroom.RoleOperator) && m.Identity.Kind == dialroom.MemberKindBrowser {
+		j.Address = dialroom.MaskAddress(j.Address)
+	}
+	return j
+}
+
+func (c *session) membersView(ms []bridge.MemberInfo) []jsonMember {
+	out := make([]jsonMember, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, c.memberView(m))
+	}
+	return out
 }
 
 // startPeer creates the member's peer connection; the first offer follows once

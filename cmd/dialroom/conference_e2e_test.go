@@ -227,6 +227,8 @@ func TestBrowserConference(t *testing.T) {
 	// earlier guest.
 	g1.waitFor("guest 3 joined", `window.dialroom.members.some(m => m.name === 'Guest Three')`, 5*time.Second)
 	g3.waitFor("guest 1 listed", `window.dialroom.members.some(m => m.name === 'Guest One')`, 5*time.Second)
+	// Guests see each other's addresses masked; only the operator sees them whole.
+	g3.waitFor("guest 1's address masked", `window.dialroom.members.some(m => m.name === 'Guest One' && m.address === '127.0.0.x')`, 5*time.Second)
 
 	// The declined guest got no media and no member information, ever.
 	var g2view struct {
