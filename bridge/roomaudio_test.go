@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"github.com/dialroom/dialroom/e2e"
 	"math"
 	"sync"
 	"testing"
@@ -51,25 +52,6 @@ func (p *tonePhone) lastHeard(n int) []int16 {
 		return append([]int16(nil), p.heard...)
 	}
 	return append([]int16(nil), p.heard[len(p.heard)-n:]...)
-}
-
-// goertzel returns the level of freq in pcm (rate Hz) in dB relative to full scale.
-func goertzel(pcm []int16, rate, freq float64) float64 {
-	if len(pcm) == 0 {
-		return -200
-	}
-	k := 2 * math.Cos(2*math.Pi*freq/rate)
-	var s1, s2 float64
-	for _, v := range pcm {
-		s0 := float64(v)/32768 + k*s1 - s2
-		s2, s1 = s1, s0
-	}
-	power := s1*s1 + s2*s2 - k*s1*s2
-	amp := 2 * math.Sqrt(math.Max(power, 0)) / float64(len(pcm))
-	if amp == 0 {
-		return -200
-	}
-	return 20 * math.Log10(amp)
 }
 
 // opusSink decodes the Opus a phone leg forwards to a browser.
@@ -181,12 +163,12 @@ func TestPhoneMix(t *testing.T) {
 	} {
 		pcm := c.phone.lastHeard(window)
 		for _, f := range c.hears {
-			if lvl := goertzel(pcm, 8000, f); lvl < -30 {
+			if lvl := e2e.PCMToneLevel(pcm, 8000, f); lvl < -30 {
 				t.Errorf("%s hears %.0f Hz at %.1f dBFS, want above -30", c.name, f, lvl)
 			}
 		}
 		for _, f := range c.notSelf {
-			if lvl := goertzel(pcm, 8000, f); lvl > -50 {
+			if lvl := e2e.PCMToneLevel(pcm, 8000, f); lvl > -50 {
 				t.Errorf("%s hears itself (%.0f Hz) at %.1f dBFS", c.name, f, lvl)
 			}
 		}
@@ -198,7 +180,7 @@ func TestPhoneMix(t *testing.T) {
 	if packets < 40 {
 		t.Fatalf("browser got %d Opus packets of phone A in 1.5 s, want about 75", packets)
 	}
-	if lvl := goertzel(got[len(got)/2:], 48000, 1000); lvl < -30 {
+	if lvl := e2e.PCMToneLevel(got[len(got)/2:], 48000, 1000); lvl < -30 {
 		t.Errorf("browser hears phone A's 1000 Hz at %.1f dBFS", lvl)
 	}
 	if st := e.ClockStats(); st.Ticks == 0 {
@@ -208,7 +190,7 @@ func TestPhoneMix(t *testing.T) {
 	// Muting phone A takes it out of B's mix.
 	phones[0].SetMuted(true)
 	time.Sleep(500 * time.Millisecond)
-	if lvl := goertzel(b.lastHeard(4000), 8000, 1000); lvl > -50 {
+	if lvl := e2e.PCMToneLevel(b.lastHeard(4000), 8000, 1000); lvl > -50 {
 		t.Errorf("phone B still hears muted phone A at %.1f dBFS", lvl)
 	}
 

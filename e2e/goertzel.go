@@ -91,3 +91,17 @@ func goertzelDBFS(x []float64, f, rate float64) float64 {
 	}
 	return max(20*math.Log10(amp), SilenceDBFS)
 }
+
+// PCMToneLevel returns the level of freq in 16-bit samples pcm (at rate
+// samples/s) in dBFS of a sine's peak, on the same scale as ToneLevel; an
+// empty or silent pcm reads SilenceDBFS.
+func PCMToneLevel(pcm []int16, rate, freq float64) float64 {
+	if len(pcm) == 0 {
+		return SilenceDBFS
+	}
+	x := make([]float64, len(pcm))
+	for i, v := range pcm {
+		x[i] = float64(v) / 32768
+	}
+	return goertzelDBFS(x, freq, rate)
+}

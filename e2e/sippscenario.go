@@ -6,43 +6,92 @@ import "fmt"
 // numbered 09012345678 offers PCMU and telephone-event; [rtpport] is the
 // media port the test's own RTP socket listens on (pass it with SIPpRun.Keys).
 
-// SIPpUAC is a SIPp caller: INVITE with a PCMU+telephone-event offer
-// whose media port is [rtpport], then body (what happens after the INVITE).
-func SIPpUAC(body string) string { return SIPpUACWith("", body) }
+// The guest's identity in every request of its dialog.
+const (
+	sippFrom    = `From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]`
+	sippContact = `Contact: <sip:09012345678@[local_ip]:[local_port]>`
+	sippToNew   = `To: <sip:[service]@[remote_ip]:[remote_port]>` // outside the dialog
+	sippToLast  = `[last_To:]`                                    // with the callee's tag
+	sippRURI    = `sip:[service]@[remote_ip]:[remote_port]`
+)
 
-// SIPpUACWith is SIPpUAC with extra INVITE header lines.
-func SIPpUACWith(extra, body string) string {
-	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="dialroom uac">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:09012345678@[local_ip]:[local_port]>
-      Max-Forwards: 70` + extra + `
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=guest 1 1 IN IP[local_ip_type] [local_ip]
+// sippOffer is the guest's SDP: PCMU and telephone-event on [rtpport];
+// version is the o= line's session version, direction its a= attribute lines.
+func sippOffer(version, attrs string) string {
+	return `v=0
+      o=guest 1 ` + version + ` IN IP[local_ip_type] [local_ip]
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
       m=audio [rtpport] RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=ptime:20
-      a=sendrecv
-    ]]>
-  </send>
-` + body + `
+      ` + attrs
+}
+
+// sippRequest is one request the guest sends, as a SIPp <send> element.
+type sippRequest struct {
+	line    string // request line, e.g. "ACK [next_url] SIP/2.0"
+	branch  string // Via branch keyword: "[branch]" (new transaction) or "[branch-N]" (the INVITE's)
+	to      string // sippToNew or sippToLast
+	cseq    string // e.g. "1 ACK"
+	dialog  bool   // in the dialog: the route set and our Contact (RFC 3261 §12.2.1.1)
+	contact bool   // our Contact outside the dialog (the initial INVITE)
+	extra   string // extra header lines, each starting with "\n      "
+	sdp     string // body; empty means none
+	retrans bool   // retransmit until answered (UDP)
+}
+
+func (r sippRequest) String() string {
+	send := "<send>"
+	if r.retrans {
+		send = `<send retrans="500">`
+	}
+	h := "\n      " + r.line +
+		"\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=" + r.branch +
+		"\n      " + sippFrom +
+		"\n      " + r.to
+	if r.dialog {
+		h += "\n      [routes]"
+	}
+	h += "\n      Call-ID: [call_id]\n      CSeq: " + r.cseq
+	if r.dialog || r.contact {
+		h += "\n      " + sippContact
+	}
+	h += "\n      Max-Forwards: 70" + r.extra
+	if r.sdp != "" {
+		h += "\n      Content-Type: application/sdp\n      Content-Length: [len]\n\n      " + r.sdp
+	} else {
+		h += "\n      Content-Length: 0"
+	}
+	return "\n  " + send + "\n    <![CDATA[" + h + "\n    ]]>\n  </send>\n"
+}
+
+// SIPpUAC is a SIPp caller: INVITE with a PCMU+telephone-event offer
+// whose media port is [rtpport], then body (what happens after the INVITE).
+func SIPpUAC(body string) string { return SIPpUACWith("", body) }
+
+// SIPpUACWith is SIPpUAC with extra INVITE header lines.
+func SIPpUACWith(extra, body string) string {
+	invite := sippRequest{line: "INVITE " + sippRURI + " SIP/2.0", branch: "[branch]", to: sippToNew,
+		cseq: "1 INVITE", contact: true, extra: extra, retrans: true,
+		sdp: sippOffer("1", "a=fmtp:101 0-15\n      a=ptime:20\n      a=sendrecv")}
+	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="dialroom uac">` + invite.String() + body + `
 </scenario>
 `
+}
+
+// sippAck acknowledges a 2xx in the dialog (a new transaction, RFC 3261 §13.2.2.4).
+func sippAck(cseq int) string {
+	return sippRequest{line: "ACK [next_url] SIP/2.0", branch: "[branch]", to: sippToLast,
+		cseq: fmt.Sprintf("%d ACK", cseq), dialog: true}.String()
+}
+
+// sippAckFailure acknowledges a non-2xx final answer in the INVITE's own
+// transaction (RFC 3261 §17.1.1.3), whose branch is the n-th keyword back.
+func sippAckFailure(branch string) string {
+	return sippRequest{line: "ACK " + sippRURI + " SIP/2.0", branch: branch, to: sippToLast, cseq: "1 ACK"}.String()
 }
 
 // SIPpAnsweredThen: answered, ACK, then rest.
@@ -50,22 +99,7 @@ func SIPpAnsweredThen(rest string) string {
 	return `
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:09012345678@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-` + rest
+  <recv response="200" rrs="true"/>` + sippAck(1) + rest
 }
 
 // SIPpByeAfter hangs up from the caller's side after ms milliseconds.
@@ -73,24 +107,11 @@ func SIPpByeAfter(ms int) string { return SIPpByeAfterCSeq(ms, 2) }
 
 // SIPpByeAfterCSeq is SIPpByeAfter with the BYE's CSeq number.
 func SIPpByeAfterCSeq(ms, cseq int) string {
+	bye := sippRequest{line: "BYE [next_url] SIP/2.0", branch: "[branch]", to: sippToLast,
+		cseq: fmt.Sprintf("%d BYE", cseq), dialog: true, retrans: true}
 	return fmt.Sprintf(`
-  <pause milliseconds="%d"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: %d BYE
-      Contact: <sip:09012345678@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-`, ms, cseq)
+  <pause milliseconds="%d"/>`, ms) + bye.String() + `  <recv response="200"/>
+`
 }
 
 // SIPpByeFromServer waits for our BYE and answers it.
@@ -114,99 +135,25 @@ func SIPpRejectedWith(status int) string {
 	return fmt.Sprintf(`
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
-  <recv response="%d"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-`, status)
+  <recv response="%d"/>`, status) + sippAckFailure("[branch-4]")
 }
 
 // SIPpCancelAfterRinging sends CANCEL on 180 and expects 200 and 487.
-const SIPpCancelAfterRinging = `
+func SIPpCancelAfterRinging() string {
+	cancel := sippRequest{line: "CANCEL " + sippRURI + " SIP/2.0", branch: "[branch-3]", to: sippToNew, cseq: "1 CANCEL"}
+	return `
   <recv response="100" optional="true"/>
-  <recv response="180"/>
-  <send>
-    <![CDATA[
-      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-3]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 CANCEL
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-  <recv response="487"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-6]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-`
+  <recv response="180"/>` + cancel.String() + `  <recv response="200"/>
+  <recv response="487"/>` + sippAckFailure("[branch-6]")
+}
 
 // SIPpReinvite puts the call on hold (direction sendonly) or resumes it
 // (sendrecv) with a re-INVITE (RFC 3264 §8.4), cseq its CSeq number, and
 // pauses ms milliseconds afterwards.
 func SIPpReinvite(direction string, cseq, ms int) string {
-	return fmt.Sprintf(`
-  <send retrans="500">
-    <![CDATA[
-      INVITE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: %[2]d INVITE
-      Contact: <sip:09012345678@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=guest 1 %[2]d IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [rtpport] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=%[1]s
-    ]]>
-  </send>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Guest" <sip:09012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: %[2]d ACK
-      Contact: <sip:09012345678@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="%[3]d"/>
-`, direction, cseq, ms)
+	invite := sippRequest{line: "INVITE [next_url] SIP/2.0", branch: "[branch]", to: sippToLast,
+		cseq: fmt.Sprintf("%d INVITE", cseq), dialog: true, retrans: true,
+		sdp: sippOffer(fmt.Sprint(cseq), "a="+direction)}
+	return invite.String() + `  <recv response="200"/>` + sippAck(cseq) + fmt.Sprintf(`  <pause milliseconds="%d"/>
+`, ms)
 }

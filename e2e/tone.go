@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 )
 
 // ToneLevelDBFS is the level of the sines WriteToneWAV writes: -12 dBFS leaves
@@ -37,46 +34,12 @@ func WriteToneWAV(path string, freqHz, seconds float64, sampleRate, channels int
 	if frames == 0 {
 		return errors.New("tone wav: duration shorter than one sample")
 	}
-	const bytesPerSample = 2
-	dataLen := frames * channels * bytesPerSample
-
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("tone wav: %w", err)
-	}
-	w := bufio.NewWriter(f)
-	// RIFF/WAVE header with a PCM fmt chunk (format tag 1).
-	le := binary.LittleEndian
-	hdr := make([]byte, 0, 44)
-	hdr = append(hdr, "RIFF"...)
-	hdr = le.AppendUint32(hdr, uint32(36+dataLen))
-	hdr = append(hdr, "WAVEfmt "...)
-	hdr = le.AppendUint32(hdr, 16)
-	hdr = le.AppendUint16(hdr, 1)
-	hdr = le.AppendUint16(hdr, uint16(channels))
-	hdr = le.AppendUint32(hdr, uint32(sampleRate))
-	hdr = le.AppendUint32(hdr, uint32(sampleRate*channels*bytesPerSample))
-	hdr = le.AppendUint16(hdr, uint16(channels*bytesPerSample))
-	hdr = le.AppendUint16(hdr, 8*bytesPerSample)
-	hdr = append(hdr, "data"...)
-	hdr = le.AppendUint32(hdr, uint32(dataLen))
-	_, _ = w.Write(hdr) // bufio keeps the first error for Flush
-
 	amp := math.Pow(10, ToneLevelDBFS/20) * math.MaxInt16
 	step := 2 * math.Pi * freqHz / float64(sampleRate)
-	var sample [bytesPerSample]byte
-	for i := range frames {
-		le.PutUint16(sample[:], uint16(int16(math.Round(amp*math.Sin(step*float64(i))))))
-		for range channels {
-			_, _ = w.Write(sample[:])
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("tone wav: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tone wav: %w", err)
+	if err := writePCMWAV(path, sampleRate, channels, frames, func(i int) int16 {
+		return int16(math.Round(amp * math.Sin(step*float64(i))))
+	}); err != nil {
+		return fmt.Errorf("tone %w", err)
 	}
 	return nil
 }

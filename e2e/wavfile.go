@@ -93,15 +93,23 @@ func ReadWAV(path string) (WAV, error) {
 // channels, overwriting path.
 func writeSilenceWAV(path string, d time.Duration, rate, channels int) error {
 	frames := int(d.Seconds() * float64(rate))
-	dataLen := frames * channels * 2
 	if frames <= 0 || channels < 1 {
 		return errors.New("silence wav: empty")
 	}
+	return writePCMWAV(path, rate, channels, frames, func(int) int16 { return 0 })
+}
+
+// writePCMWAV writes a 16-bit PCM WAV file of frames frames at rate, sample(i)
+// on every one of channels, overwriting path.
+func writePCMWAV(path string, rate, channels, frames int, sample func(i int) int16) error {
+	const bytesPerSample = 2
+	dataLen := frames * channels * bytesPerSample
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("silence wav: %w", err)
+		return fmt.Errorf("wav: %w", err)
 	}
 	w := bufio.NewWriter(f)
+	// RIFF/WAVE header with a PCM fmt chunk (format tag 1).
 	le := binary.LittleEndian
 	hdr := make([]byte, 0, 44)
 	hdr = append(hdr, "RIFF"...)
@@ -111,16 +119,22 @@ func writeSilenceWAV(path string, d time.Duration, rate, channels int) error {
 	hdr = le.AppendUint16(hdr, 1)
 	hdr = le.AppendUint16(hdr, uint16(channels))
 	hdr = le.AppendUint32(hdr, uint32(rate))
-	hdr = le.AppendUint32(hdr, uint32(rate*channels*2))
-	hdr = le.AppendUint16(hdr, uint16(channels*2))
-	hdr = le.AppendUint16(hdr, 16)
+	hdr = le.AppendUint32(hdr, uint32(rate*channels*bytesPerSample))
+	hdr = le.AppendUint16(hdr, uint16(channels*bytesPerSample))
+	hdr = le.AppendUint16(hdr, 8*bytesPerSample)
 	hdr = append(hdr, "data"...)
 	hdr = le.AppendUint32(hdr, uint32(dataLen))
-	w.Write(hdr)
-	w.Write(make([]byte, dataLen))
+	_, _ = w.Write(hdr) // bufio keeps the first error for Flush
+	var b [bytesPerSample]byte
+	for i := range frames {
+		le.PutUint16(b[:], uint16(sample(i)))
+		for range channels {
+			_, _ = w.Write(b[:])
+		}
+	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("silence wav: %w", err)
+		return fmt.Errorf("wav: %w", err)
 	}
 	return f.Close()
 }

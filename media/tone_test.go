@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/dialroom/dialroom/e2e"
 	"io"
 	"math"
 	"os"
@@ -14,20 +15,6 @@ import (
 	"time"
 )
 
-// goertzelLevel returns the level in dBFS of frequency f in pcm.
-func goertzelLevel(pcm []int16, rate int, f float64) float64 {
-	w := 2 * math.Pi * f / float64(rate)
-	coeff := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s0 := float64(x) + coeff*s1 - s2
-		s2, s1 = s1, s0
-	}
-	power := s1*s1 + s2*s2 - coeff*s1*s2
-	amp := 2 * math.Sqrt(power) / float64(len(pcm))
-	return 20 * math.Log10(amp/32767+1e-12)
-}
-
 func TestTone(t *testing.T) {
 	tone, err := NewTone(8000, -6, 1000)
 	if err != nil {
@@ -36,7 +23,7 @@ func TestTone(t *testing.T) {
 	pcm := make([]int16, 8000*60) // a minute: the phasor must not drift
 	tone.Read(pcm)
 	for _, part := range [][]int16{pcm[:8000], pcm[len(pcm)-8000:]} {
-		if l := goertzelLevel(part, 8000, 1000); math.Abs(l+6) > 0.1 {
+		if l := e2e.PCMToneLevel(part, float64(8000), 1000); math.Abs(l+6) > 0.1 {
 			t.Errorf("1 kHz at %.2f dBFS, want -6", l)
 		}
 		peak := 0
@@ -51,7 +38,7 @@ func TestTone(t *testing.T) {
 	frame := make([]int16, 800)
 	dual.Read(frame)
 	for _, f := range []float64{697, 1209} {
-		if l := goertzelLevel(frame, 8000, f); math.Abs(l+10) > 0.5 {
+		if l := e2e.PCMToneLevel(frame, float64(8000), f); math.Abs(l+10) > 0.5 {
 			t.Errorf("%.0f Hz at %.2f dBFS, want -10", f, l)
 		}
 	}
@@ -85,7 +72,7 @@ func TestBeeps(t *testing.T) {
 	if all[0] != 0 || abs(int(all[799])) > 300 {
 		t.Errorf("beep edges not faded: first %d, last %d", all[0], all[799])
 	}
-	if l := goertzelLevel(all[100:700], 8000, 1000); math.Abs(l+10) > 0.5 {
+	if l := e2e.PCMToneLevel(all[100:700], float64(8000), 1000); math.Abs(l+10) > 0.5 {
 		t.Errorf("beep at %.1f dBFS, want -10", l)
 	}
 	for _, s := range all[800:1600] {
@@ -308,7 +295,7 @@ func TestResample(t *testing.T) {
 				continue
 			}
 		}
-		got := goertzelLevel(mid, tt.to, probe)
+		got := e2e.PCMToneLevel(mid, float64(tt.to), probe)
 		if tt.wantDB < -40 {
 			if got > -60 {
 				t.Errorf("%d→%d of %.0f Hz: alias at %.0f Hz is %.1f dBFS, want < -60", tt.from, tt.to, tt.freq, probe, got)
@@ -320,7 +307,7 @@ func TestResample(t *testing.T) {
 	// Interpolating leaves no image above the old Nyquist frequency.
 	in := PCM(sine(8000, 8000, 1000, -6, 0))
 	out, _ := Resample(in, 8000, 16000)
-	if l := goertzelLevel(out[4000:12000], 16000, 7000); l > -60 {
+	if l := e2e.PCMToneLevel(out[4000:12000], float64(16000), 7000); l > -60 {
 		t.Errorf("8→16 kHz image at 7 kHz: %.1f dBFS", l)
 	}
 	// Alignment: the filter's delay is compensated.
@@ -378,7 +365,7 @@ func TestReadWAVFromSox(t *testing.T) {
 		if err != nil || rate != c.rate || len(pcm) != c.rate/2 {
 			t.Fatalf("%d Hz × %d: %d samples at %d Hz, %v", c.rate, c.channels, len(pcm), rate, err)
 		}
-		if l := goertzelLevel(pcm, rate, 1000); math.Abs(l+6) > 0.3 {
+		if l := e2e.PCMToneLevel(pcm, float64(rate), 1000); math.Abs(l+6) > 0.3 {
 			t.Errorf("%d Hz × %d: 1 kHz at %.2f dBFS, want -6", c.rate, c.channels, l)
 		}
 	}

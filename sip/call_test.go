@@ -168,7 +168,7 @@ func TestNotFromTrunk(t *testing.T) {
 // (RFC 3261 §9.2), and the call's port is released.
 func TestCancelBeforeAnswer(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31400, answerDelay: 3 * time.Second})
-	res := h.sipp("cancel", e2e.SIPpUAC(e2e.SIPpCancelAfterRinging), e2e.SIPpRun{
+	res := h.sipp("cancel", e2e.SIPpUAC(e2e.SIPpCancelAfterRinging()), e2e.SIPpRun{
 		Service: liveNumber, Keys: map[string]string{"rtpport": "40000"},
 	})
 	requireSIPpOK(t, res)

@@ -287,39 +287,23 @@ func (p *tonePhone) heardCopy() []int16 {
 	return append([]int16(nil), p.heard...)
 }
 
-// goertzel returns the power of freq in pcm (8 kHz), normalised by length.
-func goertzel(pcm []int16, freq float64) float64 {
-	if len(pcm) == 0 {
-		return 0
-	}
-	w := 2 * math.Pi * freq / media.G711Rate
-	coeff := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s := float64(x)/32768 + coeff*s1 - s2
-		s2, s1 = s1, s
-	}
-	p := s1*s1 + s2*s2 - coeff*s1*s2
-	return p / float64(len(pcm)*len(pcm))
-}
-
-// dominant returns which of freqs is strongest in pcm, and how many dB it
-// stands above the next.
+// dominant returns which of freqs is strongest in pcm (8 kHz), and how many
+// dB it stands above the next.
 func dominant(pcm []int16, freqs ...float64) (float64, float64) {
-	best, second := -1.0, -1.0
+	best, second := e2e.SilenceDBFS, e2e.SilenceDBFS
 	var bestHz float64
 	for _, f := range freqs {
-		p := goertzel(pcm, f)
-		if p > best {
-			second, best, bestHz = best, p, f
-		} else if p > second {
-			second = p
+		l := e2e.PCMToneLevel(pcm, media.G711Rate, f)
+		if l > best {
+			second, best, bestHz = best, l, f
+		} else if l > second {
+			second = l
 		}
 	}
-	if second <= 0 {
+	if second <= e2e.SilenceDBFS {
 		return bestHz, math.Inf(1)
 	}
-	return bestHz, 10 * math.Log10(best/second)
+	return bestHz, best - second
 }
 
 // goroutinesSettle waits until the goroutine count is back to at most base

@@ -147,23 +147,10 @@ func TestBrowserConference(t *testing.T) {
 	g3 := newParticipant(t, "guest3", toneGuest3)
 
 	// The operator logs in with the printed password and issues a number.
-	op.run("login",
-		chromedp.Navigate(base+"/console?testaudio=1"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), "admin"),
-		chromedp.SendKeys(chromedp.CSS("#password"), srv.AdminPassword),
-		chromedp.Click(chromedp.CSS("#login-button")),
-		chromedp.WaitVisible(chromedp.CSS("#issue-number")),
-		chromedp.Click(chromedp.CSS("#issue-number")),
-	)
-	op.waitFor("issued number", `document.querySelector('#numbers li[data-number]')`, 10*time.Second)
-	var number string
-	op.eval(`document.querySelector('#numbers li[data-number]').dataset.number`, &number)
+	number := op.openConference(base, srv.AdminPassword)
 	if len(number) != 11 || !strings.HasPrefix(number, "0") || number[2] != '0' {
 		t.Fatalf("issued number %q is not 0X0XXXXXXXX", number)
 	}
-	op.run("open conference", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#numbers li[data-number=%q] .host`, number))))
-	op.waitFor("hosting", `window.dialroom && window.dialroom.state === 'in'`, 10*time.Second)
 
 	// Guests type the number in different common forms.
 	fullWidth := toFullWidth(number[:3]) + "－" + toFullWidth(number[3:7]) + "－" + toFullWidth(number[7:])
@@ -341,6 +328,27 @@ func TestBrowserConference(t *testing.T) {
 	if raw, err := json.Marshal(admitLatencies); err == nil {
 		t.Logf("ADMIT_LATENCY_MS %s", strings.ReplaceAll(string(raw), "000000", ""))
 	}
+}
+
+// openConference logs in to the console as admin, issues a number, opens its
+// conference and returns the number.
+func (p *participant) openConference(base, password string) string {
+	p.t.Helper()
+	p.run("login",
+		chromedp.Navigate(base+"/console?testaudio=1"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), "admin"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#login-button")),
+		chromedp.WaitVisible(chromedp.CSS("#issue-number")),
+		chromedp.Click(chromedp.CSS("#issue-number")),
+	)
+	p.waitFor("issued number", `document.querySelector('#numbers li[data-number]')`, 10*time.Second)
+	var number string
+	p.eval(`document.querySelector('#numbers li[data-number]').dataset.number`, &number)
+	p.run("open conference", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#numbers li[data-number=%q] .host`, number))))
+	p.waitFor("hosting", `window.dialroom && window.dialroom.state === 'in'`, 10*time.Second)
+	return number
 }
 
 // operatorID returns the operator's member id as a guest page knows it.

@@ -65,18 +65,9 @@ func runDialplan(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "dialroom dialplan: unknown subcommand %q\n\n%s", sub, dialplanUsage)
 		return errUsage
 	}
-	// Go's flag package stops at the first non-flag: accept FILE anywhere.
-	var positional []string
-	rest := args[1:]
-	for {
-		if err := parseFlags(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(positional) != 1:

@@ -125,3 +125,20 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stderr, "dialroom: shutting down")
 	return m.Close()
 }
+
+// parseInterspersed parses args with fs and returns the positional arguments,
+// which may stand before, between or after the flags (Go's flag package stops
+// at the first non-flag: "operator add bob --name Bob" would lose --name).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

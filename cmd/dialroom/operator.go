@@ -40,18 +40,9 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if sub == "add" {
 		fs.StringVar(&name, "name", "", "display name shown to guests (default: the login)")
 	}
-	// Go's flag package stops at the first non-flag: accept LOGIN before or after flags.
-	var positional []string
-	rest := args[1:]
-	for {
-		if err := parseFlags(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
 	}
 	needLogin := sub != "list"
 	if needLogin && len(positional) != 1 || !needLogin && len(positional) != 0 {

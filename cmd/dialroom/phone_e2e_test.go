@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -117,24 +116,6 @@ func (p *rtpPhone) lastSecond() []int16 {
 	return append([]int16(nil), p.heard[len(p.heard)-8000:]...)
 }
 
-// level returns the level of freq in pcm (8 kHz) in dBFS (Goertzel).
-func level(pcm []int16, freq float64) float64 {
-	if len(pcm) == 0 {
-		return -200
-	}
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2 float64
-	for _, v := range pcm {
-		s0 := float64(v)/32768 + k*s1 - s2
-		s2, s1 = s1, s0
-	}
-	amp := 2 * math.Sqrt(math.Max(s1*s1+s2*s2-k*s1*s2, 0)) / float64(len(pcm))
-	if amp == 0 {
-		return -200
-	}
-	return 20 * math.Log10(amp)
-}
-
 // TestPhoneAndBrowserTalk is issue 4's direct-dial journey through the whole
 // server: a phone (SIPp signalling, RTP from this test) calls the operator's
 // issued number, waits in the lobby, the operator admits it in the browser,
@@ -156,20 +137,7 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 	// The operator says 660 Hz here: the lobby's waiting beep is 440 Hz.
 	const opTone = toneGuest1
 	op := newParticipant(t, "operator", opTone)
-	op.run("login",
-		chromedp.Navigate(srv.URL()+"/console?testaudio=1"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), "admin"),
-		chromedp.SendKeys(chromedp.CSS("#password"), srv.AdminPassword),
-		chromedp.Click(chromedp.CSS("#login-button")),
-		chromedp.WaitVisible(chromedp.CSS("#issue-number")),
-		chromedp.Click(chromedp.CSS("#issue-number")),
-	)
-	op.waitFor("issued number", `document.querySelector('#numbers li[data-number]')`, 10*time.Second)
-	var number string
-	op.eval(`document.querySelector('#numbers li[data-number]').dataset.number`, &number)
-	op.run("open conference", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#numbers li[data-number=%q] .host`, number))))
-	op.waitFor("hosting", `window.dialroom && window.dialroom.state === 'in'`, 10*time.Second)
+	number := op.openConference(srv.URL(), srv.AdminPassword)
 	// The console lists the phone line (this trunk does not register: the
 	// carrier knows it by address).
 	op.waitFor("phone lines", `!document.getElementById('trunks-panel').hidden && document.querySelector('#trunks [data-trunk="carrier"]').textContent.includes('not registering')`, 5*time.Second)
@@ -197,7 +165,7 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 	op.eval(`window.dialroom.lobby.find(r => r.kind === 'phone').id`, &reqID)
 	// Before admission the phone hears only the waiting tone, never the room.
 	time.Sleep(time.Second)
-	if l := level(phone.lastSecond(), opTone); l > -45 {
+	if l := e2e.PCMToneLevel(phone.lastSecond(), 8000, opTone); l > -45 {
 		t.Errorf("the phone in the lobby hears the operator's %.0f Hz at %.1f dBFS", opTone, l)
 	}
 	op.run("admit phone", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-request-id=%q] .admit`, reqID))))
@@ -211,7 +179,7 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 	t.Logf("browser hears the phone: %s", sp)
 	expectTone(t, "browser hearing the phone", sp, toneGuest3) // 1000 Hz
 	heard := phone.lastSecond()
-	lOp, l1000 := level(heard, opTone), level(heard, 1000)
+	lOp, l1000 := e2e.PCMToneLevel(heard, 8000, opTone), e2e.PCMToneLevel(heard, 8000, 1000)
 	t.Logf("phone hears the browser's %.0f Hz at %.1f dBFS, its own 1000 Hz at %.1f dBFS", opTone, lOp, l1000)
 	if lOp < -30 {
 		t.Errorf("the phone hears the browser's %.0f Hz at %.1f dBFS, want above -30", opTone, lOp)
