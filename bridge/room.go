@@ -352,8 +352,14 @@ func (r *Room) announceArrivalLocked(m *Member) {
 }
 
 func (r *Room) finishRequest(q *Request, reason string, ev Event) {
+	r.lockedThenForgetIfEmpty(func() { r.finishRequestLocked(q, reason, ev) })
+}
+
+// lockedThenForgetIfEmpty runs f with the room's lock held and then lets the
+// engine drop the room if nobody is left in it or its lobby.
+func (r *Room) lockedThenForgetIfEmpty(f func()) {
 	r.mu.Lock()
-	r.finishRequestLocked(q, reason, ev)
+	f()
 	empty := len(r.members) == 0 && len(r.lobby) == 0
 	r.mu.Unlock()
 	if empty {
@@ -389,13 +395,7 @@ func (r *Room) removeRequestLocked(q *Request, reason string) {
 }
 
 func (r *Room) leave(m *Member, reason string, ev Event) {
-	r.mu.Lock()
-	r.leaveLocked(m, reason, ev)
-	empty := len(r.members) == 0 && len(r.lobby) == 0
-	r.mu.Unlock()
-	if empty {
-		r.engine.forgetIfEmpty(r)
-	}
+	r.lockedThenForgetIfEmpty(func() { r.leaveLocked(m, reason, ev) })
 }
 
 func (r *Room) leaveLocked(m *Member, reason string, ev Event) {

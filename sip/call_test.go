@@ -20,11 +20,7 @@ func TestCallAdmittedHearsRoom(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31000})
 
 	num := h.numbers[liveNumber]
-	op := newRecorder()
-	opMember, err := h.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, opMember := h.hostAlice(num)
 	tonePeer := newTonePhone(t, 1000)
 	toneMember, err := h.engine.Enter(num, "Alice", dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "tone"}, newRecorder())
 	if err != nil {
@@ -90,11 +86,7 @@ func TestCallAdmittedHearsRoom(t *testing.T) {
 func TestDeclinedHearsToneThenBye(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31100})
 	num := h.numbers[liveNumber]
-	op := newRecorder()
-	opMember, err := h.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, opMember := h.hostAlice(num)
 	peer := newRTPPeer(t, 660)
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {
@@ -187,11 +179,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 func TestKeysInRoom(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31600})
 	num := h.numbers[liveNumber]
-	op := newRecorder()
-	opMember, err := h.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, opMember := h.hostAlice(num)
 	peer := newRTPPeer(t, 660)
 	result := make(chan e2e.SIPpResult, 1)
 	go func() {

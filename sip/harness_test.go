@@ -137,6 +137,18 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	return h
 }
 
+// hostAlice puts the number's operator, Alice, in its room from a browser
+// (a recorder stands in for her console) and returns both.
+func (h *harness) hostAlice(num *dialroom.Number) (*recorder, *bridge.Member) {
+	h.t.Helper()
+	op := newRecorder()
+	m, err := h.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return op, m
+}
+
 func (h *harness) lookup(_ context.Context, digits string, _ time.Time) (*dialroom.Number, error) {
 	if n, ok := h.numbers[digits]; ok {
 		return n, nil

@@ -56,11 +56,7 @@ func TestSIPpPlaysPCAP(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := h.numbers[liveNumber]
-	op := newRecorder()
-	opMember, err := h.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, opMember := h.hostAlice(num)
 	listener := newTonePhone(t, 440)
 	lm, err := h.engine.Enter(num, "Alice", dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "listener"}, newRecorder())
 	if err != nil {
