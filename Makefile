@@ -26,7 +26,7 @@ TEST_FLAGS ?= -race -count=1 -timeout $(TEST_TIMEOUT)
 TEST_PKGS ?= ./...
 
 # Short fuzz runs in `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad ./media:FuzzRTPPacket ./media:FuzzDTMFReceive ./media:FuzzReadWAV ./media:FuzzJitterBuffer ./sip:FuzzParseOffer ./materials:FuzzSniff
+FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad ./media:FuzzRTPPacket ./media:FuzzDTMFReceive ./media:FuzzReadWAV ./media:FuzzJitterBuffer ./sip:FuzzParseOffer ./materials:FuzzSniff ./webclient:FuzzCardFromJSON
 FUZZ_TIME ?= 10s
 
 BENCH_COUNT ?= 5
@@ -77,11 +77,12 @@ gotest: ## go test -race over TEST_PKGS
 fuzz: ## run each of FUZZ_TARGETS for FUZZ_TIME
 	bash scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
-bench: build ## Go benchmarks, then the SFU load tool; results into .bench/ (see docs/benchmarks.md)
+bench: build ## Go benchmarks, then the SFU and phone load tools; results into .bench/ (see docs/benchmarks.md)
 	@mkdir -p $(BENCH_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS) | tee $(BENCH_OUT)
 	@echo "bench: wrote $(BENCH_OUT)"
 	BENCH_DIR=$(BENCH_DIR) bash scripts/bench-sfu.sh
+	BENCH_DIR=$(BENCH_DIR) bash scripts/bench-phone.sh
 
 lint: fmt-check vet staticcheck vuln ## gofmt, go vet, staticcheck, govulncheck
 

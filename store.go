@@ -12,7 +12,7 @@ type OperatorStore interface {
 	CreateOperator(ctx context.Context, op *Operator) error // sets op.ID and op.CreatedAt
 	OperatorByLogin(ctx context.Context, login string) (*Operator, error)
 	ListOperators(ctx context.Context) ([]*Operator, error) // ordered by login
-	UpdateOperator(ctx context.Context, op *Operator) error // display name, hash, stem
+	UpdateOperator(ctx context.Context, op *Operator) error // display name, hash, stem, SIP credentials
 	DeleteOperator(ctx context.Context, login string) error // also revokes its numbers
 	CountOperators(ctx context.Context) (int, error)
 }

@@ -33,12 +33,15 @@ type Member struct {
 	joined   time.Time
 	started  time.Time // join request or arrival, for the call record
 
-	muted     atomic.Bool  // by the operator or themselves: audio is not forwarded
-	camera    bool         // guarded by room.mu
-	lastVoice atomic.Int64 // unix nanos of the last voiced audio packet
-	tracks    []*Track     // guarded by room.mu
-	gone      bool         // guarded by room.mu
-	phone     PhoneAudio   // set once by AttachPhoneAudio; guarded by room.mu
+	muted     atomic.Bool    // by the operator or themselves: audio is not forwarded
+	camera    bool           // guarded by room.mu
+	lastVoice atomic.Int64   // unix nanos of the last voiced audio packet
+	tracks    []*Track       // guarded by room.mu
+	gone      bool           // guarded by room.mu
+	phone     PhoneAudio     // set once by AttachPhoneAudio; guarded by room.mu
+	card      *dialroom.Card // shared business card (card.go); guarded by room.mu
+	cardSeq   uint64         // when card was shared, in the room's order; guarded by room.mu
+	cardAt    time.Time      // when the member last shared a card; guarded by room.mu
 }
 
 // ID returns the member's id, unique within the room.

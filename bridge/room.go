@@ -25,6 +25,7 @@ type Room struct {
 	idle    bool       // ended because it was empty (a newcomer just opens a new room)
 	talking []string   // the set last announced
 	audio   *roomAudio // the phone mix; nil while the room has no phone leg
+	cardSeq uint64     // counts card shares, to replay cards in sharing order (card.go)
 }
 
 // Request is a guest waiting in the lobby for the operator's decision. The
@@ -349,6 +350,7 @@ func (r *Room) announceArrivalLocked(m *Member) {
 			m.endpoint.Deliver(TrackAdded{Track: t})
 		}
 	}
+	r.sendCardsLocked(m)
 }
 
 func (r *Room) finishRequest(q *Request, reason string, ev Event) {
@@ -408,6 +410,7 @@ func (r *Room) leaveLocked(m *Member, reason string, ev Event) {
 		r.unpublishLocked(t)
 	}
 	m.tracks = nil
+	r.dropCardLocked(m) // a card lives only while its member is in
 	if r.audio != nil && m.phone != nil {
 		r.audio.removeLocked(m, nil)
 		if r.audio.phoneLegsLocked() == 0 {

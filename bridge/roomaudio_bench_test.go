@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/pion/rtp"
+
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/media"
 )
@@ -53,6 +55,87 @@ func BenchmarkRoomTick(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				ra.tick(media.Tick{Seq: uint64(i + 1)})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
+		})
+	}
+}
+
+// BenchmarkRoomTickBrowsers is BenchmarkRoomTick with the browsers sending
+// what browsers send: a real Opus packet every 20 ms with the RFC 6464 audio
+// level, silent or talking. Two phones talk. A silent browser's packets are
+// popped but not decoded (readBrowser); a talking one's are decoded for the
+// phone mix.
+func BenchmarkRoomTickBrowsers(b *testing.B) {
+	for _, talking := range []bool{false, true} {
+		b.Run(map[bool]string{false: "browsers=silent", true: "browsers=talking"}[talking], func(b *testing.B) {
+			clock := media.NewClock(media.ClockConfig{})
+			clock.Close() // the benchmark drives ticks itself
+			e := NewEngine(Config{Clock: clock})
+			defer e.Close()
+			r := e.Room(&dialroom.Number{Digits: "06000000000", Operator: "op"}, "Op")
+			var tracks []*Track
+			for range 2 {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
+				tracks = append(tracks, m.Publish(TrackSpec{Kind: KindAudio, AudioLevelExtID: 1,
+					Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}}))
+			}
+			for i := range 8 {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
+				if err := m.AttachPhoneAudio(&benchPhone{talking: i < 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// One second of a browser's Opus at 48 kHz: a tone when talking,
+			// faint noise when not (what a muted-by-silence microphone gives).
+			enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 48000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pcm := make([]int16, enc.FrameSamples())
+			var frames [][]byte
+			for k := range 50 {
+				for i := range pcm {
+					if talking {
+						pcm[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(k*len(pcm)+i)/48000))
+					} else {
+						pcm[i] = int16((i*7919+k*31)%16 - 8)
+					}
+				}
+				buf := make([]byte, media.OpusMaxPayload)
+				n, err := enc.Encode(buf, pcm)
+				if err != nil {
+					b.Fatal(err)
+				}
+				frames = append(frames, buf[:n])
+			}
+			level := []byte{127} // RFC 6464: digital silence, no voice activity bit
+			if talking {
+				level = []byte{0x80 | 30}
+			}
+			pkts := make([]rtp.Packet, len(tracks))
+			for i := range pkts {
+				pkts[i].Header = rtp.Header{Version: 2, PayloadType: 111, SSRC: uint32(i + 1)}
+			}
+			send := func(k int) {
+				for i, tr := range tracks {
+					p := &pkts[i]
+					p.SequenceNumber++
+					p.Timestamp += 960
+					_ = p.Header.SetExtension(1, level)
+					p.Payload = frames[k%len(frames)]
+					tr.WriteRTP(p)
+				}
+			}
+			ra := r.audio
+			for k := range 5 { // fill the jitter buffers to their delay
+				send(k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				send(i + 5)
 				ra.tick(media.Tick{Seq: uint64(i + 1)})
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")

@@ -23,6 +23,8 @@ type Config struct {
 	Lobby    Lobby
 	Auth     Auth
 	Log      Log
+	// Materials limits operators' uploaded documents (configs/materials.go).
+	Materials Materials
 }
 
 // HTTP is the web server for the browser UI, the JSON API and the WebSocket.
@@ -105,6 +107,9 @@ type SIP struct {
 	// UDP and TCP are SIP listen addresses (host:port). Both empty: no SIP.
 	UDP []string
 	TCP []string
+	// TLS are SIP-over-TLS listen addresses (conventionally port 5061);
+	// they use the HTTPS certificate (http.tls), which must be configured.
+	TLS []string
 	// MediaIP is the address put in SDP: where phones and carriers send RTP.
 	MediaIP string
 	// RTPBind is the local address RTP sockets bind; "" means every address.
@@ -112,6 +117,14 @@ type SIP struct {
 	// RTPPortMin and RTPPortMax bound the RTP ports, one even port per call.
 	RTPPortMin uint16
 	RTPPortMax uint16
+	// Realm is the digest realm operators' softphones authenticate in. The
+	// stored softphone credentials are bound to it: changing it means every
+	// operator sets their softphone password again.
+	Realm string
+	// DigestAlgorithms are offered to softphones in this order ("MD5",
+	// "SHA-256"). MD5 alone by default: some softphones refuse a challenge
+	// that also names SHA-256 (see sip.DefaultDigestAlgorithms).
+	DigestAlgorithms []string
 }
 
 // Lobby is where guests wait for the operator's decision.
@@ -200,6 +213,9 @@ const (
 	// DefaultSIPListen is the SIP port every carrier and phone expects (RFC
 	// 3261 §19.1.2), on loopback until the admin opens it.
 	DefaultSIPListen = "127.0.0.1:5060"
+	// DefaultSIPRealm is the softphones' digest realm; any fixed name works,
+	// since the registrar is the only party that checks it.
+	DefaultSIPRealm = "dialroom"
 
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "text"
@@ -231,8 +247,10 @@ func Default() *Config {
 			TCP:     []string{DefaultSIPListen},
 			MediaIP: "127.0.0.1",
 			// 10,000 ports: 5,000 simultaneous calls, far beyond one node.
-			RTPPortMin: 20000,
-			RTPPortMax: 29999,
+			RTPPortMin:       20000,
+			RTPPortMax:       29999,
+			Realm:            DefaultSIPRealm,
+			DigestAlgorithms: []string{"MD5"},
 		},
 		Lobby: Lobby{Timeout: DefaultLobbyTimeout},
 		Auth: Auth{
@@ -242,6 +260,7 @@ func Default() *Config {
 			LoginFailures:   DefaultLoginFailures,
 			LoginWindow:     DefaultLoginWindow,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:       Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Materials: defaultMaterials(),
 	}
 }

@@ -28,10 +28,13 @@ func Load(filename string, data []byte) (*Config, error) {
 				d.mapping(p, v, []field{
 					{"udp", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.UDP) }},
 					{"tcp", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.TCP) }},
+					{"tls", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.TLS) }},
 					{"media_ip", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.MediaIP) }},
 					{"rtp_bind", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.RTPBind) }},
 					{"rtp_port_min", func(p string, v *yaml.Node) { d.port(p, v, &c.SIP.RTPPortMin) }},
 					{"rtp_port_max", func(p string, v *yaml.Node) { d.port(p, v, &c.SIP.RTPPortMax) }},
+					{"realm", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.Realm) }},
+					{"digest_algorithms", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.DigestAlgorithms) }},
 				})
 			}},
 			{"lobby", func(p string, v *yaml.Node) {
@@ -46,6 +49,7 @@ func Load(filename string, data []byte) (*Config, error) {
 					{"format", func(p string, v *yaml.Node) { d.str(p, v, &c.Log.Format) }},
 				})
 			}},
+			{"materials", func(p string, v *yaml.Node) { d.materials(p, v, &c.Materials) }},
 		})
 	}
 	for _, is := range c.issues() {

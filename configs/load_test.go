@@ -148,7 +148,7 @@ log:
 			name: "unknown keys with suggestions",
 			yaml: "htp:\n  listen: x\nhttp:\n  listn: \":80\"\n  tls:\n    certfile: a\n",
 			errs: []string{
-				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, sip, lobby, auth, log; did you mean "http"?)`,
+				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, sip, lobby, auth, log, materials; did you mean "http"?)`,
 				`t.yaml:4:3: http: unknown key "listn" (expected one of listen, public_url, allowed_origins, trusted_proxies, tls; did you mean "listen"?)`,
 				`t.yaml:6:5: http.tls: unknown key "certfile" (expected one of cert_file, key_file, self_signed, acme_hosts, acme_email, acme_cache_dir, redirect_listen; did you mean "cert_file"?)`,
 			},
@@ -314,12 +314,21 @@ func TestSIPSection(t *testing.T) {
 	if _, err := Load("t.yaml", []byte("sip:\n  udp: []\n  tcp: []\n  media_ip: nonsense\n")); err != nil {
 		t.Errorf("with SIP off the rest of the section does not matter: %v", err)
 	}
-	_, err = Load("t.yaml", []byte("sip:\n  udp: [\"nohost\"]\n  media_ip: 0.0.0.0\n  rtp_bind: x\n  rtp_port_min: 3000\n  rtp_port_max: 2000\n"))
+	_, err = Load("t.yaml", []byte("sip:\n  tls: [\"127.0.0.1:5061\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:2:8: sip.tls: SIP over TLS needs a certificate, but http.tls has none") {
+		t.Errorf("SIP over TLS without a certificate: %v", err)
+	}
+	if c.SIP.Realm != "dialroom" || strings.Join(c.SIP.DigestAlgorithms, ",") != "MD5" {
+		t.Errorf("softphone defaults: realm %q, algorithms %v; want dialroom and MD5", c.SIP.Realm, c.SIP.DigestAlgorithms)
+	}
+	_, err = Load("t.yaml", []byte("sip:\n  udp: [\"nohost\"]\n  media_ip: 0.0.0.0\n  rtp_bind: x\n  rtp_port_min: 3000\n  rtp_port_max: 2000\n  realm: 'a\"b'\n  digest_algorithms: [SHA-256, SHA1]\n"))
 	want := []string{
 		`t.yaml:2:9: sip.udp[0]:`,
 		`t.yaml:3:13: sip.media_ip: "0.0.0.0" is not such an address`,
 		`t.yaml:4:13: sip.rtp_bind: "x" is not an IP address`,
 		`t.yaml:5:17: sip.rtp_port_min: the range 3000-2000 holds no usable RTP port`,
+		`t.yaml:7:10: sip.realm: "a\"b" cannot be a digest realm`,
+		`t.yaml:8:32: sip.digest_algorithms[1]: "SHA1" is not a digest algorithm we offer`,
 	}
 	if err == nil {
 		t.Fatal("a broken sip section loaded")

@@ -51,9 +51,14 @@ func (c *Config) issues() []issue {
 	c.HTTP.check(&cs)
 	c.WebRTC.check(&cs)
 	c.SIP.check(&cs)
+	if len(c.SIP.TLS) > 0 && !c.HTTP.TLS.Enabled() {
+		cs.add("sip.tls", "http.tls configured (cert_file and key_file, self_signed or acme_hosts): SIP over TLS uses its certificate",
+			"SIP over TLS needs a certificate, but http.tls has none").related = []string{"http.tls"}
+	}
 	positive(&cs, "lobby.timeout", c.Lobby.Timeout)
 	c.Auth.check(&cs)
 	c.Log.check(&cs)
+	c.Materials.check(&cs)
 	return cs
 }
 
@@ -134,14 +139,14 @@ func (t *TLS) check(cs *checks, listen string) {
 
 func (s *SIP) check(cs *checks) {
 	const p = "sip."
-	for name, addrs := range map[string][]string{"udp": s.UDP, "tcp": s.TCP} {
+	for name, addrs := range map[string][]string{"udp": s.UDP, "tcp": s.TCP, "tls": s.TLS} {
 		for i, a := range addrs {
 			if msg := checkListen(a); msg != "" {
 				cs.add(fmt.Sprintf("%s%s[%d]", p, name, i), `host:port, e.g. "0.0.0.0:5060"`, "%s", msg)
 			}
 		}
 	}
-	if len(s.UDP) == 0 && len(s.TCP) == 0 {
+	if len(s.UDP) == 0 && len(s.TCP) == 0 && len(s.TLS) == 0 {
 		return // SIP is off: the rest does not matter
 	}
 	if ip, err := netip.ParseAddr(s.MediaIP); err != nil || ip.IsUnspecified() || ip.IsMulticast() {
@@ -150,6 +155,17 @@ func (s *SIP) check(cs *checks) {
 	if s.RTPBind != "" {
 		if _, err := netip.ParseAddr(s.RTPBind); err != nil {
 			cs.add(p+"rtp_bind", `a local IP address, or "" for every address`, "%q is not an IP address", s.RTPBind)
+		}
+	}
+	if s.Realm == "" || strings.ContainsAny(s.Realm, "\"\\\r\n") {
+		cs.add(p+"realm", `a name without quotes or backslashes, e.g. "dialroom"`, "%q cannot be a digest realm", s.Realm)
+	}
+	if len(s.DigestAlgorithms) == 0 {
+		cs.add(p+"digest_algorithms", `e.g. ["MD5"] or ["SHA-256", "MD5"]`, "no algorithm: no softphone could authenticate")
+	}
+	for i, a := range s.DigestAlgorithms {
+		if a != "MD5" && a != "SHA-256" || slices.Index(s.DigestAlgorithms, a) != i {
+			cs.add(fmt.Sprintf("%sdigest_algorithms[%d]", p, i), `"MD5" or "SHA-256", each once`, "%q is not a digest algorithm we offer", a)
 		}
 	}
 	if s.RTPPortMin < 1024 || s.RTPPortMax <= s.RTPPortMin {

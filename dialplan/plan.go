@@ -217,6 +217,17 @@ func (p *Plan) TrunkFrom(addr netip.Addr) *Trunk {
 	return nil
 }
 
+// TrunkByUser returns the enabled trunk with inbound_auth whose username is
+// user, or nil: the trunk a peer authenticating as user calls in on.
+func (p *Plan) TrunkByUser(user string) *Trunk {
+	for _, t := range p.Trunks {
+		if t.Enabled && t.InboundAuth && t.Username == user {
+			return t
+		}
+	}
+	return nil
+}
+
 // Summary describes the plan in one line, for logs and `dialroom dialplan
 // check`. It never includes secrets.
 func (p *Plan) Summary() string {

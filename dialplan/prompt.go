@@ -1,6 +1,8 @@
 package dialplan
 
 import (
+	"errors"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,6 +62,10 @@ func BuiltinPrompts() []string {
 
 const builtinScheme = "builtin:"
 
+// expectedFile says what a prompt file must be; the telephony side's check
+// (LoadOptions.CheckPrompt) decides.
+const expectedFile = "a readable WAV file of 16-bit linear PCM, mono or stereo, at 8, 11.025, 16, 22.05, 24, 32, 44.1 or 48 kHz"
+
 // decodePrompts decodes the prompts section (name → "builtin:NAME" or a file
 // path) into a map that also holds every built-in under its own name.
 func decodePrompts(d *decoder, path string, n *yaml.Node) map[string]*Prompt {
@@ -99,6 +105,16 @@ func decodePrompts(d *decoder, path string, n *yaml.Node) map[string]*Prompt {
 		default:
 			if !filepath.IsAbs(s) {
 				s = filepath.Join(filepath.Dir(d.File), s)
+			}
+			if d.opts.CheckPrompt != nil {
+				if err := d.opts.CheckPrompt(s); err != nil {
+					var pe *fs.PathError
+					if errors.As(err, &pe) {
+						err = pe.Err // the path is in the message already
+					}
+					d.errorf(v, kpath, expectedFile, "prompt file %s cannot be played: %v", s, err)
+					return
+				}
 			}
 			p.File = s
 		}

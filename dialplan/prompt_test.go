@@ -1,6 +1,8 @@
 package dialplan
 
 import (
+	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 )
@@ -78,5 +80,49 @@ prompts:
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("got  %s\nwant %s", got[i], want[i])
 		}
+	}
+}
+
+// TestPromptFileCheck: with LoadOptions.CheckPrompt, a prompt file that
+// cannot be played is a problem at its line, naming the file and why; the
+// check sees the absolute path; built-ins are not checked.
+func TestPromptFileCheck(t *testing.T) {
+	var checked []string
+	opts := LoadOptions{CheckPrompt: func(path string) error {
+		checked = append(checked, path)
+		switch path {
+		case "/etc/dialroom/prompts/missing.wav":
+			return &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		case "/srv/bad.wav":
+			return errors.New("media: bad WAV file: not RIFF/WAVE")
+		}
+		return nil
+	}}
+	_, err := LoadWith("/etc/dialroom/dialplan.yaml", []byte(`
+prompts:
+  welcome: prompts/welcome.wav
+  gone: prompts/missing.wav
+  bad: /srv/bad.wav
+  closed: builtin:not-in-service
+`), opts)
+	want := []string{
+		`/etc/dialroom/dialplan.yaml:4:9: prompts.gone: prompt file /etc/dialroom/prompts/missing.wav cannot be played: file does not exist (expected a readable WAV file`,
+		`/etc/dialroom/dialplan.yaml:5:8: prompts.bad: prompt file /srv/bad.wav cannot be played: media: bad WAV file: not RIFF/WAVE (expected`,
+	}
+	got := problems(t, err)
+	if len(got) != len(want) {
+		t.Fatalf("errors:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("got  %s\nwant %s", got[i], want[i])
+		}
+	}
+	if strings.Join(checked, " ") != "/etc/dialroom/prompts/welcome.wav /etc/dialroom/prompts/missing.wav /srv/bad.wav" {
+		t.Errorf("checked %q", checked)
+	}
+	// Without the check, the same file loads (the call falls back later).
+	if _, err := Load("/etc/dialroom/dialplan.yaml", []byte("prompts:\n  gone: prompts/missing.wav\n")); err != nil {
+		t.Error(err)
 	}
 }

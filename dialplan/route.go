@@ -68,6 +68,10 @@ type Decision struct {
 	// question (collect), or an announcement before the status (reject).
 	// nil for none.
 	Prompt *Prompt
+	// NotLivePrompt (ActionConference) is played as early media before a
+	// number that is not live is refused; nil refuses at once (the carrier
+	// then plays its own announcement for the status).
+	NotLivePrompt *Prompt
 	// Status and Reason are the SIP final response (ActionReject), e.g. 404
 	// and "Not Found".
 	Status int
@@ -145,12 +149,15 @@ type Rule struct {
 	Trunks         []string // the call came from one of these trunks
 	FromExtensions []string // the call came from one of these extensions (patterns)
 
-	Action    Action
-	Prompt    *Prompt  // see Decision.Prompt
-	Collect   *Collect // ActionCollect
-	Extension string   // ActionExtension: the extension to ring; "" rings the dialled number
-	Status    int      // ActionReject
-	Reason    string   // ActionReject: the reason phrase of Status
+	Action Action
+	Prompt *Prompt // see Decision.Prompt
+	// NotLivePrompt (ActionConference) is announced as early media before
+	// the refusal of a number that is not live; nil refuses at once.
+	NotLivePrompt *Prompt
+	Collect       *Collect // ActionCollect
+	Extension     string   // ActionExtension: the extension to ring; "" rings the dialled number
+	Status        int      // ActionReject
+	Reason        string   // ActionReject: the reason phrase of Status
 
 	to, from, exts []*pattern
 }
@@ -219,7 +226,7 @@ func (p *Plan) Route(c Call) Decision {
 		return Decision{Action: ActionReject, Number: to, Status: 404, Reason: sipReason(404)}
 	}
 	r := p.Routes[best]
-	d := Decision{Action: r.Action, Rule: r, Number: to, Prompt: r.Prompt}
+	d := Decision{Action: r.Action, Rule: r, Number: to, Prompt: r.Prompt, NotLivePrompt: r.NotLivePrompt}
 	switch r.Action {
 	case ActionCollect:
 		d.Collect = r.Collect

@@ -15,7 +15,7 @@ var routeMatchKeys = []string{"name", "to", "from", "trunk", "from_extension", "
 
 // actionKeys are the keys each action takes besides the match keys.
 var actionKeys = map[Action][]string{
-	ActionConference: {"prompt"},
+	ActionConference: {"prompt", "not_live_prompt"},
 	ActionCollect:    {"prompt", "digits", "terminator", "first_digit_timeout", "inter_digit_timeout", "retries", "invalid_prompt"},
 	ActionExtension:  {"extension"},
 	ActionReject:     {"status", "prompt"},
@@ -138,6 +138,9 @@ func decodeRule(d *decoder, path string, n *yaml.Node, s *sections, keys []strin
 		r.Prompt = s.prompts[PromptWaiting]
 		if e, has := rec["prompt"]; has {
 			r.Prompt = d.promptRef(e.path, e.value, s.prompts)
+		}
+		if e, has := rec["not_live_prompt"]; has && !(e.value.Kind == yaml.ScalarNode && e.value.Value == "none") {
+			r.NotLivePrompt = d.promptRef(e.path, e.value, s.prompts)
 		}
 		checkIssuedNumbers(d, path, n, r, s.numbering)
 	case ActionCollect:

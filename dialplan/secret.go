@@ -55,15 +55,22 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // LogValue returns String, for log/slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
-// LoadOptions give the loader what it needs to resolve secrets: a trunk's
-// password written as ${NAME} or as password_file. The dialplan package does
-// no I/O itself; the server passes os.LookupEnv and os.ReadFile.
+// LoadOptions give the loader what it needs to resolve secrets (a trunk's
+// password written as ${NAME} or as password_file) and to check prompt
+// files. The dialplan package does no I/O itself; the server passes
+// os.LookupEnv, os.ReadFile and sip.CheckPromptFile.
 type LoadOptions struct {
 	// Getenv looks up an environment variable. nil means none are available:
 	// an enabled trunk whose password is ${NAME} is then an error.
 	Getenv func(name string) (string, bool)
 	// ReadFile reads a password_file. nil means no file can be read.
 	ReadFile func(path string) ([]byte, error)
+	// CheckPrompt checks that the sound file of a prompt (an absolute path)
+	// can be played; an error makes the prompt's entry a problem of the
+	// file, reported with its line. nil skips the check (the file is then
+	// first read when a call plays it). The server and `dialroom dialplan
+	// check` pass sip.CheckPromptFile.
+	CheckPrompt func(path string) error
 	// SkipSecrets checks how secrets are written but does not resolve them:
 	// for checking a dialplan on a machine that lacks the server's
 	// environment (CI). A plan loaded this way has no passwords.

@@ -79,6 +79,11 @@ type Trunk struct {
 	CallerID string
 	// Codecs lists the codecs to offer, most preferred first, as SDP names.
 	Codecs []string
+	// InboundAuth accepts calls from addresses outside Sources when they
+	// authenticate with the trunk's Username and Password (digest, RFC 3261
+	// §22): a peer PBX or an SBC pool whose addresses change. Off by
+	// default: a carrier is known by its addresses.
+	InboundAuth bool
 
 	dids   []*pattern
 	column int    // where the trunk is written, with Line, for warnings
@@ -108,7 +113,7 @@ func (t *Trunk) From(addr netip.Addr) bool {
 }
 
 var trunkKeys = []string{"name", "enabled", "registrar", "transport", "username", "password", "password_file",
-	"register_interval", "sources", "dids", "caller_id", "codecs"}
+	"register_interval", "sources", "dids", "caller_id", "codecs", "inbound_auth"}
 
 // decodeTrunks decodes the trunks section, a list of trunks.
 func decodeTrunks(d *decoder, path string, n *yaml.Node) []*Trunk {
@@ -208,8 +213,14 @@ func decodeTrunk(d *decoder, path string, n *yaml.Node) *Trunk {
 			t.Codecs = cs
 		}
 	}
+	if e, has := rec["inbound_auth"]; has {
+		t.InboundAuth, _ = d.boolean(e.path, e.value)
+		if t.InboundAuth && t.Username == "" {
+			d.errorf(e.value, e.path, "username and password: the credentials the peer authenticates with", "inbound_auth needs the trunk's username and password")
+		}
+	}
 	if t.Enabled {
-		if len(t.DIDs) > 0 && len(t.Sources) == 0 {
+		if len(t.DIDs) > 0 && len(t.Sources) == 0 && !t.InboundAuth {
 			d.warnf(n, path, "trunk %q delivers numbers but has no sources: calls from it cannot be told from a stranger's and are refused (add sources: with the carrier's addresses)", t.Name)
 		}
 		for _, p := range t.Sources {

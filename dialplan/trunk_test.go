@@ -286,3 +286,40 @@ func TestRegisterInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestInboundAuth: a trunk with inbound_auth is found by its username (only
+// when enabled); inbound_auth without credentials is an error.
+func TestInboundAuth(t *testing.T) {
+	p := mustLoad(t, `
+trunks:
+  - name: peer
+    registrar: sip:pbx.example.net
+    username: branch-office
+    password: a-long-peer-secret
+    inbound_auth: true
+    dids: ["_2XX"]
+  - name: plain
+    registrar: sip:carrier.example.net
+    username: plain-user
+    password: another-secret
+    sources: [192.0.2.1]
+  - name: off
+    enabled: false
+    registrar: sip:pbx2.example.net
+    username: off-user
+    password: x
+    inbound_auth: true
+`)
+	if tr := p.TrunkByUser("branch-office"); tr == nil || tr.Name != "peer" || !tr.InboundAuth {
+		t.Errorf("TrunkByUser(branch-office) = %+v", tr)
+	}
+	for _, user := range []string{"plain-user", "off-user", "nobody"} {
+		if tr := p.TrunkByUser(user); tr != nil {
+			t.Errorf("TrunkByUser(%s) = %s, want none (no inbound_auth, disabled or unknown)", user, tr.Name)
+		}
+	}
+	_, err := Load("t.yaml", []byte("trunks:\n  - name: c\n    registrar: sip:x.example.net\n    inbound_auth: true\n"))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:4:19: trunks[0].inbound_auth: inbound_auth needs the trunk's username and password") {
+		t.Errorf("inbound_auth without credentials: %v", err)
+	}
+}

@@ -390,17 +390,7 @@ func newID() (string, error) {
 }
 
 // validID reports whether id is what newID makes: only then may it name a path.
-func validID(id string) bool {
-	if len(id) != 2*idBytes {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if !('0' <= id[i] && id[i] <= '9' || 'a' <= id[i] && id[i] <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func validID(id string) bool { return len(id) == 2*idBytes && dialroom.IsRandomID(id) }
 
 // maxName bounds a display name, in bytes.
 const maxName = 200

@@ -221,6 +221,47 @@ func (c *Clock) Stats() ClockStats {
 	}
 }
 
+// Histogram is a snapshot of one of the clock's duration histograms, for
+// exporting (a Prometheus histogram) and for windowed percentiles: two
+// snapshots subtract bucket by bucket. Counts[i] is how many durations fell
+// below Upper[i] and at or above Upper[i-1]; the last bucket also holds
+// everything longer. Upper bounds are within 25% of each other.
+type Histogram struct {
+	Upper  []time.Duration
+	Counts []uint64
+	Count  uint64
+	Sum    time.Duration
+}
+
+// LateHistogram returns how late ticks started, since the clock was made.
+func (c *Clock) LateHistogram() Histogram { return c.late.snapshot() }
+
+// BusyHistogram returns how long ticks took, since the clock was made.
+func (c *Clock) BusyHistogram() Histogram { return c.busy.snapshot() }
+
+// snapshot returns the histogram's buckets up to the last one used, so an
+// export stays short (about 80 buckets for durations up to a second).
+func (h *durationHist) snapshot() Histogram {
+	var out Histogram
+	last := 0
+	var counts [histBuckets]uint64
+	for i := range h.buckets {
+		counts[i] = h.buckets[i].Load()
+		if counts[i] != 0 {
+			last = i
+		}
+	}
+	// At least up to 10 ms, so exports keep a stable shape at low load.
+	last = max(last, histBucket(10*time.Millisecond))
+	for i := 0; i <= last; i++ {
+		out.Upper = append(out.Upper, histUpper(i))
+		out.Counts = append(out.Counts, counts[i])
+		out.Count += counts[i]
+	}
+	out.Sum = time.Duration(h.sum.Load())
+	return out
+}
+
 // snapshot returns the subscribers for a tick, or stops the loop (under the
 // same lock Subscribe restarts it with) when there are none.
 func (c *Clock) snapshot() ([]*Subscription, bool) {
@@ -315,6 +356,7 @@ func (j clockJob) runShard() {
 type durationHist struct {
 	buckets [histBuckets]atomic.Uint64
 	count   atomic.Uint64
+	sum     atomic.Int64 // nanoseconds
 	max     atomic.Int64
 }
 
@@ -342,6 +384,7 @@ func histUpper(i int) time.Duration {
 func (h *durationHist) record(d time.Duration) {
 	h.buckets[histBucket(d)].Add(1)
 	h.count.Add(1)
+	h.sum.Add(int64(d))
 	for {
 		m := h.max.Load()
 		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {

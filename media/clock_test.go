@@ -255,3 +255,33 @@ func BenchmarkClockDispatch(b *testing.B) {
 		clockJob{subs: subs, shards: 1}.runShard()
 	}
 }
+
+// The exported histogram keeps every observation, bounds ascend, and it
+// reaches at least 10 ms so exports keep one shape at low load.
+func TestDurationHistSnapshot(t *testing.T) {
+	var h durationHist
+	for _, d := range []time.Duration{0, 3 * time.Microsecond, 700 * time.Microsecond, 2 * time.Millisecond, 40 * time.Millisecond} {
+		h.record(d)
+	}
+	s := h.snapshot()
+	if s.Count != 5 || len(s.Upper) != len(s.Counts) {
+		t.Fatalf("count %d, %d bounds, %d counts", s.Count, len(s.Upper), len(s.Counts))
+	}
+	var sum uint64
+	for i, c := range s.Counts {
+		sum += c
+		if i > 0 && s.Upper[i] <= s.Upper[i-1] {
+			t.Fatalf("bounds not ascending at %d: %v", i, s.Upper[i-1:i+1])
+		}
+	}
+	if sum != 5 || s.Upper[len(s.Upper)-1] <= 40*time.Millisecond {
+		t.Errorf("sum %d, last bound %v", sum, s.Upper[len(s.Upper)-1])
+	}
+	if s.Sum != 42703*time.Microsecond {
+		t.Errorf("sum of durations %v", s.Sum)
+	}
+	var empty durationHist
+	if e := empty.snapshot(); e.Count != 0 || e.Upper[len(e.Upper)-1] < 10*time.Millisecond {
+		t.Errorf("empty snapshot: %d observations, last bound %v", e.Count, e.Upper[len(e.Upper)-1])
+	}
+}

@@ -31,9 +31,27 @@ const (
 	seqMod      = 1 << 16
 )
 
+// initialStride is the slot size a buffer starts with: one 20 ms G.711 frame,
+// and more than speech Opus needs at the bitrates browsers use. Slots grow by
+// doubling (up to MaxPayload) the first time a larger payload arrives, so a
+// phone leg does not hold 32 slots of the largest Opus frame (40 KiB) for
+// 160-byte frames.
+const initialStride = 160
+
 // jitterWindow is how many Pops (0.5 s) the buffer watches the lowest depth
 // before it drains frames it never needed.
 const jitterWindow = 25
+
+// minPhaseMargin is the least time the newest frame must have arrived before
+// every PopAt of a window for the buffer to play one frame earlier (see
+// PopAt): the scheduling noise of a loaded 2-core machine is a few
+// milliseconds.
+const minPhaseMargin = 3 * time.Millisecond
+
+// tightenHoldoff is how many windows (5 s) a late packet or an underrun
+// keeps the buffer from playing a frame earlier again, so a phase that
+// wanders near the tick does not cost a gap every half second.
+const tightenHoldoff = 10
 
 // JitterConfig configures a JitterBuffer for one incoming stream.
 type JitterConfig struct {
@@ -46,7 +64,9 @@ type JitterConfig struct {
 	MinDelay, MaxDelay time.Duration
 	// MaxPayload is the largest payload kept, in bytes; larger packets are
 	// dropped and counted. Zero takes DefaultJitterMaxPayload. Memory held is
-	// MaxPayload times the slot count (twice MaxDelay in frames, a power of 2).
+	// the largest payload seen so far (at least initialStride bytes, at most
+	// MaxPayload) times the slot count (twice MaxDelay in frames, a power of
+	// 2): a G.711 leg holds 160-byte slots whatever MaxPayload says.
 	MaxPayload int
 }
 
@@ -132,9 +152,12 @@ type JitterStats struct {
 //
 // Push is called by the leg's RTP reader goroutine as packets arrive; Pop by
 // the shared clock's tick. Both lock briefly, so one pusher and one popper (or
-// more) may run concurrently. Payloads are copied into the buffer's own fixed
-// slots: a Push never retains the caller's packet and nothing allocates after
-// NewJitterBuffer. It assumes one 20 ms frame per packet (SDP a=ptime:20).
+// more) may run concurrently. Payloads are copied into the buffer's own
+// slots: a Push never retains the caller's packet. Slots start at
+// initialStride bytes and double the first time a larger payload arrives (at
+// most a few times in a stream's life); apart from that nothing allocates
+// after NewJitterBuffer. It assumes one 20 ms frame per packet (SDP
+// a=ptime:20).
 //
 // How it plays: the first Pop that finds Target worth of frames buffered starts
 // playing; each Pop then returns the next sequence number, present or not. A
@@ -153,6 +176,7 @@ type JitterBuffer struct {
 	minFrames  int
 	maxFrames  int
 	maxPayload int
+	stride     int // bytes per slot in data: grows up to maxPayload
 
 	slots []jitterSlot
 	data  []byte
@@ -179,6 +203,13 @@ type JitterBuffer struct {
 	drain    int
 	grow     bool
 
+	// Arrival phase (PopAt only): the least time by which the newest frame
+	// preceded a Pop in this window (-1: unknown), and whether one frame of
+	// the delay is to be dropped at the next Pop.
+	minSpare time.Duration
+	tighten  bool
+	holdoff  int // windows to wait before tightening again after a late packet or an underrun
+
 	lastTS      uint32
 	haveLastTS  bool
 	lastPayload uint8
@@ -196,6 +227,7 @@ type jitterSlot struct {
 	pt     uint8
 	ts     uint32
 	n      int
+	at     int64 // arrival, Unix nanoseconds
 }
 
 // NewJitterBuffer returns an empty buffer for cfg.
@@ -229,7 +261,8 @@ func NewJitterBuffer(cfg JitterConfig) (*JitterBuffer, error) {
 		size *= 2
 	}
 	j.slots = make([]jitterSlot, size)
-	j.data = make([]byte, size*cfg.MaxPayload)
+	j.stride = min(cfg.MaxPayload, initialStride)
+	j.data = make([]byte, size*j.stride)
 	j.mask = uint64(size - 1)
 	j.target = j.minFrames
 	return j, nil
@@ -287,6 +320,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet, arrival time.Time) PushResult {
 		} else {
 			j.stats.Late++
 			j.grow = true
+			j.holdoff = tightenHoldoff
 			j.updateJitterLocked(p.Timestamp, arrival)
 			return PushLate
 		}
@@ -304,9 +338,13 @@ func (j *JitterBuffer) Push(p *rtp.Packet, arrival time.Time) PushResult {
 		j.next = newNext
 		j.fresh = false
 	}
+	if len(p.Payload) > j.stride {
+		j.growLocked(len(p.Payload))
+	}
 	i := int(ext & j.mask)
-	sl.n = copy(j.data[i*j.maxPayload:(i+1)*j.maxPayload], p.Payload)
+	sl.n = copy(j.data[i*j.stride:(i+1)*j.stride], p.Payload)
 	sl.ext, sl.valid, sl.played, sl.marker, sl.pt, sl.ts = ext, true, false, p.Marker, p.PayloadType, p.Timestamp
+	sl.at = arrival.UnixNano()
 	if ext > j.highest {
 		j.highest = ext
 	}
@@ -318,7 +356,21 @@ func (j *JitterBuffer) Push(p *rtp.Packet, arrival time.Time) PushResult {
 // Pop returns the frame for this 20 ms tick, copying a payload into dst (which
 // should hold MaxPayload bytes; a longer payload is truncated). Call it once per
 // tick from the clock's goroutine.
-func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
+func (j *JitterBuffer) Pop(dst []byte) JitterFrame { return j.PopAt(dst, time.Time{}) }
+
+// PopAt is Pop for a caller that knows when its tick runs (now, on the clock
+// Push's arrival times are on). It also watches the arrival phase: how long
+// before each Pop the newest frame arrived. The target delay keeps a frame
+// more than the jitter needs (Target is one frame plus four times the
+// jitter), because packets arrive at an arbitrary phase of the 20 ms tick:
+// with a target of two frames a packet waits 20 ms plus the phase. When over
+// a whole window every newest frame arrived at least four times the jitter
+// (and minPhaseMargin) before the Pop, that frame is safe to play at once, so
+// one frame of delay is dropped: a packet then waits only the phase. A packet
+// that comes too late after all makes the buffer grow again as usual (a late
+// packet, or an underrun that refills to Target). The zero now (Pop) leaves
+// the phase alone.
+func (j *JitterBuffer) PopAt(dst []byte, now time.Time) JitterFrame {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if !j.started {
@@ -329,6 +381,16 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 	if j.highest >= j.next {
 		depth = int(j.highest - j.next + 1)
 	}
+	if !now.IsZero() && depth > 0 {
+		if sl := &j.slots[j.highest&j.mask]; sl.valid && sl.ext == j.highest {
+			spare := time.Duration(now.UnixNano() - sl.at)
+			if j.minSpare < 0 || spare < j.minSpare {
+				j.minSpare = spare
+			}
+		}
+	} else if !now.IsZero() && j.playing {
+		j.minSpare = 0 // ran dry while playing: no spare at all
+	}
 	j.stats.Depth = j.frames(depth)
 	if !j.playing {
 		if depth == 0 || depth < j.target {
@@ -336,7 +398,7 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 			return JitterFrame{Status: FrameEmpty}
 		}
 		j.playing = true
-		j.pops, j.lowWater, j.drain = 0, depth, 0
+		j.pops, j.lowWater, j.drain, j.minSpare, j.tighten = 0, depth, 0, -1, false
 	}
 	j.fresh = false
 
@@ -349,8 +411,23 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 	if j.pops++; j.pops >= jitterWindow {
 		if j.lowWater > j.target {
 			j.drain = j.lowWater - j.target
+		} else if j.holdoff > 0 {
+			j.holdoff--
+		} else if j.lowWater == j.target && j.target >= 2 && j.minSpare >= j.phaseMarginLocked() {
+			j.tighten = true
 		}
-		j.pops, j.lowWater = 0, depth
+		j.pops, j.lowWater, j.minSpare = 0, depth, -1
+	}
+	if j.tighten && depth >= 2 {
+		// Play the newer frame now: the older one is dropped once.
+		j.tighten = false
+		if sl := &j.slots[j.next&j.mask]; sl.valid && sl.ext == j.next {
+			sl.valid = false
+			j.stats.Discarded++
+		}
+		j.next++
+		depth--
+		j.lowWater = min(j.lowWater, depth)
 	}
 	if j.drain > 0 && depth > j.target {
 		if sl := &j.slots[j.next&j.mask]; sl.valid && sl.ext == j.next {
@@ -370,6 +447,7 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 	}
 	if depth == 0 {
 		j.playing = false
+		j.holdoff = tightenHoldoff
 		j.stats.Underruns++
 		j.stats.Empty++
 		return JitterFrame{Status: FrameEmpty}
@@ -381,7 +459,7 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 	if sl.valid && sl.ext == ext {
 		sl.valid, sl.played = false, true
 		i := int(ext & j.mask)
-		n := copy(dst, j.data[i*j.maxPayload:i*j.maxPayload+sl.n])
+		n := copy(dst, j.data[i*j.stride:i*j.stride+sl.n])
 		j.lastTS, j.haveLastTS, j.lastPayload = sl.ts, true, sl.pt
 		j.stats.Played++
 		return JitterFrame{
@@ -401,7 +479,7 @@ func (j *JitterBuffer) Pop(dst []byte) JitterFrame {
 	}
 	if nx := &j.slots[j.next&j.mask]; nx.valid && nx.ext == j.next {
 		i := int(j.next & j.mask)
-		n := copy(dst, j.data[i*j.maxPayload:i*j.maxPayload+nx.n])
+		n := copy(dst, j.data[i*j.stride:i*j.stride+nx.n])
 		f.Payload = dst[:n]
 	}
 	return f
@@ -416,6 +494,32 @@ func (j *JitterBuffer) Stats() JitterStats {
 	s.Jitter = time.Duration(int64(s.JitterRTP) * int64(time.Second) / int64(j.clockRate))
 	s.Target = j.frames(j.target)
 	return s
+}
+
+// growLocked makes every slot hold at least n bytes (n ≤ maxPayload),
+// doubling the stride, and moves the buffered payloads. It allocates; it runs
+// at most a few times in a buffer's life.
+func (j *JitterBuffer) growLocked(n int) {
+	stride := j.stride
+	for stride < n {
+		stride *= 2
+	}
+	stride = min(stride, j.maxPayload)
+	data := make([]byte, len(j.slots)*stride)
+	for i := range j.slots {
+		if k := j.slots[i].n; k > 0 {
+			copy(data[i*stride:i*stride+k], j.data[i*j.stride:i*j.stride+k])
+		}
+	}
+	j.data, j.stride = data, stride
+}
+
+// phaseMarginLocked is how long before a Pop the newest frame must arrive
+// for the buffer to play it at once: four times the jitter, at least
+// minPhaseMargin.
+func (j *JitterBuffer) phaseMarginLocked() time.Duration {
+	jit := time.Duration(int64(j.jitter16>>4) * int64(time.Second) / int64(j.clockRate))
+	return max(minPhaseMargin, 4*jit)
 }
 
 func (j *JitterBuffer) frames(n int) time.Duration { return time.Duration(n) * 20 * time.Millisecond }
@@ -443,6 +547,7 @@ func (j *JitterBuffer) clearLocked() {
 	j.haveLastTS = false
 	j.target = j.minFrames
 	j.pops, j.lowWater, j.drain = 0, 0, 0
+	j.minSpare, j.tighten, j.holdoff = -1, false, 0
 }
 
 // extendLocked maps a 16-bit sequence number to the extended one (RFC 3550

@@ -399,3 +399,136 @@ func BenchmarkJitterPushPop(b *testing.B) {
 		h.jb.Pop(h.buf)
 	}
 }
+
+// TestJitterPhase: packets arrive at a steady phase of the 20 ms tick. PopAt
+// plays one frame earlier once a window showed every newest frame arriving
+// well before the tick, and a packet that then comes too late grows the
+// delay back without losing a frame for good.
+func TestJitterPhase(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		phase     time.Duration // how long before each tick the packet arrives
+		wantDelay int           // frames between the newest arrival and what plays, at the end
+	}{
+		{"arrives 12 ms before the tick", 12 * time.Millisecond, 0},
+		{"arrives 1 ms before the tick", time.Millisecond, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newJB(t, JitterConfig{})
+			start := h.now
+			var last JitterFrame
+			seq := uint16(0)
+			for tick := 1; tick <= 4*jitterWindow; tick++ {
+				due := start.Add(time.Duration(tick) * 20 * time.Millisecond)
+				h.now = due.Add(-tc.phase)
+				h.push(seq, uint32(seq)*160)
+				// A little jitter (±0.3 ms) as a real sender has, so the
+				// target is the usual two frames.
+				if tick%2 == 0 {
+					h.now = h.now.Add(300 * time.Microsecond)
+				}
+				seq++
+				h.now = due
+				last = h.jb.PopAt(h.buf, due)
+			}
+			if last.Status != FramePlay {
+				t.Fatalf("last pop %v", last.Status)
+			}
+			played := uint16(last.Payload[0])<<8 | uint16(last.Payload[1])
+			if got := int(seq - 1 - played); got != tc.wantDelay {
+				t.Errorf("plays frame %d with %d arrived: %d frames behind, want %d", played, seq-1, got, tc.wantDelay)
+			}
+			s := h.jb.Stats()
+			if s.Lost != 0 {
+				t.Errorf("lost %d frames at a steady phase", s.Lost)
+			}
+		})
+	}
+
+	t.Run("late packet after tightening", func(t *testing.T) {
+		h := newJB(t, JitterConfig{})
+		start := h.now
+		seq := uint16(0)
+		var frames []string
+		for tick := 1; tick <= 3*jitterWindow+10; tick++ {
+			due := start.Add(time.Duration(tick) * 20 * time.Millisecond)
+			late := tick == 3*jitterWindow // this one packet comes 5 ms after its tick
+			if !late {
+				h.now = due.Add(-12 * time.Millisecond)
+				h.push(seq, uint32(seq)*160)
+			}
+			h.now = due
+			f := h.jb.PopAt(h.buf, due)
+			if late {
+				h.now = due.Add(5 * time.Millisecond)
+				h.push(seq, uint32(seq)*160)
+			}
+			seq++
+			if tick > 3*jitterWindow-3 {
+				frames = append(frames, describe(f))
+			}
+		}
+		s := h.jb.Stats()
+		t.Logf("around the late packet: %v; %+v", frames, s)
+		if s.Lost > 1 {
+			t.Errorf("lost %d frames for one late packet", s.Lost)
+		}
+		if frames[len(frames)-1] == "-" {
+			t.Errorf("not playing again after the late packet: %v", frames)
+		}
+	})
+}
+
+// BenchmarkJitterPushPopAt is BenchmarkJitterPushPop with the tick's time
+// given (the phase tracking of PopAt), packets arriving 12 ms before it.
+func BenchmarkJitterPushPopAt(b *testing.B) {
+	h := newJB(b, JitterConfig{ClockRate: 8000})
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: make([]byte, 160)}
+	b.ReportAllocs()
+	seq := uint16(0)
+	for b.Loop() {
+		pkt.SequenceNumber = seq
+		pkt.Timestamp = uint32(seq) * 160
+		seq++
+		h.now = h.now.Add(20 * time.Millisecond)
+		h.jb.Push(&pkt, h.now)
+		h.jb.PopAt(h.buf, h.now.Add(12*time.Millisecond))
+	}
+}
+
+// TestJitterGrowsSlots: a buffer starts with slots for a G.711 frame and
+// grows them when a larger payload comes, keeping what it holds.
+func TestJitterGrowsSlots(t *testing.T) {
+	jb, err := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jb.data) != len(jb.slots)*initialStride {
+		t.Fatalf("starts with %d bytes, want %d", len(jb.data), len(jb.slots)*initialStride)
+	}
+	now := time.Unix(1000, 0)
+	sizes := []int{100, 160, 700, 90, DefaultJitterMaxPayload}
+	for i, n := range sizes {
+		payload := make([]byte, n)
+		for k := range payload {
+			payload[k] = byte(i + k)
+		}
+		p := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i) * 960, SSRC: 7}, Payload: payload}
+		if r := jb.Push(&p, now); r != PushStored {
+			t.Fatalf("push %d: %v", i, r)
+		}
+	}
+	buf := make([]byte, DefaultJitterMaxPayload)
+	for i, n := range sizes {
+		f := jb.Pop(buf)
+		for f.Status == FrameEmpty {
+			f = jb.Pop(buf)
+		}
+		if f.Status != FramePlay || len(f.Payload) != n || f.Payload[0] != byte(i) || f.Payload[n-1] != byte(i+n-1) {
+			t.Fatalf("frame %d: %v, %d bytes, want %d intact", i, f.Status, len(f.Payload), n)
+		}
+	}
+	if jb.stride != DefaultJitterMaxPayload {
+		t.Errorf("stride %d after a %d-byte payload", jb.stride, DefaultJitterMaxPayload)
+	}
+}

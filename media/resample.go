@@ -5,9 +5,12 @@ import (
 	"math"
 )
 
-// Resample converts pcm from rate from to rate to, where one rate is a whole
-// multiple of the other (8, 16 and 48 kHz are). It is meant for prompts, once
-// at load time, not per frame: it allocates the result and the filter.
+// Resample converts pcm from rate from to rate to. The ratio of the rates,
+// in lowest terms, may have at most maxResampleFactor in either term: every
+// common audio rate qualifies (44.1 kHz to 8 kHz is 80/441), an odd rate such
+// as 44101 Hz does not. It is meant for prompts, once at load time, not per
+// frame: it allocates the result and the filter (for 44.1 kHz about 30,000
+// taps, a few milliseconds of work per second of audio).
 //
 // The filter is a linear-phase windowed-sinc low-pass (Kaiser window, about
 // 80 dB of stopband rejection) that passes up to 85% of the lower rate's
@@ -16,17 +19,16 @@ import (
 // leaves no images. Its delay is compensated: output sample i is aligned with
 // input time i·from/to.
 func Resample(pcm PCM, from, to int) (PCM, error) {
-	if from <= 0 || to <= 0 || (from%to != 0 && to%from != 0) {
-		return nil, fmt.Errorf("media: resample %d Hz to %d Hz: want one rate a whole multiple of the other", from, to)
+	if from <= 0 || to <= 0 {
+		return nil, fmt.Errorf("media: resample %d Hz to %d Hz: want positive rates", from, to)
+	}
+	g := gcd(from, to)
+	up, down := to/g, from/g
+	if up > maxResampleFactor || down > maxResampleFactor {
+		return nil, fmt.Errorf("media: resample %d Hz to %d Hz: the ratio %d/%d is too fine (want a common audio rate such as 8, 16, 44.1 or 48 kHz)", from, to, up, down)
 	}
 	if from == to {
 		return append(PCM(nil), pcm...), nil
-	}
-	up, down := 1, 1
-	if to > from {
-		up = to / from
-	} else {
-		down = from / to
 	}
 	h := lowPass(from*up, min(from, to))
 	c := (len(h) - 1) / 2
@@ -49,6 +51,20 @@ func Resample(pcm PCM, from, to int) (PCM, error) {
 		out[n] = int16(math.Round(max(-32768, min(32767, acc*float64(up)))))
 	}
 	return out, nil
+}
+
+// maxResampleFactor bounds the terms of the rate ratio Resample accepts. The
+// filter is designed at from·up Hz with a transition band set by the lower
+// rate, so its length grows with up: 1000 keeps it under about 400,000 taps
+// (a few megabytes, once) while admitting every rate a sound editor writes
+// (11.025 kHz to 8 kHz, the finest of them, is 320/441).
+const maxResampleFactor = 1000
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // lowPass designs the resampling filter at rate for a signal to be kept below

@@ -193,7 +193,9 @@ func TestReadWAV(t *testing.T) {
 		{"trailing odd byte dropped", wavFile(fmtChunk(1, 1, 8000, 16), chunk("data", []byte{1, 0, 9})), PCM{1}, 8000, false},
 		{"not RIFF", []byte("RIFX\x00\x00\x00\x00WAVE"), nil, 0, true},
 		{"truncated header", []byte("RIF"), nil, 0, true},
-		{"44.1 kHz", wavFile(fmtChunk(1, 1, 44100, 16), chunk("data", samples(1))), nil, 0, true},
+		{"44.1 kHz", wavFile(fmtChunk(1, 1, 44100, 16), chunk("data", samples(1))), PCM{1}, 44100, false},
+		{"22.05 kHz stereo", wavFile(fmtChunk(1, 2, 22050, 16), chunk("data", samples(4, 6))), PCM{5}, 22050, false},
+		{"odd rate", wavFile(fmtChunk(1, 1, 44101, 16), chunk("data", samples(1))), nil, 0, true},
 		{"8-bit", wavFile(fmtChunk(1, 1, 8000, 8), chunk("data", []byte{1})), nil, 0, true},
 		{"μ-law format", wavFile(fmtChunk(7, 1, 8000, 8), chunk("data", []byte{1})), nil, 0, true},
 		{"data before fmt", wavFile(chunk("data", samples(1)), fmtChunk(1, 1, 8000, 16)), nil, 0, true},
@@ -243,7 +245,7 @@ func FuzzReadWAV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(pcm)*2 > MaxWAVData || (rate != 8000 && rate != 16000 && rate != 48000) {
+		if len(pcm)*2 > MaxWAVData || !IsWAVRate(rate) {
 			t.Fatalf("accepted %d samples at %d Hz", len(pcm), rate)
 		}
 		var out bytes.Buffer
@@ -273,6 +275,13 @@ func TestResample(t *testing.T) {
 		{8000, 16000, 1000, -6, 0.1},
 		{8000, 48000, 440, -6, 0.1},
 		{48000, 16000, 6500, -6, 0.1},
+		{44100, 8000, 1000, -6, 0.1}, // a CD-rate recording: 80/441
+		{44100, 8000, 3000, -6, 0.1},
+		{44100, 8000, 5000, -80, 15}, // would alias to 3 kHz
+		{11025, 8000, 1000, -6, 0.1}, // 320/441, the finest common ratio
+		{22050, 8000, 2000, -6, 0.1},
+		{32000, 8000, 1000, -6, 0.1},
+		{8000, 44100, 440, -6, 0.1},
 	}
 	for _, tt := range tests {
 		in := PCM(sine(tt.from, tt.from, tt.freq, -6, 0)) // one second
@@ -323,8 +332,11 @@ func TestResample(t *testing.T) {
 	if peak != 400 {
 		t.Errorf("impulse at 48 kHz sample 2400 peaks at 8 kHz sample %d, want 400", peak)
 	}
-	if _, err := Resample(in, 44100, 8000); err == nil {
-		t.Error("44.1 kHz → 8 kHz accepted")
+	if _, err := Resample(in, 44101, 8000); err == nil {
+		t.Error("44.101 kHz → 8 kHz accepted (ratio 8000/44101)")
+	}
+	if _, err := Resample(in, 0, 8000); err == nil {
+		t.Error("0 Hz accepted")
 	}
 	same, _ := Resample(in, 8000, 8000)
 	if !equalPCM(same, in) || &same[0] == &in[0] {
@@ -350,7 +362,7 @@ func TestReadWAVFromSox(t *testing.T) {
 	}
 	for _, c := range []struct {
 		rate, channels int
-	}{{8000, 1}, {16000, 1}, {48000, 1}, {16000, 2}} {
+	}{{8000, 1}, {16000, 1}, {48000, 1}, {16000, 2}, {44100, 2}} {
 		path := filepath.Join(t.TempDir(), "tone.wav")
 		cmd := exec.Command(sox, "-n", "-r", strconv.Itoa(c.rate), "-c", strconv.Itoa(c.channels), "-b", "16", path, "synth", "0.5", "sine", "1000", "vol", "0.5")
 		if out, err := cmd.CombinedOutput(); err != nil {

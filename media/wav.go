@@ -16,8 +16,19 @@ const MaxWAVData = 32 << 20
 // ErrWAV is wrapped by every error of ReadWAV about the file's content.
 var ErrWAV = errors.New("media: bad WAV file")
 
+// IsWAVRate reports whether ReadWAV accepts the sample rate: 8000, 11025,
+// 16000, 22050, 24000, 32000, 44100 or 48000 Hz, the ones sound editors and
+// recorders write. Resample converts each of them to any other.
+func IsWAVRate(rate int) bool {
+	switch rate {
+	case 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000:
+		return true
+	}
+	return false
+}
+
 // ReadWAV reads a RIFF/WAVE file of 16-bit linear PCM, mono or stereo (mixed
-// down to mono), at 8, 16 or 48 kHz, and returns its samples and rate. Chunks
+// down to mono), at a rate IsWAVRate accepts, and returns its samples and rate. Chunks
 // other than "fmt " and "data" are skipped; a data chunk whose size is unknown
 // (0 or 0xFFFFFFFF, as streaming writers leave it) runs to the end of the
 // input. Use Resample to bring the audio to the leg's rate. Errors about the
@@ -65,8 +76,8 @@ func ReadWAV(r io.Reader) (PCM, int, error) {
 			if format != 1 || bits != 16 || (channels != 1 && channels != 2) {
 				return nil, 0, fmt.Errorf("%w: format %d, %d bits, %d channels: want 16-bit linear PCM (format 1), mono or stereo", ErrWAV, format, bits, channels)
 			}
-			if rate != 8000 && rate != 16000 && rate != 48000 {
-				return nil, 0, fmt.Errorf("%w: %d Hz: want 8000, 16000 or 48000 (convert with e.g. sox in.wav -r 8000 out.wav)", ErrWAV, rate)
+			if !IsWAVRate(rate) {
+				return nil, 0, fmt.Errorf("%w: %d Hz: want one of 8000, 11025, 16000, 22050, 24000, 32000, 44100 or 48000 (convert with e.g. sox in.wav -r 8000 out.wav)", ErrWAV, rate)
 			}
 			haveFmt = true
 		case "data":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dialroom/dialroom"
@@ -27,8 +28,9 @@ var (
 	errJoinFailed   = errors.New("could not join the lobby")
 )
 
-// goodbyeLimit bounds how long the goodbye tone may hold up a hang-up, in
-// case the clock stops delivering ticks (engine shutting down).
+// goodbyeLimit bounds how long the goodbye prompt may hold up a hang-up
+// beyond its own length, in case the clock stops delivering ticks (engine
+// shutting down).
 const goodbyeLimit = 3 * time.Second
 
 // byeTimeout bounds our BYE's transaction: RFC 3261 §17.1.2.2 would wait
@@ -74,7 +76,22 @@ type call struct {
 	// keyed number.
 	collect *dialplan.Collect
 	route   dialplan.Call
-	timer   sessionTimer // RFC 4028; zero interval: none
+	// asOperator: the number's own operator calling from their softphone
+	// (softphone.go); they enter the room without the lobby.
+	asOperator bool
+	// mediaOpen lets RTP reach the leg: at once for an offer in the INVITE,
+	// after the ACK's answer for a late offer (latesdp.go).
+	mediaOpen atomic.Bool
+	// What an offer of ours awaits (latesdp.go), guarded by sdpMu:
+	// offerOut says which offer, ackSDP is the late-offer ACK's body,
+	// pendingTimerVal the session timer of a re-INVITE we offered in.
+	offerOut        int
+	ackSDP          []byte
+	pendingTimerVal sessionTimer
+	// prompt is the routing decision's prompt: a collect route's question
+	// until a number is keyed, then the lobby's waiting prompt.
+	prompt *dialplan.Prompt
+	timer  sessionTimer // RFC 4028; zero interval: none
 
 	request *bridge.Request
 	member  *bridge.Member
@@ -82,48 +99,12 @@ type call struct {
 	goodbye <-chan time.Time // fires goodbyeLimit after the goodbye started
 	lastKey byte             // the previous DTMF key, for two-key commands
 
-	mu    sync.Mutex
-	inbox []any
-	wake  chan struct{}
+	mailbox // posted to by the room, sipgo's handlers and the RTP reader
 }
 
 // Deliver implements bridge.Endpoint: it queues the event for the call's
 // goroutine and never blocks.
 func (c *call) Deliver(ev bridge.Event) { c.post(ev) }
-
-// post queues a message for the call's goroutine; safe from any goroutine,
-// never blocks.
-func (c *call) post(m any) {
-	c.mu.Lock()
-	c.inbox = append(c.inbox, m)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// requeue puts messages taken but not handled back at the front of the inbox.
-func (c *call) requeue(msgs []any) {
-	if len(msgs) == 0 {
-		return
-	}
-	c.mu.Lock()
-	c.inbox = append(append([]any(nil), msgs...), c.inbox...)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *call) takeInbox() []any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.inbox
-	c.inbox = nil
-	return m
-}
 
 // startTick subscribes the leg's own tick (prompts outside a room).
 func (c *call) startTick() {
@@ -221,14 +202,21 @@ func (c *call) onEvent(ev bridge.Event) error {
 	return nil
 }
 
-// startGoodbye leaves the room (or the lobby), plays the goodbye tone and
-// hangs up when it ends (promptDone) or after goodbyeLimit.
+// startGoodbye leaves the room (or the lobby), plays the declined prompt
+// (the operator declined, or nobody admitted the caller in time) or the
+// goodbye prompt (any other cause) once, and hangs up when it ends
+// (promptDone) or goodbyeLimit after it should have.
 func (c *call) startGoodbye(cause error) {
 	c.ending = cause
-	c.goodbye = time.After(goodbyeLimit)
+	name := dialplan.PromptGoodbye
+	if errors.Is(cause, errDeclined) {
+		name = dialplan.PromptDeclined
+	}
+	src, dur := c.srv.prompts.source(c.srv.planPrompt(name), name, false)
+	c.goodbye = time.After(dur + goodbyeLimit)
 	c.leaveRoom("left")
 	c.leg.inRoom.Store(false)
-	c.leg.play(goodbyeTone(), func() { c.post(promptDone{}) })
+	c.leg.play(src, func() { c.post(promptDone{}) })
 	c.startTick()
 }
 
@@ -272,16 +260,24 @@ func (c *call) onKey(key byte) {
 	}
 	prev := c.lastKey
 	c.lastKey = key
-	if prev != '*' {
+	roomKey(c.member, c.leg, prev, key)
+}
+
+// roomKey carries out a two-key command in the room (docs/phone.md) for a
+// phone member m with leg l, given the key pressed before (prev): *6
+// toggles self-mute with a confirmation tone, *# counts the members in
+// beeps. Inbound and placed calls share it; it runs on the call's goroutine.
+func roomKey(m *bridge.Member, l *leg, prev, key byte) {
+	if prev != '*' || m == nil || l == nil {
 		return
 	}
 	switch key {
 	case '6':
-		muted := !c.member.Muted()
-		c.member.SetMuted(muted)
-		c.leg.overlay(muteTone(muted))
+		muted := !m.Muted()
+		m.SetMuted(muted)
+		l.overlay(muteTone(muted))
 	case '#':
-		c.leg.overlay(countTone(len(c.member.Room().Members())))
+		l.overlay(countTone(len(m.Room().Members())))
 	}
 }
 

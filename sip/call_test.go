@@ -21,14 +21,7 @@ func TestCallAdmittedHearsRoom(t *testing.T) {
 
 	num := h.numbers[liveNumber]
 	op, opMember := h.hostAlice(num)
-	tonePeer := newTonePhone(t, 1000)
-	toneMember, err := h.engine.Enter(num, "Alice", dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "tone"}, newRecorder())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := toneMember.AttachPhoneAudio(tonePeer); err != nil {
-		t.Fatal(err)
-	}
+	tonePeer, toneMember := h.addTonePhone(num, 1000)
 
 	peer := newRTPPeer(t, 660)
 	base := runtime.NumGoroutine()
@@ -140,11 +133,12 @@ func TestRefusedCalls(t *testing.T) {
 	}
 }
 
-// TestNotFromTrunk: a call from an address no trunk names is refused with
-// 403 and creates no call state (no call, no port, no record).
+// TestNotFromTrunk: a call from an address no trunk names must be an
+// operator's softphone: without credentials it is challenged (401) and
+// creates no call state (no call, no port, no record).
 func TestNotFromTrunk(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 31300})
-	res := h.sipp("forbidden", e2e.SIPpUAC(e2e.SIPpRejectedWith(403)), e2e.SIPpRun{
+	res := h.sipp("forbidden", e2e.SIPpUAC(e2e.SIPpRejectedWith(401)), e2e.SIPpRun{
 		LocalIP: "127.0.0.2", Service: liveNumber, Keys: map[string]string{"rtpport": "40000"},
 	})
 	requireSIPpOK(t, res)

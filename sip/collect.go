@@ -16,59 +16,21 @@ import (
 // errNoValidNumber ends a call whose every attempt at keying a number failed.
 var errNoValidNumber = errors.New("no valid number keyed")
 
-// promptLimit bounds the wait for a finite prompt to finish, in case the
-// clock stops ticking (engine shutting down).
+// promptLimit bounds the wait for a finite prompt to finish beyond its own
+// length, in case the clock stops ticking (engine shutting down).
 const promptLimit = 5 * time.Second
-
-// enterNumberTone asks for the number: two rising beeps. The prompts
-// section's recordings come later; see docs/phone.md.
-func enterNumberTone() media.Source {
-	return sequence(
-		beeps(660, 150*time.Millisecond, 100*time.Millisecond, 1),
-		beeps(880, 150*time.Millisecond, 100*time.Millisecond, 1),
-	)
-}
-
-// invalidNumberTone says the number was not valid: three low beeps.
-func invalidNumberTone() media.Source {
-	return beeps(300, 120*time.Millisecond, 80*time.Millisecond, 3)
-}
-
-func beeps(hz float64, on, off time.Duration, n int) media.Source {
-	b, _ := media.NewBeeps(media.G711Rate, hz, -16, on, off, n) // valid constants: cannot fail
-	return b
-}
-
-// seq plays sources one after the other; it is a media.Source.
-type seq struct{ srcs []media.Source }
-
-func sequence(srcs ...media.Source) media.Source { return &seq{srcs: srcs} }
-
-func (s *seq) Read(dst []int16) (int, error) {
-	n := 0
-	for n < len(dst) && len(s.srcs) > 0 {
-		k, err := s.srcs[0].Read(dst[n:])
-		n += k
-		if err != nil {
-			s.srcs = s.srcs[1:]
-		}
-	}
-	if len(s.srcs) == 0 {
-		clear(dst[n:])
-		return n, errEndOfPrompt
-	}
-	return n, nil
-}
-
-var errEndOfPrompt = errors.New("end of prompt")
 
 // collectNumber runs the access-number dialogue on the call's goroutine
 // after the answer. It returns true with c.number set when a live number
 // was keyed; false when the call ended meanwhile (the context's cause says
 // why) or every attempt failed (then the goodbye has started).
+//
+// The question is c.prompt (the collect decision's); once a number is
+// accepted c.prompt becomes the conference route's waiting prompt.
 func (c *call) collectNumber(col *dialplan.Collect, route dialplan.Call) bool {
+	question := c.prompt
 	for attempt := 0; attempt <= col.Retries; attempt++ {
-		digits, ok := c.readDigits(col)
+		digits, ok := c.readDigits(col, question)
 		if !ok {
 			return false
 		}
@@ -78,7 +40,7 @@ func (c *call) collectNumber(col *dialplan.Collect, route dialplan.Call) bool {
 			if d.Action == dialplan.ActionConference {
 				num, opName, err := c.srv.lookupLive(c.ctx, d.Number)
 				if err == nil {
-					c.number, c.opName, c.rule = num, opName, d.Rule
+					c.number, c.opName, c.rule, c.prompt = num, opName, d.Rule, d.Prompt
 					c.record.Number, c.record.Operator = num.Digits, num.Operator
 					if d.Rule != nil {
 						c.record.Rule = d.Rule.Name
@@ -89,8 +51,11 @@ func (c *call) collectNumber(col *dialplan.Collect, route dialplan.Call) bool {
 			}
 			c.log.Info("sip: invalid number keyed", "decision", d.String())
 		}
-		if attempt < col.Retries && !c.playAndWait(invalidNumberTone()) {
-			return false
+		if attempt < col.Retries {
+			src, dur := c.srv.prompts.source(col.InvalidPrompt, dialplan.PromptInvalidNumber, false)
+			if !c.playAndWait(src, dur) {
+				return false
+			}
 		}
 	}
 	c.startGoodbye(errNoValidNumber)
@@ -100,12 +65,13 @@ func (c *call) collectNumber(col *dialplan.Collect, route dialplan.Call) bool {
 // readDigits plays the question and collects one attempt: up to
 // col.Digits keys, ended early by the terminator or by a pause. False when
 // the call ended.
-func (c *call) readDigits(col *dialplan.Collect) (string, bool) {
+func (c *call) readDigits(col *dialplan.Collect, question *dialplan.Prompt) (string, bool) {
 	var b strings.Builder
-	c.leg.play(enterNumberTone(), func() { c.post(promptDone{}) })
+	src, dur := c.srv.prompts.source(question, dialplan.PromptEnterNumber, false)
+	c.leg.play(src, func() { c.post(promptDone{}) })
 	// The first-digit timer starts when the question ends (promptDone);
-	// until then only promptLimit runs.
-	timer := time.NewTimer(promptLimit)
+	// until then only its length and promptLimit run.
+	timer := time.NewTimer(dur + promptLimit)
 	defer timer.Stop()
 	for {
 		select {
@@ -148,10 +114,11 @@ func (c *call) readDigits(col *dialplan.Collect) (string, bool) {
 	}
 }
 
-// playAndWait plays a finite prompt to the end; false when the call ended.
-func (c *call) playAndWait(src media.Source) bool {
+// playAndWait plays a finite prompt of length dur to the end; false when
+// the call ended.
+func (c *call) playAndWait(src media.Source, dur time.Duration) bool {
 	c.leg.play(src, func() { c.post(promptDone{}) })
-	limit := time.NewTimer(promptLimit)
+	limit := time.NewTimer(dur + promptLimit)
 	defer limit.Stop()
 	for {
 		select {

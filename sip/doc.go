@@ -8,7 +8,8 @@
 //
 // What it owns: SIP listeners and transactions, dialogs of inbound calls,
 // SDP offer/answer, one RTP endpoint per call, the prompts and tones a caller
-// hears outside the room's mix, the keys a caller presses in a room
+// hears outside the room's mix (prompts.go: the dialplan's prompts, built in
+// or recorded, decoded once and cached), the keys a caller presses in a room
 // (docs/phone.md), and the mapping of every setup failure to a SIP status
 // (status.go).
 //

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"math"
@@ -43,12 +44,28 @@ trunks:
     registrar: sip:127.0.0.1:5060
     register_interval: 0
     sources: ["127.0.0.1"]
-    dids: ["_060XXXXXXXX", "0312345678", "0312340000"]
+    dids: ["_060XXXXXXXX", "_040XXXXXXXX", "0312345678", "0312340000", "0312345600"]
+  - name: peer
+    registrar: sip:127.0.0.9:5060
+    register_interval: 0
+    username: peerpbx
+    password: peer-secret-1
+    inbound_auth: true
+    dids: ["_060XXXXXXXX"]
 routes:
   - name: closed
     to: "0312345678"
     action: reject
     status: 603
+  - name: moved
+    to: "0312345600"
+    action: reject
+    status: 410
+    prompt: not-in-service
+  - name: announced-direct-dial
+    to: "_040XXXXXXXX"
+    action: conference
+    not_live_prompt: not-in-service
   - name: access
     to: "0312340000"
     action: collect
@@ -81,9 +98,12 @@ type harness struct {
 }
 
 type harnessOptions struct {
+	logs        io.Writer   // also receives the server's log (text format)
+	tls         *tls.Config // adds a TLS listener on 127.0.0.1 with this certificate
 	answerDelay time.Duration
 	rtpTimeout  time.Duration
 	portBase    int
+	plan        string // the dialplan; "" means testPlan
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -92,7 +112,13 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	plan, err := dialplan.Load("test.yaml", []byte(testPlan))
+	if opts.logs != nil {
+		logger = slog.New(slog.NewTextHandler(opts.logs, nil))
+	}
+	if opts.plan == "" {
+		opts.plan = testPlan
+	}
+	plan, err := dialplan.Load("test.yaml", []byte(opts.plan))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +137,15 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	h.nports = h.ports.Free()
+	var tlsAddrs []string
+	if opts.tls != nil {
+		tlsAddrs = []string{"127.0.0.1:0"}
+	}
 	h.srv, err = New(Config{
 		UDP:         []string{"127.0.0.1:0"},
 		TCP:         []string{"127.0.0.1:0"},
+		TLS:         tlsAddrs,
+		TLSConfig:   opts.tls,
 		MediaIP:     netip.MustParseAddr("127.0.0.1"),
 		RTPBind:     netip.MustParseAddr("127.0.0.1"),
 		Ports:       h.ports,
@@ -125,6 +157,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		Logger:      logger,
 		AnswerDelay: opts.answerDelay,
 		RTPTimeout:  opts.rtpTimeout,
+		Credentials: h.credentials,
+		// Both algorithms, strongest first: registrar_test.go checks both.
+		DigestAlgorithms: []string{"SHA-256", "MD5"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +182,41 @@ func (h *harness) hostAlice(num *dialroom.Number) (*recorder, *bridge.Member) {
 		h.t.Fatal(err)
 	}
 	return op, m
+}
+
+// Softphone passwords of the harness's operators (registrar_test.go).
+const (
+	alicePassword = "alice-softphone-secret"
+	bobPassword   = "bob-softphone-secret"
+)
+
+// credentials is the harness's operator store for the registrar: alice and
+// bob have softphone passwords, carol has none.
+func (h *harness) credentials(_ context.Context, login string) (dialroom.SIPCredentials, error) {
+	switch login {
+	case "alice":
+		return NewSIPCredentials("alice", DefaultRealm, alicePassword), nil
+	case "bob":
+		return NewSIPCredentials("bob", DefaultRealm, bobPassword), nil
+	case "carol":
+		return dialroom.SIPCredentials{}, nil
+	}
+	return dialroom.SIPCredentials{}, dialroom.Errorf(dialroom.ENOTFOUND, "no such operator")
+}
+
+// addTonePhone puts a phone member in the number's room that says a tone
+// of hz (and keeps what it hears) without any SIP: the room's other voice.
+func (h *harness) addTonePhone(num *dialroom.Number, hz float64) (*tonePhone, *bridge.Member) {
+	h.t.Helper()
+	p := newTonePhone(h.t, hz)
+	m, err := h.engine.Enter(num, "Alice", dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "tone"}, newRecorder())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := m.AttachPhoneAudio(p); err != nil {
+		h.t.Fatal(err)
+	}
+	return p, m
 }
 
 func (h *harness) lookup(_ context.Context, digits string, _ time.Time) (*dialroom.Number, error) {

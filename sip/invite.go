@@ -16,6 +16,7 @@ import (
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/media"
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
 )
 
 // lookupTimeout bounds the number and operator lookups of call setup: the
@@ -38,14 +39,24 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	// Trunks are recognised by their source address before anything else
-	// happens: a call from elsewhere gets 403 and leaves no state behind.
+	// happens.
 	plan := s.cfg.Plan()
 	trunk := trunkOf(plan, req.Source())
 	if trunk == nil {
-		s.log.Info("sip: INVITE from no trunk", "source", req.Source())
-		s.respondErr(req, tx, errNotTrunk)
+		// Not a carrier's address: an operator's softphone or a trunk with
+		// inbound_auth, either of which proves itself with digest
+		// credentials (softphone.go). Without them the request gets a
+		// challenge and nothing is kept.
+		s.onSoftphoneInvite(req, tx, plan, started)
 		return
 	}
+	s.onTrunkInvite(req, tx, plan, trunk, started)
+}
+
+// onTrunkInvite handles a new call from a trunk (by its source address or
+// its credentials): route it by the dialplan, then refuse or answer it.
+// The handler goroutine becomes the call's goroutine.
+func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan *dialplan.Plan, trunk *dialplan.Trunk, started time.Time) {
 	// RFC 3261 §17.2.1: 100 Trying at once, so the carrier stops
 	// retransmitting while we look things up.
 	s.respond(req, tx, 100, "Trying")
@@ -68,13 +79,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		code, reason := statusOf(err)
 		log.Info("sip: call refused", "status", code, "err", err)
-		s.respond(req, tx, code, reason, statusHeaders(err)...)
 		rec.Outcome, rec.Reason = "rejected", fmt.Sprintf("%d %s", code, reason)
 		if num != nil {
-			if num != nil {
-				rec.Operator = num.Operator
-			}
+			rec.Operator = num.Operator
 		}
+		if p := refusalPrompt(d, err); p != nil && s.announceRefusal(req, tx, p, err, log) {
+			s.recordCall(rec)
+			return
+		}
+		s.respond(req, tx, code, reason, statusHeaders(err)...)
 		s.recordCall(rec)
 		return
 	}
@@ -82,16 +95,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		rec.Operator = num.Operator
 	}
 
-	c, err := s.newCall(req, tx, o, log)
-	if err != nil {
-		log.Warn("sip: call setup failed", "err", err)
-		s.respondErr(req, tx, err)
-		rec.Outcome, rec.Reason = "failed", err.Error()
-		s.recordCall(rec)
+	c := s.acceptCall(req, tx, o, log, rec)
+	if c == nil {
 		return
 	}
 	c.number, c.opName, c.rule, c.record, c.timer = num, opName, d.Rule, rec, timer
-	c.collect, c.route = d.Collect, route
+	c.collect, c.route, c.prompt = d.Collect, route, d.Prompt
 	c.ident = dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: maskCaller(from), Trunk: trunk.Name}
 	c.run()
 }
@@ -117,10 +126,12 @@ func (s *Server) prepare(d dialplan.Decision, req *sip.Request) (*dialroom.Numbe
 		return nil, "", offer{}, fmt.Errorf("%w: %s", errNotImplemented, d.Action)
 	}
 	if len(req.Body()) == 0 {
-		return num, "", offer{}, errNoOffer
+		// A late offer (RFC 3261 §13.2.1): we offer in the 200 and the
+		// caller answers in the ACK (latesdp.go).
+		return num, opName, offer{late: true, DTMF: -1}, nil
 	}
 	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
-		return num, "", offer{}, fmt.Errorf("%w: content type %q", errNoOffer, ct.Value())
+		return num, "", offer{}, fmt.Errorf("%w: content type %q", errUnsupportedBody, ct.Value())
 	}
 	o, err := parseOffer(req.Body())
 	if err != nil {
@@ -152,6 +163,21 @@ func (s *Server) lookupLive(ctx context.Context, digits string) (*dialroom.Numbe
 	return num, opName, nil
 }
 
+// acceptCall is newCall for a call that passed its checks: on failure it
+// answers the INVITE with the failure's status, records the call as failed
+// and returns nil.
+func (s *Server) acceptCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger, rec dialroom.CallRecord) *call {
+	c, err := s.newCall(req, tx, o, log)
+	if err != nil {
+		log.Warn("sip: call setup failed", "err", err)
+		s.respondErr(req, tx, err)
+		rec.Outcome, rec.Reason = "failed", err.Error()
+		s.recordCall(rec)
+		return nil
+	}
+	return c
+}
+
 // newCall creates the dialog and the media of an accepted INVITE and
 // registers the call with the server. On error nothing is left behind.
 func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger) (*call, error) {
@@ -170,17 +196,31 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, lo
 	if err != nil {
 		return nil, err
 	}
-	l, err := newLeg(o, jb)
+	legOffer := o
+	if o.late {
+		// Until the ACK's answer names the law, the leg assumes the first of
+		// our offer; no packet reaches it before then (mediaOpen).
+		legOffer = offer{Codec: lateOfferCodecs()[0], DTMF: lateOfferDTMF}
+	}
+	l, err := newLeg(legOffer, jb)
 	if err != nil {
 		return nil, err
 	}
-	c := &call{srv: s, id: dlg.ID, log: log, dlg: dlg, offer: o, leg: l, wake: make(chan struct{}, 1)}
+	c := &call{srv: s, id: dlg.ID, log: log, dlg: dlg, offer: o, leg: l, mailbox: newMailbox()}
 	l.onKey = func(k byte) { c.post(keyPressed{k}) }
+	// With an offer in the INVITE the media is open at once; a late offer
+	// opens it once the answer is applied, which is also what makes the
+	// reader goroutine see the negotiated law (the atomic orders it).
+	c.mediaOpen.Store(!o.late)
 	ep, err := media.Listen(media.EndpointConfig{
-		Ports:     s.cfg.Ports,
-		IP:        s.cfg.RTPBind,
-		Timeout:   s.rtpTimeout(),
-		OnPacket:  l.onPacket,
+		Ports:   s.cfg.Ports,
+		IP:      s.cfg.RTPBind,
+		Timeout: s.rtpTimeout(),
+		OnPacket: func(p *rtp.Packet, arrival time.Time) {
+			if c.mediaOpen.Load() {
+				l.onPacket(p, arrival)
+			}
+		},
 		OnTimeout: func() { c.post(rtpTimedOut{}) },
 	})
 	if err != nil {
@@ -219,19 +259,23 @@ func (c *call) run() {
 		c.finishUnanswered()
 		return
 	}
-	answer, err := c.answerSDP(c.offer)
+	var answer []byte
+	var err error
+	if c.offer.late {
+		answer, err = c.lateOfferSDP()
+	} else {
+		answer, err = c.answerSDP(c.offer)
+	}
 	if err != nil {
 		c.cancel(err)
 		_ = c.dlg.Respond(500, "Server Internal Error", nil)
 		c.finishUnanswered()
 		return
 	}
-	c.applyOffer(c.offer)
-	// The prompt starts with the answer, so the caller hears it at once.
-	if c.number != nil {
-		c.leg.play(waitingTone(), nil)
+	if !c.offer.late {
+		c.applyOffer(c.offer)
+		c.startMedia()
 	}
-	c.startTick()
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 §13.3.1.4)
 	// and returns once it came, or with an error after 64·T1 or a CANCEL.
 	ok := sip.NewSDPResponseFromRequest(c.dlg.InviteRequest, answer)
@@ -241,6 +285,11 @@ func (c *call) run() {
 	if err := c.dlg.WriteResponse(ok); err != nil {
 		c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
 		c.finishUnanswered()
+		return
+	}
+	if c.offer.late && !c.applyLateAnswer() {
+		c.recordUnjoined()
+		c.hangUp(true)
 		return
 	}
 	c.log.Info("sip: answered", "remote", c.offer.Remote, "codec", c.offer.Codec.String())
@@ -254,14 +303,20 @@ func (c *call) run() {
 			}
 			return
 		}
-		c.leg.play(waitingTone(), nil)
+		c.playWaiting()
 	}
 	id := c.ident
 	if c.rule != nil {
 		id.Rule = c.rule.Name // the call record says why the call went to this room
 	}
-	req, err := s.cfg.Engine.RequestJoin(c.number, c.opName, id, c)
-	if err != nil {
+	if c.asOperator {
+		// The operator calling their own number: into the room without the
+		// lobby (Enter delivers Admitted, which attaches the audio).
+		if _, err := s.cfg.Engine.Enter(c.number, c.opName, id, c); err != nil {
+			c.log.Warn("sip: operator's softphone could not enter", "err", err)
+			c.startGoodbye(fmt.Errorf("%w: %v", errJoinFailed, err))
+		}
+	} else if req, err := s.cfg.Engine.RequestJoin(c.number, c.opName, id, c); err != nil {
 		c.log.Warn("sip: lobby", "err", err)
 		c.startGoodbye(fmt.Errorf("%w: %v", errJoinFailed, err))
 	} else {
@@ -333,6 +388,9 @@ func (c *call) answerSDP(o offer) ([]byte, error) {
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.lookupCall(req)
 	if c == nil {
+		if s.onDialoutReinvite(req, tx) {
+			return
+		}
 		s.respondErr(req, tx, errNoDialog)
 		return
 	}
@@ -341,13 +399,17 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 500, "Server Internal Error")
 		return
 	}
-	o, err := parseOffer(req.Body())
+	// A re-INVITE is also a session refresh (RFC 4028 §10).
+	timer, err := parseSessionTimer(req, time.Duration(s.minSE.Load()))
 	if err != nil {
 		s.respondErr(req, tx, err)
 		return
 	}
-	// A re-INVITE is also a session refresh (RFC 4028 §10).
-	timer, err := parseSessionTimer(req, time.Duration(s.minSE.Load()))
+	if len(req.Body()) == 0 {
+		s.offerInReinvite(c, req, tx, timer) // we offer; the ACK answers
+		return
+	}
+	o, err := parseOffer(req.Body())
 	if err != nil {
 		s.respondErr(req, tx, err)
 		return
@@ -357,6 +419,16 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respondErr(req, tx, err)
 		return
 	}
+	if err := tx.Respond(s.reinviteOK(req, body, timer)); err != nil {
+		return
+	}
+	c.post(reoffer{o, timer})
+}
+
+// reinviteOK is the 200 to a re-INVITE with our SDP body: the agreed
+// session timer (RFC 4028 §9) and our Contact (RFC 3261 §12.2.2 lets a
+// target refresh change it).
+func (s *Server) reinviteOK(req *sip.Request, body []byte, timer sessionTimer) *sip.Response {
 	res := sip.NewSDPResponseFromRequest(req, body)
 	for _, h := range timer.headers() {
 		res.AppendHeader(h)
@@ -364,10 +436,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if dua := s.dialog[req.Transport()]; dua != nil {
 		res.AppendHeader(sip.HeaderClone(&dua.ContactHDR))
 	}
-	if err := tx.Respond(res); err != nil {
-		return
-	}
-	c.post(reoffer{o, timer})
+	return res
 }
 
 // checkInvite checks what call setup relies on (RFC 3261 §8.1.1): From, To,

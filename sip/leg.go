@@ -92,7 +92,9 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 // losses concealed. After 60 ms without audio the concealment has faded out
 // and the leg reports silence.
 func (l *leg) ReadFrame(dst []int16) bool {
-	f := l.jb.Pop(l.jbuf)
+	// PopAt with the time of the tick: a caller whose packets arrive well
+	// ahead of the tick is played a frame sooner (media.JitterBuffer.PopAt).
+	f := l.jb.PopAt(l.jbuf, time.Now())
 	switch {
 	case f.Status == media.FramePlay && f.PayloadType == l.codec.PayloadType():
 		n := l.codec.Decode(dst, f.Payload)
@@ -187,22 +189,8 @@ func sat16(v int32) int16 {
 	return int16(max(-32768, min(32767, v)))
 }
 
-// Tones. They are generated rather than recorded: prompts as WAV files come
-// with the dialplan's prompts section later.
-
-// waitingTone is the lobby's waiting prompt: a soft 440 Hz beep every 2 s,
-// quiet enough not to annoy over minutes, regular enough to show the line
-// is alive.
-func waitingTone() media.Source {
-	b, _ := media.NewBeeps(media.G711Rate, 440, -20, 200*time.Millisecond, 1800*time.Millisecond, 0)
-	return b
-}
-
-// goodbyeTone is played before we hang up: three short beeps, about 0.75 s.
-func goodbyeTone() media.Source {
-	b, _ := media.NewBeeps(media.G711Rate, 480, -16, 150*time.Millisecond, 100*time.Millisecond, 3)
-	return b
-}
+// Confirmation tones of keypad commands, mixed over the room's audio. The
+// dialplan's prompts are played from prompts.go.
 
 // countTone plays n short beeps (the *# member count).
 func countTone(n int) media.Source {

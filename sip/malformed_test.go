@@ -34,7 +34,11 @@ func rawRequest(method, ruri string, local *net.UDPAddr, n int, hdrs map[string]
 		}
 	}
 	if body != "" {
-		b.WriteString("Content-Type: application/sdp\r\n")
+		ct, ok := hdrs["Content-Type"]
+		if !ok {
+			ct = "application/sdp"
+		}
+		fmt.Fprintf(&b, "Content-Type: %s\r\n", ct)
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	return b.Bytes()
@@ -92,7 +96,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"INVITE whose CSeq names BYE", rawRequest("INVITE", ruri, local, 2, map[string]string{"CSeq": "1 BYE"}, goodSDP), 400},
 		{"INVITE with garbage SDP", rawRequest("INVITE", ruri, local, 3, nil, "v=0\r\nthis is not sdp\r\n"), 400},
 		{"INVITE with only Opus", rawRequest("INVITE", ruri, local, 4, nil, string(offerOpusOnly)), 488},
-		{"INVITE without body", rawRequest("INVITE", ruri, local, 5, nil, ""), 488},
+		// (An INVITE without a body is a late offer: latesdp_test.go.)
+		{"INVITE with a body that is not SDP", rawRequest("INVITE", ruri, local, 5, map[string]string{"Content-Type": "text/plain"}, "hello"), 415},
 		{"re-INVITE for no dialog", rawRequest("INVITE", ruri, local, 6, map[string]string{"To": "<" + ruri + ">;tag=nosuch"}, goodSDP), 481},
 		{"BYE for no dialog", rawRequest("BYE", ruri, local, 7, map[string]string{"To": "<" + ruri + ">;tag=nosuch"}, ""), 481},
 		{"CANCEL for no INVITE", rawRequest("CANCEL", ruri, local, 8, nil, ""), 481},

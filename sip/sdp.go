@@ -48,6 +48,9 @@ type offer struct {
 	DTMF int
 	// Direction is the offerer's: sendrecv, sendonly, recvonly or inactive.
 	Direction string
+	// late: the INVITE carried no offer (RFC 3261 §13.2.1); ours goes in
+	// the 200 and the answer comes in the ACK. Nothing else is set.
+	late bool
 	// mline is the index of the chosen m= line; lines lists every m= line's
 	// media and formats, which the answer must repeat (RFC 3264 §6).
 	mline int
@@ -203,23 +206,7 @@ type sdpSession struct {
 // the chosen one with our codec, telephone-event if offered, ptime 20 and the
 // answering direction.
 func (s *sdpSession) answer(o offer) ([]byte, error) {
-	s.version++
-	ip := s.local.Addr()
-	addrType := "IP4"
-	if ip.Is6() {
-		addrType = "IP6"
-	}
-	sd := &sdp.SessionDescription{
-		Origin: sdp.Origin{
-			Username: "dialroom", SessionID: s.id, SessionVersion: s.version,
-			NetworkType: "IN", AddressType: addrType, UnicastAddress: ip.String(),
-		},
-		SessionName: "dialroom",
-		ConnectionInformation: &sdp.ConnectionInformation{
-			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: ip.String()},
-		},
-		TimeDescriptions: []sdp.TimeDescription{{}},
-	}
+	sd := s.next()
 	for i, l := range o.lines {
 		md := &sdp.MediaDescription{MediaName: sdp.MediaName{
 			Media: l.media, Protos: strings.Split(l.proto, "/"), Formats: l.formats,
@@ -242,4 +229,26 @@ func (s *sdpSession) answer(o offer) ([]byte, error) {
 		sd.MediaDescriptions = append(sd.MediaDescriptions, md)
 	}
 	return sd.Marshal()
+}
+
+// next starts our next session description (offer or answer): a new o=
+// version (RFC 4566 §5.2), our address in o= and c=, no media yet.
+func (s *sdpSession) next() *sdp.SessionDescription {
+	s.version++
+	ip := s.local.Addr()
+	addrType := "IP4"
+	if ip.Is6() {
+		addrType = "IP6"
+	}
+	return &sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username: "dialroom", SessionID: s.id, SessionVersion: s.version,
+			NetworkType: "IN", AddressType: addrType, UnicastAddress: ip.String(),
+		},
+		SessionName: "dialroom",
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: ip.String()},
+		},
+		TimeDescriptions: []sdp.TimeDescription{{}},
+	}
 }

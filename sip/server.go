@@ -2,11 +2,13 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,12 @@ type Config struct {
 	// host:port; port 0 picks a free port (tests), see Server.Addrs. At least
 	// one address is required.
 	UDP, TCP []string
+	// TLS are addresses to listen on for SIP over TLS (RFC 3261 §26.2,
+	// port 5061 by convention), served with TLSConfig's certificate.
+	TLS []string
+	// TLSConfig carries the certificate for the TLS listeners (the HTTPS
+	// server's: files, self-signed or ACME). Required when TLS is set.
+	TLSConfig *tls.Config
 	// MediaIP is the address put in SDP (c=, o=) and in our Contact when a
 	// listener is bound to every address: the node's address as peers reach
 	// it. Required.
@@ -71,12 +79,29 @@ type Config struct {
 	// Registration tunes trunk registration (trunk.go); the zero value
 	// takes the defaults.
 	Registration RegistrationConfig
+	// Credentials returns an operator's softphone credentials by login, for
+	// the registrar and for INVITEs from softphones (registrar.go). A login
+	// that does not exist is an error or zero credentials. Nil: no softphone
+	// can authenticate, every REGISTER and non-trunk INVITE is refused.
+	Credentials func(ctx context.Context, login string) (dialroom.SIPCredentials, error)
+	// Realm is the digest realm of our challenges; "" means DefaultRealm.
+	// Stored credentials are only valid for the realm they were made in.
+	Realm string
+	// DigestAlgorithms are offered in challenges, in order: "MD5",
+	// "SHA-256". Empty means DefaultDigestAlgorithms().
+	DigestAlgorithms []string
+	// AuthLimiter counts digest failures per source address; an address at
+	// its limit is refused without a check. Nil: 5 failures per 10 minutes.
+	AuthLimiter *dialroom.Limiter
 }
 
 func (c *Config) validate() error {
 	var errs []error
-	if len(c.UDP)+len(c.TCP) == 0 {
-		errs = append(errs, errors.New("no UDP or TCP listen address"))
+	if len(c.UDP)+len(c.TCP)+len(c.TLS) == 0 {
+		errs = append(errs, errors.New("no UDP, TCP or TLS listen address"))
+	}
+	if len(c.TLS) > 0 && c.TLSConfig == nil {
+		errs = append(errs, errors.New("TLS listeners without a certificate (TLSConfig)"))
 	}
 	if !c.MediaIP.IsValid() || c.MediaIP.IsUnspecified() {
 		errs = append(errs, errors.New("MediaIP must be a concrete address"))
@@ -107,6 +132,7 @@ type Server struct {
 
 	udp   []net.PacketConn
 	tcp   []net.Listener
+	tls   []net.Listener
 	serve sync.WaitGroup
 
 	// minSE is our Min-SE (RFC 4028 §5) in nanoseconds; tests lower it
@@ -122,6 +148,13 @@ type Server struct {
 	wg     sync.WaitGroup // call goroutines
 
 	trunks trunkSet // trunk registrations (trunk.go)
+
+	prompts *promptCache // the dialplan's prompts as sound (prompts.go)
+
+	dialouts dialouts // calls placed by Dial (dialout.go); maps guarded by mu
+
+	auth *authenticator // softphones' digest credentials (digestauth.go)
+	regs bindings       // softphone registrations (registrar.go)
 }
 
 // New opens the listeners and starts serving. The caller must Close the
@@ -139,8 +172,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "dialroom"
 	}
+	if cfg.Realm == "" {
+		cfg.Realm = DefaultRealm
+	}
+	if cfg.AuthLimiter == nil {
+		cfg.AuthLimiter = dialroom.NewLimiter(5, 10*time.Minute, cfg.Now)
+	}
+	if cfg.Credentials == nil {
+		cfg.Credentials = func(context.Context, string) (dialroom.SIPCredentials, error) {
+			return dialroom.SIPCredentials{}, nil
+		}
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "sip"), calls: map[string]*call{}, dialog: map[string]*sipgo.DialogUA{}}
 	s.minSE.Store(int64(DefaultMinSessionExpires))
+	if len(cfg.DigestAlgorithms) == 0 {
+		cfg.DigestAlgorithms = DefaultDigestAlgorithms()
+	}
+	s.auth = newAuthenticator(cfg.Realm, cfg.DigestAlgorithms, s.credentialsOf, cfg.AuthLimiter, cfg.Now, s.log)
+	s.prompts = newPromptCache(s.log)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 
 	var err error
@@ -165,6 +214,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnBye(s.onBye)
 	s.srv.OnCancel(s.onCancel)
 	s.srv.OnOptions(s.onOptions)
+	s.srv.OnRegister(s.onRegister)
 
 	for _, a := range cfg.UDP {
 		conn, err := net.ListenPacket("udp", a)
@@ -182,6 +232,14 @@ func New(cfg Config) (*Server, error) {
 		s.tcp = append(s.tcp, l)
 		s.addDialogUA("TCP", l.Addr())
 	}
+	for _, a := range cfg.TLS {
+		l, err := tls.Listen("tcp", a, cfg.TLSConfig)
+		if err != nil {
+			return fail(fmt.Errorf("sip: listen tls %s: %w", a, err))
+		}
+		s.tls = append(s.tls, l)
+		s.addDialogUA("TLS", l.Addr())
+	}
 	// Serving starts once every listener is open: s.dialog is read-only from
 	// here on.
 	for _, conn := range s.udp {
@@ -190,7 +248,10 @@ func New(cfg Config) (*Server, error) {
 	for _, l := range s.tcp {
 		s.serve.Go(func() { _ = s.srv.ServeTCP(l) })
 	}
-	s.log.Info("sip: listening", "udp", s.UDPAddrs(), "tcp", s.TCPAddrs())
+	for _, l := range s.tls {
+		s.serve.Go(func() { _ = s.srv.ServeTLS(l) })
+	}
+	s.log.Info("sip: listening", "udp", s.UDPAddrs(), "tcp", s.TCPAddrs(), "tls", s.TLSAddrs())
 	s.SyncTrunks()
 	return s, nil
 }
@@ -207,9 +268,11 @@ func (s *Server) addDialogUA(transport string, addr net.Addr) {
 		host = s.cfg.MediaIP
 	}
 	uri := sip.Uri{Scheme: "sip", User: "dialroom", Host: host.String(), Port: int(ap.Port())}
-	if transport == "TCP" {
+	if transport == "TCP" || transport == "TLS" {
+		// RFC 3261 §19.1.4: sip: with transport=tls rather than sips:, so a
+		// peer does not insist on TLS for every hop of the dialog.
 		uri.UriParams = sip.NewParams()
-		uri.UriParams.Add("transport", "tcp")
+		uri.UriParams.Add("transport", strings.ToLower(transport))
 	}
 	s.dialog[transport] = &sipgo.DialogUA{Client: s.client, ContactHDR: sip.ContactHeader{Address: uri}}
 }
@@ -230,6 +293,15 @@ func (s *Server) UDPAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, c := range s.udp {
 		out = append(out, netipAddrPort(c.LocalAddr()))
+	}
+	return out
+}
+
+// TLSAddrs returns the bound TLS addresses, in Config order.
+func (s *Server) TLSAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range s.tls {
+		out = append(out, netipAddrPort(l.Addr()))
 	}
 	return out
 }
@@ -269,6 +341,9 @@ func (s *Server) Close() error {
 		_ = c.Close()
 	}
 	for _, l := range s.tcp {
+		_ = l.Close()
+	}
+	for _, l := range s.tls {
 		_ = l.Close()
 	}
 	if s.ua != nil {
@@ -330,7 +405,7 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 
 // allowHeader lists the methods we handle (RFC 3261 §20.5).
 func allowHeader() sip.Header {
-	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")
+	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER")
 }
 
 // onOptions answers OPTIONS (RFC 3261 §11) with what we accept: carriers
@@ -344,6 +419,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 // reaches here.
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := s.lookupCall(req); c != nil && c.dlg != nil {
+		c.noteAck(req.Body()) // the answer to an offer of ours, if any (latesdp.go)
 		_ = c.dlg.ReadAck(req, tx)
 	}
 }
@@ -353,6 +429,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.lookupCall(req)
 	if c == nil || c.dlg == nil {
+		if s.onDialoutBye(req, tx) {
+			return
+		}
 		s.respondErr(req, tx, errNoDialog)
 		return
 	}

@@ -20,9 +20,9 @@ var (
 	// errNotTrunk: the request came from an address that is no enabled
 	// trunk's source (403). Nothing about the call is kept.
 	errNotTrunk = errors.New("sip: source is not a trunk")
-	// errNoOffer: an INVITE without an SDP offer (offer in the ACK, RFC 3261
-	// §13.2.1). Not supported yet: 488.
-	errNoOffer = errors.New("sip: INVITE without SDP offer")
+	// errUnsupportedBody: a body that is not application/sdp (415 with
+	// Accept, RFC 3261 §21.4.13).
+	errUnsupportedBody = errors.New("sip: body is not application/sdp")
 	// errNotImplemented: a dialplan action this phase does not carry out
 	// (collect, extension): 480, so a carrier may try elsewhere.
 	errNotImplemented = errors.New("sip: action not available")
@@ -61,7 +61,9 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errNoDialog):
 		// RFC 3261 §12.2.2
 		return 481, "Call/Transaction Does Not Exist"
-	case errors.Is(err, errNoCodec), errors.Is(err, errNoOffer):
+	case errors.Is(err, errUnsupportedBody):
+		return 415, "Unsupported Media Type"
+	case errors.Is(err, errNoCodec):
 		// RFC 3261 §21.4.26: nothing in the session description is acceptable.
 		return 488, "Not Acceptable Here"
 	case errors.Is(err, errNotImplemented):
@@ -91,6 +93,9 @@ func statusHeaders(err error) []sip.Header {
 	var brief *tooBrief
 	if errors.As(err, &brief) {
 		return []sip.Header{sip.NewHeader("Min-SE", strconv.Itoa(int(brief.min/time.Second)))}
+	}
+	if errors.Is(err, errUnsupportedBody) {
+		return []sip.Header{sip.NewHeader("Accept", "application/sdp")}
 	}
 	return nil
 }

@@ -20,9 +20,9 @@ func (db *DB) CreateOperator(ctx context.Context, op *dialroom.Operator) error {
 	}
 	created := db.now()
 	res, err := db.db.ExecContext(ctx, `INSERT INTO operators
-		(login, display_name, password_hash, fixed_stem, created_at)
-		VALUES (?, ?, ?, ?, ?)`,
-		op.Login, op.DisplayName, op.PasswordHash, op.FixedStem, nanos(created))
+		(login, display_name, password_hash, fixed_stem, sip_realm, sip_ha1_md5, sip_ha1_sha256, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		op.Login, op.DisplayName, op.PasswordHash, op.FixedStem, op.SIP.Realm, op.SIP.HA1MD5, op.SIP.HA1SHA256, nanos(created))
 	if isConstraint(err, sqlite3.ErrConstraintUnique) {
 		return dialroom.Errorf(dialroom.ECONFLICT, "The login ID %q is already taken.", op.Login)
 	}
@@ -75,14 +75,15 @@ func (db *DB) ListOperators(ctx context.Context) ([]*dialroom.Operator, error) {
 	return ops, nil
 }
 
-// UpdateOperator stores op's DisplayName, PasswordHash and FixedStem for the
+// UpdateOperator stores op's DisplayName, PasswordHash, FixedStem and SIP for the
 // operator with login op.Login; ENOTFOUND if there is none. It changes
 // nothing else: not the login, the ID or the creation time.
 func (db *DB) UpdateOperator(ctx context.Context, op *dialroom.Operator) error {
 	res, err := db.db.ExecContext(ctx, `UPDATE operators
-		SET display_name = ?, password_hash = ?, fixed_stem = ?
+		SET display_name = ?, password_hash = ?, fixed_stem = ?,
+		    sip_realm = ?, sip_ha1_md5 = ?, sip_ha1_sha256 = ?
 		WHERE login = ?`,
-		op.DisplayName, op.PasswordHash, op.FixedStem, op.Login)
+		op.DisplayName, op.PasswordHash, op.FixedStem, op.SIP.Realm, op.SIP.HA1MD5, op.SIP.HA1SHA256, op.Login)
 	if err != nil {
 		return fmt.Errorf("storage: update operator: %w", err)
 	}
@@ -114,14 +115,15 @@ func (db *DB) CountOperators(ctx context.Context) (int, error) {
 }
 
 // operatorColumns are the columns scanOperator reads, in its order.
-const operatorColumns = "id, login, display_name, password_hash, fixed_stem, created_at"
+const operatorColumns = "id, login, display_name, password_hash, fixed_stem, sip_realm, sip_ha1_md5, sip_ha1_sha256, created_at"
 
 func scanOperator(s rowScanner) (*dialroom.Operator, error) {
 	var (
 		op      dialroom.Operator
 		created sql.NullInt64
 	)
-	err := s.Scan(&op.ID, &op.Login, &op.DisplayName, &op.PasswordHash, &op.FixedStem, &created)
+	err := s.Scan(&op.ID, &op.Login, &op.DisplayName, &op.PasswordHash, &op.FixedStem,
+		&op.SIP.Realm, &op.SIP.HA1MD5, &op.SIP.HA1SHA256, &created)
 	if err != nil {
 		return nil, err
 	}

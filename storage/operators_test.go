@@ -71,9 +71,10 @@ func TestOperatorCRUD(t *testing.T) {
 		t.Errorf("ListOperators = %+v, want alice then bob", ops)
 	}
 
-	// Update changes name, hash and stem only.
+	// Update changes name, hash, stem and SIP credentials only.
 	upd := *bob
 	upd.DisplayName, upd.PasswordHash, upd.FixedStem = "Bob B.", "new-hash", "0601"
+	upd.SIP = dialroom.SIPCredentials{Realm: "dialroom", HA1MD5: "aa", HA1SHA256: "bb"}
 	upd.ID, upd.CreatedAt = 999, t0.Add(time.Hour)
 	if err := db.UpdateOperator(ctx, &upd); err != nil {
 		t.Fatal(err)
@@ -84,6 +85,7 @@ func TestOperatorCRUD(t *testing.T) {
 	}
 	want := *bob
 	want.DisplayName, want.PasswordHash, want.FixedStem = "Bob B.", "new-hash", "0601"
+	want.SIP = upd.SIP
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("after UpdateOperator = %+v, want %+v", got, &want)
 	}

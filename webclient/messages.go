@@ -24,6 +24,8 @@ type inbound struct {
 	On        *bool                    `json:"on"`
 	SDP       string                   `json:"sdp"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	ID        string                   `json:"id"`   // dial_cancel: the call
+	Card      *jsonCard                `json:"card"` // card_share (card.go)
 }
 
 type msgType struct {
@@ -174,9 +176,8 @@ func errState(msg string) error {
 // errorMessage turns an error into the protocol's error message.
 func errorMessage(err error) msgError {
 	m := msgError{Type: "error", Code: dialroom.ErrorCode(err), Message: dialroom.ErrorMessage(err)}
-	var t *throttledError
-	if asThrottled(err, &t) {
-		m.RetryAfter = int(t.retryAfter.Round(time.Second) / time.Second)
+	if ra, ok := dialroom.RetryAfter(err); ok {
+		m.RetryAfter = int(ra.Round(time.Second) / time.Second)
 		if m.RetryAfter < 1 {
 			m.RetryAfter = 1
 		}

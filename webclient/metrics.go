@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/media"
 )
 
 // Metrics are dialroom's Prometheus metrics. It also implements bridge.Metrics,
@@ -67,7 +68,46 @@ func (m *Metrics) WatchEngine(e *bridge.Engine) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dialroom_media_clock_skipped_ticks_total",
 			Help: "Media clock ticks skipped because the machine fell behind."},
 			func() float64 { return float64(e.ClockStats().Skipped) }),
+		newClockCollector(e.Clock()),
 	)
+}
+
+// clockCollector exports the media clock's lateness and busy histograms, so a
+// scraper can take percentiles over any window (the p99 gauge above covers
+// the whole life of the process).
+type clockCollector struct {
+	clock      *media.Clock
+	late, busy *prometheus.Desc
+}
+
+func newClockCollector(c *media.Clock) clockCollector {
+	return clockCollector{clock: c,
+		late: prometheus.NewDesc("dialroom_media_clock_late_seconds",
+			"How late the shared 20 ms media clock's ticks started (phone mixing).", nil, nil),
+		busy: prometheus.NewDesc("dialroom_media_clock_busy_seconds",
+			"How long each media clock tick's work took, all rooms together.", nil, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c clockCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.late
+	ch <- c.busy
+}
+
+// Collect implements prometheus.Collector.
+func (c clockCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, x := range []struct {
+		desc *prometheus.Desc
+		h    media.Histogram
+	}{{c.late, c.clock.LateHistogram()}, {c.busy, c.clock.BusyHistogram()}} {
+		buckets := make(map[float64]uint64, len(x.h.Upper))
+		var cum uint64
+		for i, up := range x.h.Upper {
+			cum += x.h.Counts[i]
+			buckets[up.Seconds()] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(x.desc, x.h.Count, x.h.Sum.Seconds(), buckets)
+	}
 }
 
 // MemberJoined implements bridge.Metrics.

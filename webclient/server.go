@@ -30,6 +30,8 @@ type Store interface {
 	dialroom.NumberStore
 	dialroom.SessionStore
 	dialroom.CallRecordStore
+	dialroom.CardStore     // operators' profile cards (card.go)
+	dialroom.MaterialStore // operators' libraries (library.go)
 }
 
 // NumberRules forms issued numbers (the dialplan's numbering section). It is
@@ -63,16 +65,28 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SecureCookies marks the session cookie Secure (set when serving TLS).
 	SecureCookies   bool
-	SessionLifetime time.Duration // default 12h: one working day
-	JoinLimiter     *Limiter      // failed joins per address; default 5 per 10 min
-	LoginLimiter    *Limiter      // failed logins per address; default 5 per 10 min
-	Metrics         *Metrics      // nil: a private registry
+	SessionLifetime time.Duration     // default 12h: one working day
+	JoinLimiter     *dialroom.Limiter // failed joins per address; default 5 per 10 min
+	LoginLimiter    *dialroom.Limiter // failed logins per address; default 5 per 10 min
+	Metrics         *Metrics          // nil: a private registry
 	// Trunks reports the carrier trunks' registration state for the console;
 	// nil means no telephone side.
 	Trunks func() []TrunkStatus
-	Logger *slog.Logger
-	Now    func() time.Time
-	Rand   io.Reader // randomness for numbers and tokens; default crypto/rand
+	// Dial places the operators' calls to phones (dial.go); nil means no
+	// telephone side: "Call a phone" is refused with a reason.
+	Dial Dialer
+	// Softphone lets operators set up their softphones (softphone.go); nil
+	// means no telephone side.
+	Softphone Softphone
+	// Converter turns uploaded documents into page images (library.go);
+	// nil means this server cannot convert: uploads are refused with a
+	// reason, and the library lists what it has.
+	Converter Converter
+	// Materials bounds uploads and their conversion queue.
+	Materials MaterialLimits
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Rand      io.Reader // randomness for numbers and tokens; default crypto/rand
 }
 
 // Server serves the UI, the API and the WebSocket signalling.
@@ -82,6 +96,8 @@ type Server struct {
 	closeMu func() error
 	log     *slog.Logger
 	mux     *http.ServeMux
+
+	lib *library // the operators' document libraries (library.go)
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -101,10 +117,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.JoinLimiter == nil {
-		cfg.JoinLimiter = NewLimiter(5, 10*time.Minute, cfg.Now)
+		cfg.JoinLimiter = dialroom.NewLimiter(5, 10*time.Minute, cfg.Now)
 	}
 	if cfg.LoginLimiter == nil {
-		cfg.LoginLimiter = NewLimiter(5, 10*time.Minute, cfg.Now)
+		cfg.LoginLimiter = dialroom.NewLimiter(5, 10*time.Minute, cfg.Now)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -120,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, api: api, closeMu: closer, log: cfg.Logger, sessions: map[*session]struct{}{}}
+	s.lib = newLibrary(cfg.Store, cfg.Converter, cfg.Materials, cfg.Logger, cfg.Rand)
 	s.routes()
 	return s, nil
 }
@@ -134,6 +151,13 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/numbers/{number}", s.requireOperator(s.handleRevokeNumber))
 	m.HandleFunc("GET /api/calls", s.requireOperator(s.handleListCalls))
 	m.HandleFunc("GET /api/trunks", s.requireOperator(s.handleTrunks))
+	m.HandleFunc("GET /api/softphone", s.requireOperator(s.handleSoftphone))
+	m.HandleFunc("PUT /api/softphone", s.requireOperator(s.handleSetSoftphonePassword))
+	m.HandleFunc("DELETE /api/softphone", s.requireOperator(s.handleSetSoftphonePassword))
+	m.HandleFunc("GET /api/card", s.requireOperator(s.handleGetCard))
+	m.HandleFunc("PUT /api/card", s.requireOperator(s.handlePutCard))
+	m.HandleFunc("DELETE /api/card", s.requireOperator(s.handleDeleteCard))
+	s.libraryRoutes(m)
 	m.HandleFunc("GET /api/health", s.handleHealth)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
@@ -202,6 +226,7 @@ func (s *Server) Close() error {
 		sess.post(sess.shutdown)
 	}
 	s.wg.Wait()
+	s.lib.close() // conversions end; their rows say so
 	return s.closeMu()
 }
 
@@ -244,9 +269,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == dialroom.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	var t *throttledError
-	if asThrottled(err, &t) {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(t.retryAfter.Round(time.Second)/time.Second))))
+	if ra, ok := dialroom.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ra.Round(time.Second)/time.Second))))
 	}
 	writeJSON(w, httpStatus(code), map[string]any{"error": map[string]string{"code": code, "message": dialroom.ErrorMessage(err)}})
 }

@@ -66,6 +66,7 @@ type session struct {
 	request *bridge.Request
 	member  *bridge.Member
 	peer    *peer
+	dials   dialState // the operator's calls to phones (dial.go); has its own lock
 }
 
 // closing causes that are not errors a client needs to hear about.
@@ -312,6 +313,14 @@ func (c *session) handleMessage(msg inbound) {
 		c.cancel(errLeft)
 	case "admit", "decline", "mute", "remove", "end":
 		err = c.operatorAction(msg)
+	case "dial":
+		err = c.dial(msg)
+	case "dial_cancel":
+		err = c.dialCancel(msg)
+	case "card_share":
+		err = c.shareCard(msg)
+	case "card_withdraw":
+		err = c.withdrawCard()
 	case "self_mute":
 		if err = c.mustBeIn(); err == nil && msg.Muted != nil {
 			c.member.SetMuted(*msg.Muted)
@@ -535,6 +544,8 @@ func (c *session) handleEvent(ev bridge.Event) {
 		if c.peer != nil {
 			c.peer.unsubscribe(ev.Track)
 		}
+	case bridge.CardShared, bridge.CardWithdrawn:
+		c.cardEvent(ev)
 	}
 }
 

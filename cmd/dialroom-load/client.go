@@ -28,6 +28,14 @@ type clientEnv struct {
 	plan         *atomic.Pointer[windowPlan]
 	windows      int // measurement windows of all steps together
 	log          *slog.Logger
+
+	// Phone mode (phonerun.go): opus, when set, is what every client sends
+	// instead of stamped random payloads (real Opus, since the server decodes
+	// browser audio for the phone mix); onAudio, when set, receives every
+	// audio packet instead of the stamp counting, on the track's reader
+	// goroutine, with the sending member's id.
+	opus    [][]byte
+	onAudio func(c *client, member string, pkt *rtp.Packet, at time.Time)
 }
 
 // client is one simulated browser participant: a signalling WebSocket and a
@@ -278,6 +286,17 @@ func (c *client) receive(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 
 	buf := make([]byte, 1500) // one MTU
 	var pkt rtp.Packet
+	if kind == kindAudio && c.env.onAudio != nil {
+		for {
+			n, _, err := t.Read(buf)
+			if err != nil {
+				return
+			}
+			if pkt.Unmarshal(buf[:n]) == nil {
+				c.env.onAudio(c, member, &pkt, time.Now())
+			}
+		}
+	}
 	var seen bitset
 	var seenPlan *windowPlan // the plan seen is sized for
 	for {
@@ -318,7 +337,11 @@ func (c *client) sendTick(tick uint32, win int, size int) {
 	if c.talker {
 		level = audioLevelTalking
 	}
-	c.audio.writeAudio(tick, win, level, size)
+	if c.env.opus != nil {
+		c.audio.writeFrame(tick, level, c.env.opus[int(tick)%len(c.env.opus)])
+	} else {
+		c.audio.writeAudio(tick, win, level, size)
+	}
 	if c.video != nil {
 		c.video.writeVideo(tick, win)
 	}

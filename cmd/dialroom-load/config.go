@@ -60,6 +60,32 @@ type Config struct {
 	Duration time.Duration
 	Windows  int
 
+	// Phone mode (issue 4, phonerun.go) replaces the SFU load when Phones or
+	// SIPpRates is set; it needs Spawn. Phones lists ramp steps in phone legs
+	// (multiples of 8: rooms of 8 phones and 2 browsers), ascending; the ramp
+	// stops after the first step where the server no longer keeps up.
+	Phones []int
+	// LegsPerSocket phone legs share one local RTP socket (a media gateway's
+	// address); fewer sockets keep the load generator cheap.
+	LegsPerSocket int
+	// CallRate is how many INVITEs per second the phones place while rooms
+	// fill (each admission renegotiates both browsers of the room).
+	CallRate int
+	// RTPPortMin is the first of the server's RTP ports (2 per leg). The
+	// default, 61000, is above Linux's ephemeral range (32768–60999), so the
+	// load generator's own sockets (and other programs') never hold ports the
+	// server wants: every port it tries then binds at once, and call setup
+	// measures the server, not port collisions.
+	RTPPortMin int
+	// ServerLogLevel is the spawned server's log level in phone mode.
+	ServerLogLevel string
+	// SIPpRates measures call setup instead: for each rate (calls per
+	// second) SIPp places INVITE → 200 → ACK → BYE calls for SIPpDuration
+	// against the spawned server, then against a SIPp UAS, for comparison.
+	SIPpRates    []int
+	SIPpDuration time.Duration
+	SIPpBin      string
+
 	// Markdown also prints the summary as one row of the docs/benchmarks.md table.
 	Markdown bool
 	// Verbose logs protocol traffic at debug level.
@@ -75,6 +101,8 @@ const (
 	maxDuration     = 5 * time.Minute
 	maxWindows      = 10
 	maxTimeout      = 10 * time.Minute
+	maxPhoneLegs    = 2000
+	maxCallRate     = 200
 )
 
 // DefaultConfig returns the defaults the flags show.
@@ -91,8 +119,18 @@ func DefaultConfig() Config {
 		Warmup:        3 * time.Second,
 		Duration:      10 * time.Second,
 		Windows:       3,
+
+		LegsPerSocket:  50,
+		CallRate:       40,
+		RTPPortMin:     61000,
+		ServerLogLevel: "warn",
+		SIPpDuration:   10 * time.Second,
+		SIPpBin:        "sipp",
 	}
 }
+
+// phoneMode reports whether the run is a phone run (phonerun.go).
+func (c *Config) phoneMode() bool { return len(c.Phones) > 0 || len(c.SIPpRates) > 0 }
 
 // Validate reports every problem with c, joined.
 func (c *Config) Validate() error {
@@ -167,7 +205,59 @@ func (c *Config) Validate() error {
 	if d := time.Duration(len(c.Rooms)) * (c.Warmup + time.Duration(c.Windows)*c.Duration); d > maxTimeout {
 		bad("steps × (warm-up + windows × duration) is %v; at most %v", d, maxTimeout)
 	}
+	if c.phoneMode() {
+		errs = append(errs, c.validatePhones()...)
+	}
 	return errors.Join(errs...)
+}
+
+// validatePhones checks the phone-mode fields.
+func (c *Config) validatePhones() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !c.Spawn {
+		bad("phone mode needs --spawn: the server must run with the tool's SIP config and dialplan")
+	}
+	if len(c.Phones) > 0 && len(c.SIPpRates) > 0 {
+		bad("--phones and --sipp-rates are separate runs")
+	}
+	if len(c.Phones) > maxSteps {
+		bad("--phones must list at most %d steps", maxSteps)
+	}
+	for i, n := range c.Phones {
+		if n < phonesPerRoom || n > maxPhoneLegs || n%phonesPerRoom != 0 {
+			bad("--phones: %d is not a multiple of %d in %d..%d", n, phonesPerRoom, phonesPerRoom, maxPhoneLegs)
+		}
+		if i > 0 && n <= c.Phones[i-1] {
+			bad("--phones: steps must ascend (%d after %d)", n, c.Phones[i-1])
+		}
+	}
+	if c.LegsPerSocket < 1 || c.LegsPerSocket > 1000 {
+		bad("--legs-per-socket must be 1..1000")
+	}
+	if c.CallRate < 1 || c.CallRate > maxCallRate {
+		bad("--call-rate must be 1..%d", maxCallRate)
+	}
+	if c.RTPPortMin < 1024 || c.RTPPortMin+2*maxPhoneLegs+100 > 65535 {
+		bad("--rtp-port-min must leave %d ports below 65536", 2*maxPhoneLegs+100)
+	}
+	switch c.ServerLogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--server-log must be debug, info, warn or error")
+	}
+	for _, r := range c.SIPpRates {
+		if r < 1 || r > 20000 {
+			bad("--sipp-rates: %d is not in 1..20000", r)
+		}
+	}
+	if c.SIPpDuration < time.Second || c.SIPpDuration > time.Minute {
+		bad("--sipp-duration must be 1s..1m")
+	}
+	if d := time.Duration(len(c.Phones)) * (c.Warmup + time.Duration(c.Windows)*c.Duration); d > maxTimeout {
+		bad("phone steps × (warm-up + windows × duration) is %v; at most %v", d, maxTimeout)
+	}
+	return errs
 }
 
 // maxRooms returns the rooms of the last step.
@@ -179,12 +269,15 @@ func (c *Config) maxRooms() int {
 }
 
 // parseRooms reads a --rooms value: room counts separated by commas.
-func parseRooms(s string) ([]int, error) {
+func parseRooms(s string) ([]int, error) { return parseCounts(s, "room count") }
+
+// parseCounts reads counts separated by commas; what names them in errors.
+func parseCounts(s, what string) ([]int, error) {
 	var out []int
 	for f := range strings.SplitSeq(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a room count", f)
+			return nil, fmt.Errorf("%q is not a %s", f, what)
 		}
 		out = append(out, n)
 	}

@@ -27,6 +27,18 @@
 // --spawn builds bin/dialroom, starts it on a free loopback port with a fresh
 // data directory, logs in with the first-start password and stops it at the
 // end. It only ever connects to loopback addresses.
+//
+// Phone mode (issue 4, phonerun.go) measures phone legs instead:
+//
+//	dialroom-load --spawn --phones 80,160,320 [--duration D] [--windows K]
+//	dialroom-load --spawn --sipp-rates 200,400,800 [--sipp-duration D]
+//
+// --phones fills rooms of 10 (8 phones calling over real SIP/RTP, admitted by
+// the operator's client, and 2 browsers) in ramp steps and reports server CPU
+// and memory per leg, the media clock's lateness, phone frame loss and the
+// phone → browser latency; --sipp-rates measures call setup with SIPp against
+// the server and against a SIPp UAS. Both spawn the server with a SIP config
+// and dialplan of their own.
 package main
 
 import (
@@ -93,6 +105,16 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "steady load before measuring")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "length of each measurement window")
 	fs.IntVar(&cfg.Windows, "windows", cfg.Windows, "measurement windows, back to back; the summary quotes medians")
+	fs.Func("phones", "phone mode: ramp steps in phone legs, multiples of 8 (rooms of 8 phones + 2 browsers), e.g. 80,160,320",
+		func(v string) (err error) { cfg.Phones, err = parseCounts(v, "leg count"); return err })
+	fs.IntVar(&cfg.LegsPerSocket, "legs-per-socket", cfg.LegsPerSocket, "phone mode: legs sharing one local RTP socket")
+	fs.IntVar(&cfg.CallRate, "call-rate", cfg.CallRate, "phone mode: INVITEs per second while rooms fill")
+	fs.IntVar(&cfg.RTPPortMin, "rtp-port-min", cfg.RTPPortMin, "phone mode: first RTP port of the spawned server")
+	fs.StringVar(&cfg.ServerLogLevel, "server-log", cfg.ServerLogLevel, "phone mode: the spawned server's log level")
+	fs.Func("sipp-rates", "call setup mode: SIPp call rates (calls/s) to try against the server and against a SIPp UAS, e.g. 100,200,400",
+		func(v string) (err error) { cfg.SIPpRates, err = parseCounts(v, "call rate"); return err })
+	fs.DurationVar(&cfg.SIPpDuration, "sipp-duration", cfg.SIPpDuration, "call setup mode: how long each rate runs")
+	fs.StringVar(&cfg.SIPpBin, "sipp", cfg.SIPpBin, "call setup mode: the SIPp binary")
 	fs.BoolVar(&cfg.Markdown, "markdown", cfg.Markdown, "also print a docs/benchmarks.md table row")
 	fs.BoolVar(&cfg.Verbose, "v", cfg.Verbose, "log protocol traffic")
 	fs.Usage = func() {

@@ -118,6 +118,19 @@ func (s *outStream) writeAudio(tick uint32, win int, level uint8, size int) {
 	s.write(win)
 }
 
+// writeFrame sends one prepared audio payload as it is (no stamp).
+func (s *outStream) writeFrame(tick uint32, level uint8, payload []byte) {
+	p := &s.pkt
+	p.SequenceNumber++
+	p.Timestamp = tick * opusTicksPerFrame
+	if id := s.extID.Load(); id != 0 {
+		s.level[0] = level
+		_ = p.Header.SetExtension(uint8(id), s.level[:])
+	}
+	p.Payload = payload
+	s.write(-1)
+}
+
 // writeVideo sends one VP8-sized frame.
 func (s *outStream) writeVideo(tick uint32, win int) {
 	p := &s.pkt

@@ -12,6 +12,9 @@ type room struct {
 	index   int
 	number  issuedNumber
 	clients []*client
+	// phone is the room's simulated phones in phone mode, nil in SFU runs;
+	// set before the first client starts.
+	phone *phoneRoom
 }
 
 // newRoom prepares the clients of a room: the first talkers members talk, the

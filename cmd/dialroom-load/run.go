@@ -62,6 +62,9 @@ func (s *sampler) take(ctx context.Context) (sample, error) {
 
 // run performs one load run, step by step, and prints its report to out.
 func run(ctx context.Context, cfg Config, out, stderr io.Writer, log *slog.Logger) error {
+	if cfg.phoneMode() {
+		return runPhones(ctx, cfg, out, stderr, log)
+	}
 	tg, err := resolveTarget(ctx, cfg, stderr, log)
 	if err != nil {
 		return err
@@ -215,7 +218,7 @@ func resolveTarget(ctx context.Context, cfg Config, stderr io.Writer, log *slog.
 				return target{}, err
 			}
 		}
-		s, err := spawnServer(ctx, cfg.ServerBin, log)
+		s, err := spawnServer(ctx, cfg.ServerBin, log, nil)
 		if err != nil {
 			return target{}, err
 		}

@@ -68,8 +68,12 @@ func freeLoopbackPort() (int, error) {
 }
 
 // spawnServer starts bin serve on a free loopback port with a new data
-// directory and waits for the first-start password and a healthy API.
-func spawnServer(ctx context.Context, bin string, log *slog.Logger) (*spawnedServer, error) {
+// directory and waits for the first-start password and a healthy API. setup,
+// if not nil, runs first with the server's directory (removed at Stop): it
+// may write files there (a config, a dialplan) and returns more arguments
+// for serve.
+func spawnServer(ctx context.Context, bin string, log *slog.Logger,
+	setup func(dir string) ([]string, error)) (*spawnedServer, error) {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -90,7 +94,16 @@ func spawnServer(ctx context.Context, bin string, log *slog.Logger) (*spawnedSer
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own descriptor
-	s.cmd = exec.Command(abs, "serve", "--http", s.url.Host, "--data", filepath.Join(dir, "data"))
+	args := []string{"serve", "--http", s.url.Host, "--data", filepath.Join(dir, "data")}
+	if setup != nil {
+		more, err := setup(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		args = append(args, more...)
+	}
+	s.cmd = exec.Command(abs, args...)
 	s.cmd.Stderr = logFile
 	// If this tool dies without cleaning up, the kernel stops the server too.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -112,6 +112,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		stopPprof, err := startPprof(addr)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+		fmt.Fprintf(stderr, "dialroom: profiler on http://%s/debug/pprof/\n", addr)
+	}
 	m := NewMain()
 	m.ConfigPath, m.DataDir, m.HTTPAddr, m.SIPAddr = common.config, common.data, *httpAddr, *sipAddr
 	m.Stdout, m.Stderr = stdout, stderr

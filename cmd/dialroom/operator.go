@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/sip"
 	"github.com/dialroom/dialroom/storage"
 	"github.com/dialroom/dialroom/webclient"
 )
@@ -18,6 +19,8 @@ import (
 const operatorUsage = `Usage:
   dialroom operator add LOGIN [--name NAME]   create an operator; password from stdin
   dialroom operator passwd LOGIN              set a new password from stdin (logs out everywhere)
+  dialroom operator sip-password LOGIN        set the softphone (SIP) password from stdin
+  dialroom operator sip-password LOGIN --clear   remove the softphone password
   dialroom operator list                      list operators
   dialroom operator remove LOGIN              remove an operator and revoke their numbers
 All take --config FILE and --data DIR to find the database serve uses.
@@ -40,6 +43,10 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if sub == "add" {
 		fs.StringVar(&name, "name", "", "display name shown to guests (default: the login)")
 	}
+	clearPW := false
+	if sub == "sip-password" {
+		fs.BoolVar(&clearPW, "clear", false, "remove the softphone password: the softphone can no longer register")
+	}
 	positional, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -60,6 +67,8 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return operatorAdd(ctx, db, positional[0], name, stdin, stdout)
 	case "passwd":
 		return operatorPasswd(ctx, db, positional[0], stdin, stdout)
+	case "sip-password":
+		return operatorSIPPassword(ctx, db, common, positional[0], clearPW, stdin, stdout)
 	case "list":
 		return operatorList(ctx, db, stdout)
 	case "remove":
@@ -151,15 +160,51 @@ func operatorPasswd(ctx context.Context, db *storage.DB, login string, stdin io.
 	return nil
 }
 
+// operatorSIPPassword stores the digest HA1 values of an operator's
+// softphone password for the configured realm (the password itself is not
+// kept), or removes them.
+func operatorSIPPassword(ctx context.Context, db *storage.DB, c commonFlags, login string, clearPW bool, stdin io.Reader, stdout io.Writer) error {
+	op, err := db.OperatorByLogin(ctx, login)
+	if err != nil {
+		return err
+	}
+	if clearPW {
+		op.SIP = dialroom.SIPCredentials{}
+		if err := db.UpdateOperator(ctx, op); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Softphone password of %q removed.\n", login)
+		return nil
+	}
+	cfg, err := loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	pw, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	op.SIP = sip.NewSIPCredentials(login, cfg.SIP.Realm, pw)
+	if err := db.UpdateOperator(ctx, op); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Softphone password of %q set: register as %q in realm %q.\n", login, login, cfg.SIP.Realm)
+	return nil
+}
+
 func operatorList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
 	ops, err := db.ListOperators(ctx)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOGIN\tNAME\tCREATED")
+	fmt.Fprintln(tw, "LOGIN\tNAME\tSOFTPHONE\tCREATED")
 	for _, op := range ops {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", op.Login, op.Name(), op.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		soft := "-"
+		if op.SIP.Set() {
+			soft = "realm " + op.SIP.Realm
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", op.Login, op.Name(), soft, op.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

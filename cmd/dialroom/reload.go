@@ -13,6 +13,7 @@ import (
 
 	"github.com/dialroom/dialroom/configs"
 	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/sip"
 )
 
 // Dialplan reload. The running server holds its plan in Main.plan, an atomic
@@ -62,9 +63,11 @@ type fileState struct {
 }
 
 // dialplanLoadOptions resolves trunk passwords the server's way: ${NAME} from
-// the process environment, password_file from the file system.
+// the process environment, password_file from the file system; and checks
+// that every prompt file plays, so a bad recording is refused with its line
+// rather than discovered by a caller.
 func dialplanLoadOptions() dialplan.LoadOptions {
-	return dialplan.LoadOptions{Getenv: os.LookupEnv, ReadFile: os.ReadFile}
+	return dialplan.LoadOptions{Getenv: os.LookupEnv, ReadFile: os.ReadFile, CheckPrompt: sip.CheckPromptFile}
 }
 
 // loadDialplanFile loads the dialplan at path, or the embedded default for "",

@@ -70,6 +70,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // /metrics, as Prometheus scrapes it.
 func (ts *testServer) reloads(t *testing.T, result string) int {
 	t.Helper()
+	return ts.metric(t, `dialroom_dialplan_reloads_total{result="`+result+`"}`)
+}
+
+// metric returns the value of one sample (name with labels, as written) of
+// the server's /metrics, as Prometheus scrapes it; the test fails without it.
+func (ts *testServer) metric(t *testing.T, sample string) int {
+	t.Helper()
 	resp, err := http.Get(ts.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +84,7 @@ func (ts *testServer) reloads(t *testing.T, result string) int {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	var n int
-	prefix := `dialroom_dialplan_reloads_total{result="` + result + `"} `
+	prefix := sample + " "
 	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, prefix) {
 			fmt.Sscan(strings.TrimPrefix(line, prefix), &n)

@@ -227,6 +227,18 @@ func TestOperatorCommands(t *testing.T) {
 	if code, _, _ := runCmd("another long password\n", "operator", "passwd", "bob", "--data", dir); code != 0 {
 		t.Errorf("passwd: exit %d", code)
 	}
+	if code, out, errs := runCmd("softphone password 1\n", "operator", "sip-password", "bob", "--data", dir); code != 0 || !strings.Contains(out, `register as "bob" in realm "dialroom"`) {
+		t.Errorf("sip-password: exit %d, %q %q", code, out, errs)
+	}
+	if code, out, _ := runCmd("", "operator", "list", "--data", dir); code != 0 || !strings.Contains(out, "realm dialroom") {
+		t.Errorf("list after sip-password: exit %d, %q", code, out)
+	}
+	if code, out, _ := runCmd("", "operator", "sip-password", "bob", "--clear", "--data", dir); code != 0 || !strings.Contains(out, "removed") {
+		t.Errorf("sip-password --clear: exit %d, %q", code, out)
+	}
+	if code, out, _ := runCmd("", "operator", "list", "--data", dir); code != 0 || strings.Contains(out, "realm dialroom") {
+		t.Errorf("list after --clear still shows a softphone: %q", out)
+	}
 	// The server on the same data directory accepts the new password.
 	srv := startServer(t, dir, nil)
 	newAPIClient(t, srv.URL()).login("bob", "another long password")

@@ -59,6 +59,7 @@ type Main struct {
 	// redirectAddr is where the plain-HTTP redirect listener listens, if any.
 	redirectAddr string
 	tls          bool
+	tlsConf      *tls.Config // the HTTPS certificate, also SIP over TLS's; nil without TLS
 	records      chan dialroom.CallRecord
 	wg           sync.WaitGroup
 	closing      sync.Once
@@ -130,6 +131,10 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	converter, err := newConverter(cfg, m.DB, m.Logger) // library.go
+	if err != nil {
+		return err
+	}
 	m.Web, err = webclient.New(webclient.Config{
 		Store:           m.DB,
 		Engine:          m.Engine,
@@ -140,11 +145,15 @@ func (m *Main) Run(ctx context.Context) error {
 		TrustedProxies:  trustedProxies(cfg.HTTP.TrustedProxies),
 		SecureCookies:   cfg.HTTP.TLS.Enabled(),
 		SessionLifetime: cfg.Auth.SessionLifetime,
-		JoinLimiter:     webclient.NewLimiter(cfg.Auth.JoinFailures, cfg.Auth.JoinWindow, nil),
-		LoginLimiter:    webclient.NewLimiter(cfg.Auth.LoginFailures, cfg.Auth.LoginWindow, nil),
+		JoinLimiter:     dialroom.NewLimiter(cfg.Auth.JoinFailures, cfg.Auth.JoinWindow, nil),
+		LoginLimiter:    dialroom.NewLimiter(cfg.Auth.LoginFailures, cfg.Auth.LoginWindow, nil),
 		Metrics:         metrics,
 		Logger:          m.Logger,
 		Trunks:          m.trunkStatus,
+		Dial:            m.dial,
+		Softphone:       m.softphone(cfg),
+		Converter:       converter,
+		Materials:       materialLimits(cfg),
 	})
 	if err != nil {
 		return err
@@ -183,7 +192,7 @@ func (m *Main) setupTLS(cfg *configs.Config) error {
 		return err
 	}
 	m.listener = tls.NewListener(m.listener, tlsConf)
-	m.tls = true
+	m.tls, m.tlsConf = true, tlsConf
 	if t.RedirectListen == "" {
 		return nil
 	}

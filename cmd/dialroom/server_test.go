@@ -1,32 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"regexp"
-	"sync"
 	"testing"
 
 	"github.com/dialroom/dialroom/configs"
+	"github.com/dialroom/dialroom/e2e"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's log goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the server's log goroutines.
+type syncBuffer = e2e.SyncBuffer
 
 // testServer is a real dialroom server on a loopback port with its own data
 // directory, started through the same Main as `dialroom serve`.

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +22,8 @@ import (
 // the dialplan's trunks reach the same rooms as browsers.
 func (m *Main) startSIP(cfg *configs.Config) error {
 	c := cfg.SIP
-	if len(c.UDP) == 0 && len(c.TCP) == 0 {
-		m.Logger.Info("SIP disabled: no sip.udp or sip.tcp listeners configured")
+	if len(c.UDP) == 0 && len(c.TCP) == 0 && len(c.TLS) == 0 {
+		m.Logger.Info("SIP disabled: no sip.udp, sip.tcp or sip.tls listeners configured")
 		return nil
 	}
 	mediaIP, err := netip.ParseAddr(c.MediaIP)
@@ -39,7 +41,7 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 		}
 	}
 	m.SIP, err = sip.New(sip.Config{
-		UDP: c.UDP, TCP: c.TCP, MediaIP: mediaIP, RTPBind: bind, Ports: ports,
+		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSConfig: m.tlsConf, MediaIP: mediaIP, RTPBind: bind, Ports: ports,
 		Plan:   func() *dialplan.Plan { return m.Plan() },
 		Engine: m.Engine, Clock: m.Engine.Clock(),
 		LiveNumber: func(ctx context.Context, digits string, now time.Time) (*dialroom.Number, error) {
@@ -52,8 +54,20 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 			}
 			return op.Name(), nil
 		},
-		Record: m.queueRecord,
-		Logger: m.Logger.With("side", "sip"),
+		Record:           m.queueRecord,
+		Realm:            c.Realm,
+		DigestAlgorithms: c.DigestAlgorithms,
+		Credentials: func(ctx context.Context, login string) (dialroom.SIPCredentials, error) {
+			op, err := m.DB.OperatorByLogin(ctx, login)
+			if err != nil {
+				return dialroom.SIPCredentials{}, err
+			}
+			return op.SIP, nil
+		},
+		// Softphone passwords are guessed like console passwords: the same
+		// limits per address.
+		AuthLimiter: dialroom.NewLimiter(cfg.Auth.LoginFailures, cfg.Auth.LoginWindow, nil),
+		Logger:      m.Logger.With("side", "sip"),
 	})
 	if err != nil {
 		return err
@@ -81,6 +95,8 @@ func (m *Main) trunkStatus() []webclient.TrunkStatus {
 type trunkCollector struct {
 	srv                  *sip.Server
 	up, status, failures *prometheus.Desc
+	bindings, authFails  *prometheus.Desc
+	dialInvites, dialing *prometheus.Desc
 }
 
 func newTrunkCollector(srv *sip.Server) trunkCollector {
@@ -91,6 +107,14 @@ func newTrunkCollector(srv *sip.Server) trunkCollector {
 			"The SIP status of the trunk's last registration answer (0: none yet).", []string{"trunk"}, nil),
 		failures: prometheus.NewDesc("dialroom_trunk_failures",
 			"Registration failures of the trunk since it last registered.", []string{"trunk"}, nil),
+		bindings: prometheus.NewDesc("dialroom_softphone_bindings",
+			"Live registrations of operators' softphones.", nil, nil),
+		authFails: prometheus.NewDesc("dialroom_sip_auth_failures_total",
+			"Softphone requests that failed digest authentication or were refused as throttled.", nil, nil),
+		dialInvites: prometheus.NewDesc("dialroom_dialout_invites_total",
+			"Calls placed from the console (initial INVITEs sent to trunks).", nil, nil),
+		dialing: prometheus.NewDesc("dialroom_dialout_calls",
+			"Calls placed from the console that are in progress (ringing or answered).", nil, nil),
 	}
 }
 
@@ -98,9 +122,17 @@ func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
 	ch <- c.status
 	ch <- c.failures
+	ch <- c.bindings
+	ch <- c.authFails
+	ch <- c.dialInvites
+	ch <- c.dialing
 }
 
 func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.bindings, prometheus.GaugeValue, float64(len(c.srv.Registrations())))
+	ch <- prometheus.MustNewConstMetric(c.authFails, prometheus.CounterValue, float64(c.srv.AuthFailures()))
+	ch <- prometheus.MustNewConstMetric(c.dialInvites, prometheus.CounterValue, float64(c.srv.OutboundInvites()))
+	ch <- prometheus.MustNewConstMetric(c.dialing, prometheus.GaugeValue, float64(c.srv.DialingCalls()))
 	for _, t := range c.srv.Trunks() {
 		up := 0.0
 		if t.State == sip.TrunkRegistered {
@@ -110,4 +142,82 @@ func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, float64(t.LastStatus), t.Name)
 		ch <- prometheus.MustNewConstMetric(c.failures, prometheus.GaugeValue, float64(t.Failures), t.Name)
 	}
+}
+
+// dial places an operator's call to a phone through the SIP side (dial-out
+// from the console). m.SIP is set in Run before the HTTP server serves.
+func (m *Main) dial(ctx context.Context, req webclient.DialRequest) (webclient.DialCall, error) {
+	if m.SIP == nil {
+		return nil, dialroom.Errorf(dialroom.EDENIED, "This server has no telephone side (no SIP listener configured).")
+	}
+	call, err := m.SIP.Dial(ctx, sip.DialRequest{
+		Operator: req.Operator, OperatorName: req.OperatorName, Room: req.Room, To: req.To,
+		OnStatus: func(st sip.DialStatus) {
+			if req.OnStatus != nil {
+				req.OnStatus(webclient.DialStatus{ID: st.ID, Number: st.Number, State: string(st.State),
+					Final: st.State.Final(), Status: st.Status, Reason: st.Reason})
+			}
+		},
+	})
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return call, nil
+}
+
+// softphone gives the console what it shows operators about their
+// softphones; nil when the config has no SIP listeners. It reads m.SIP at
+// call time: the console is built before the SIP side starts.
+func (m *Main) softphone(cfg *configs.Config) webclient.Softphone {
+	c := cfg.SIP
+	if len(c.UDP) == 0 && len(c.TCP) == 0 && len(c.TLS) == 0 {
+		return nil
+	}
+	return softphoneSide{m: m, realm: c.Realm, mediaIP: c.MediaIP}
+}
+
+// softphoneSide adapts the SIP server to webclient.Softphone.
+type softphoneSide struct {
+	m       *Main
+	realm   string
+	mediaIP string // shown instead of a listener's unspecified address
+}
+
+func (s softphoneSide) Realm() string { return s.realm }
+
+func (s softphoneSide) Credentials(login, password string) dialroom.SIPCredentials {
+	return sip.NewSIPCredentials(login, s.realm, password)
+}
+
+func (s softphoneSide) Bindings(login string) []webclient.SoftphoneBinding {
+	if s.m.SIP == nil {
+		return nil
+	}
+	var out []webclient.SoftphoneBinding
+	for _, b := range s.m.SIP.Registrations() {
+		if b.User == login {
+			out = append(out, webclient.SoftphoneBinding{Contact: b.Contact, Source: b.Source, Transport: b.Transport, UserAgent: b.UserAgent, Expires: b.Expires})
+		}
+	}
+	return out
+}
+
+func (s softphoneSide) Servers() []string {
+	if s.m.SIP == nil {
+		return nil
+	}
+	var out []string
+	add := func(transport string, addrs []netip.AddrPort) {
+		for _, a := range addrs {
+			host := a.Addr().String()
+			if a.Addr().IsUnspecified() {
+				host = s.mediaIP
+			}
+			out = append(out, fmt.Sprintf("sip:%s;transport=%s", net.JoinHostPort(host, strconv.Itoa(int(a.Port()))), transport))
+		}
+	}
+	add("udp", s.m.SIP.UDPAddrs())
+	add("tcp", s.m.SIP.TCPAddrs())
+	add("tls", s.m.SIP.TLSAddrs())
+	return out
 }

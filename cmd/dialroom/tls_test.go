@@ -17,6 +17,7 @@ func TestSelfSignedTLS(t *testing.T) {
 	srv := startServer(t, "", func(c *configs.Config) {
 		c.HTTP.TLS.SelfSigned = true
 		c.HTTP.TLS.RedirectListen = "127.0.0.1:0"
+		c.SIP.TLS = []string{"127.0.0.1:0"}
 	})
 	if !strings.HasPrefix(srv.URL(), "https://") {
 		t.Fatalf("URL %s is not https", srv.URL())
@@ -47,6 +48,26 @@ func TestSelfSignedTLS(t *testing.T) {
 	}
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Errorf("no HSTS header over TLS")
+	}
+
+	// SIP over TLS uses the same certificate and answers OPTIONS.
+	sipAddr := srv.SIP.TLSAddrs()[0].String()
+	conn, err := tls.Dial("tcp", sipAddr, &tls.Config{InsecureSkipVerify: true}) // self-signed, as above
+	if err != nil {
+		t.Fatalf("SIP over TLS: %v", err)
+	}
+	if got, want := conn.ConnectionState().PeerCertificates[0].Raw, srv.tlsConf.Certificates; len(want) == 0 || string(got) != string(want[0].Certificate[0]) {
+		t.Error("SIP over TLS does not present the HTTPS certificate")
+	}
+	local := conn.LocalAddr().String()
+	_, _ = conn.Write([]byte("OPTIONS sip:" + sipAddr + ";transport=tls SIP/2.0\r\nVia: SIP/2.0/TLS " + local + ";branch=z9hG4bK-1\r\n" +
+		"From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:t@127.0.0.1>\r\nCall-ID: tls-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	n, _ := conn.Read(buf)
+	conn.Close()
+	if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Errorf("OPTIONS over TLS answered %q", buf[:n])
 	}
 
 	resp, err = client.Get("http://" + srv.redirectAddr + "/join?n=1")

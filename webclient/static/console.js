@@ -7,6 +7,10 @@
 import { RoomClient } from './room.js';
 import { loadCalls } from './calls.js';
 import { loadTrunks } from './trunks.js';
+import { loadSoftphone } from './softphone.js';
+import { initDial } from './dial.js';
+import { Cards } from './cards.js';
+import { Library } from './library.js';
 import {
   el, formatNumber, formatDuration, syncList, renderMembers, syncVideos, setToggle,
   copyText, flashLabel, nameOf, KIND,
@@ -95,6 +99,8 @@ function showApp(me) {
   $('account').hidden = false;
   $('app').hidden = false;
   loadNumbers();
+  cards.loadProfile(); // the saved card, for "Share my saved card"
+  library.load();
   clearInterval(refreshTimer);
   refreshTimer = setInterval(loadNumbers, NUMBERS_REFRESH_MS);
 }
@@ -149,6 +155,7 @@ async function loadNumbers() {
     renderNumbers();
     await loadCalls(api, $('calls'), $('calls-empty'));
     await loadTrunks(api, $('trunks-panel'), $('trunks'));
+    await loadSoftphone(api, $('softphone-panel'));
   } catch (err) {
     if (err.status === 401) sessionEnded();
     else numbersNote(err.message);
@@ -460,6 +467,11 @@ client.addEventListener('change', (e) => {
   renderConference();
 });
 client.addEventListener('join_request', () => chime());
+initDial(client, $('dial-form'), $('dial-number'), $('dial-calls'));
+const cards = new Cards(client, $('cards'), { api });
+window.dialroomCards = cards;
+const library = new Library($('library-panel'), { api });
+window.dialroomLibrary = library;
 
 // ---- lobby chime ------------------------------------------------------------
 

@@ -4,6 +4,7 @@
  * admitted. All conference logic lives in room.js.
  */
 import { RoomClient } from './room.js';
+import { Cards } from './cards.js';
 import { el, digitsOf, formatNumber, formatDuration, renderMembers, syncVideos, setToggle } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +22,7 @@ const TITLE = document.title;
 
 const client = new RoomClient({ role: 'guest', audioContainer: $('remote-audio') });
 window.dialroom = client;
+window.dialroomCards = new Cards(client, $('cards'));
 
 let retryAt = 0;       // Date.now() until which the server throttles us
 let wasIn = false;     // whether we were in the room just before the current state

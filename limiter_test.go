@@ -1,10 +1,8 @@
-package webclient
+package dialroom
 
 import (
 	"testing"
 	"time"
-
-	"github.com/dialroom/dialroom"
 )
 
 func TestLimiter(t *testing.T) {
@@ -18,12 +16,11 @@ func TestLimiter(t *testing.T) {
 		now = now.Add(time.Minute)
 	}
 	err := l.Check("a", "locked")
-	if dialroom.ErrorCode(err) != dialroom.ETHROTTLED {
+	if ErrorCode(err) != ETHROTTLED {
 		t.Fatalf("after 3 failures: %v, want throttled", err)
 	}
-	var te *throttledError
-	if !asThrottled(err, &te) || te.retryAfter != 7*time.Minute {
-		t.Errorf("retry after %v, want 7m (the oldest failure ages out 10 minutes after it happened)", te.retryAfter)
+	if ra, ok := RetryAfter(err); !ok || ra != 7*time.Minute {
+		t.Errorf("retry after %v, want 7m (the oldest failure ages out 10 minutes after it happened)", ra)
 	}
 	if err := l.Check("b", "locked"); err != nil {
 		t.Errorf("another key is locked too: %v", err)

@@ -1,11 +1,9 @@
-package webclient
+package dialroom
 
 import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/dialroom/dialroom"
 )
 
 // Limiter counts failures per key (a client address) in a sliding window and
@@ -32,14 +30,22 @@ func NewLimiter(limit int, window time.Duration, now func() time.Time) *Limiter 
 
 // throttledError is an ETHROTTLED error that knows when to retry.
 type throttledError struct {
-	err        *dialroom.Error
+	err        *Error
 	retryAfter time.Duration
 }
 
 func (t *throttledError) Error() string { return t.err.Error() }
 func (t *throttledError) Unwrap() error { return t.err }
 
-func asThrottled(err error, t **throttledError) bool { return errors.As(err, t) }
+// RetryAfter returns how long a throttled error (from Limiter.Check) asks the
+// client to wait; false for any other error.
+func RetryAfter(err error) (time.Duration, bool) {
+	var t *throttledError
+	if !errors.As(err, &t) {
+		return 0, false
+	}
+	return t.retryAfter, true
+}
 
 // Check returns an ETHROTTLED error, carrying the time until the key may try
 // again, when the key is locked out; nil otherwise.
@@ -52,7 +58,7 @@ func (l *Limiter) Check(key, message string) error {
 		return nil
 	}
 	retry := recent[len(recent)-l.limit].Add(l.window).Sub(now)
-	return &throttledError{err: dialroom.Errorf(dialroom.ETHROTTLED, "%s", message), retryAfter: retry}
+	return &throttledError{err: Errorf(ETHROTTLED, "%s", message), retryAfter: retry}
 }
 
 // Fail records a failure for key.

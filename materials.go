@@ -1,0 +1,63 @@
+package dialroom
+
+import (
+	"context"
+	"time"
+)
+
+// Material is a document in an operator's library (patent claims 7 and 9):
+// an uploaded file and, once converted, its pages as images. Only the row is
+// described here; the page images are files the converter owns
+// (package materials), found through Document.
+type Material struct {
+	// ID is 32 random lowercase hex digits, made when the upload arrives: it
+	// names the material in URLs and cannot be guessed or enumerated.
+	ID       string
+	Operator string // login of the owning operator
+	Name     string // the uploaded file name, cleaned, for display only
+	State    string // MaterialConverting, MaterialReady or MaterialFailed
+	// Type is what the content turned out to be ("pdf", "png", "jpeg",
+	// "docx" …); empty until ready.
+	Type  string
+	Pages int // number of page images; 0 until ready
+	// Error is the message for the operator when State is MaterialFailed.
+	Error string
+	Bytes int64 // size of the uploaded file
+	// Document is the converter's id of the page images; empty until ready.
+	Document string
+	Created  time.Time
+}
+
+// States of a Material. A material is created converting and becomes ready
+// or failed exactly once.
+const (
+	MaterialConverting = "converting"
+	MaterialReady      = "ready"
+	MaterialFailed     = "failed"
+)
+
+// MaterialStore keeps operators' libraries. Implementations are safe for
+// concurrent use. A material of another operator is ENOTFOUND, exactly like
+// one that does not exist, so nobody learns which ids exist.
+type MaterialStore interface {
+	// CreateMaterial stores m (State converting) and sets m.Created;
+	// ENOTFOUND if there is no such operator, ECONFLICT if the id is taken.
+	CreateMaterial(ctx context.Context, m *Material) error
+	// Material returns the operator's material id, or ENOTFOUND.
+	Material(ctx context.Context, operator, id string) (*Material, error)
+	// ListMaterials returns the operator's materials, newest first.
+	ListMaterials(ctx context.Context, operator string) ([]*Material, error)
+	// FinishMaterial records a converting material as ready with its
+	// converted document; ENOTFOUND if it is gone or no longer converting.
+	FinishMaterial(ctx context.Context, id, document, typ string, pages int) error
+	// FailMaterial records a converting material as failed with a message
+	// for the operator; ENOTFOUND if it is gone or no longer converting.
+	FailMaterial(ctx context.Context, id, message string) error
+	// FailConvertingMaterials marks every converting material failed with
+	// message (conversions a stopped server left unfinished) and returns
+	// how many there were.
+	FailConvertingMaterials(ctx context.Context, message string) (int, error)
+	// DeleteMaterial deletes the operator's material and returns it (its
+	// Document says which files to remove); ENOTFOUND if there is none.
+	DeleteMaterial(ctx context.Context, operator, id string) (*Material, error)
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench-phone.sh runs issue 4's phone-leg load of docs/benchmarks.md with
+# cmd/dialroom-load in phone mode: each set spawns its own server with SIP on a
+# free loopback port (the tool writes the config and a dialplan in which
+# 127.0.0.1 is a trunk and every issued number routes to its conference).
+#
+# The sets:
+#   ramp   rooms of 10 (8 SIP/RTP phone legs + 2 pion browsers), one or two
+#          phones talking per room at a time, the operator admitting every
+#          phone over its WebSocket; steps of PHONES legs on one server. The
+#          goal per step: media clock p99 lateness < 5 ms, no skipped ticks,
+#          no phone frame lost; the ramp stops after the first step where the
+#          server no longer keeps up (< 90% of frames, > 5% skipped ticks).
+#          Reports server CPU
+#          and memory per leg, clock lateness p50/p99, phone loss and the
+#          phone → browser latency (tone onset → first Opus packet).
+#   setup  SIPp UAC, INVITE → 200 → ACK → BYE on a direct route at SETUP_RATES
+#          calls/s (callers wait in the lobby, nobody admits them), then the
+#          same scenario against a SIPp UAS on the same machine.
+#
+# Usage: scripts/bench-phone.sh [ramp] [setup]   (default: both)
+#   RUNS=3                       repeat (quote medians across runs)
+#   PHONES=80,160,320,480,640,800,1000
+#   SETUP_RATES=50,100,200,400,800,1600
+#   DURATION=5s WINDOWS=3 WARMUP=3s
+#   BENCH_DIR=.bench             where results go (the Makefile's)
+#   DIALROOM_PPROF=127.0.0.1:6060  profile the spawned server (see docs/benchmarks.md)
+#
+# One pass takes 2–5 minutes on 2 cores (the ramp stops where the server
+# saturates). Results: BENCH_DIR/phone-STAMP.txt (tables, markdown rows) and
+# phone-STAMP.log (progress).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+GO=${GO:-go}
+BENCH_DIR=${BENCH_DIR:-.bench}
+RUNS=${RUNS:-1}
+PHONES=${PHONES:-80,160,320,480,640,800,1000}
+SETUP_RATES=${SETUP_RATES:-50,100,200,400,800,1600}
+DURATION=${DURATION:-5s}
+WINDOWS=${WINDOWS:-3}
+WARMUP=${WARMUP:-3s}
+
+sets=("$@")
+if ((${#sets[@]} == 0)); then
+	sets=(ramp setup)
+fi
+
+log() { printf 'bench-phone: %s\n' "$*" >&2; }
+
+# Two sockets per leg on the server, one per 50 legs here, the browsers' own:
+# 1,000 legs need a few thousand descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+mkdir -p "$BENCH_DIR" bin
+stamp=$(date +%Y%m%d-%H%M%S)
+out="$BENCH_DIR/phone-$stamp.txt"
+progress="$BENCH_DIR/phone-$stamp.log"
+
+log "building bin/dialroom and bin/dialroom-load"
+"$GO" build -trimpath -o bin/dialroom ./cmd/dialroom
+"$GO" build -trimpath -o bin/dialroom-load ./cmd/dialroom-load
+
+{
+	echo "# dialroom phone load, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# $("$GO" version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >>"$out"
+
+for run in $(seq "$RUNS"); do
+	for set in "${sets[@]}"; do
+		case $set in
+		ramp)
+			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown) ;;
+		setup)
+			if ! command -v sipp >/dev/null; then
+				log "sipp not installed (make deps): setup rate skipped"
+				continue
+			fi
+			args=(--sipp-rates "$SETUP_RATES" --sipp-duration "$DURATION") ;;
+		*)
+			log "unknown set $set (ramp, setup)"; exit 2 ;;
+		esac
+		log "run $run/$RUNS: $set ${args[*]}"
+		echo "## run $run: $set ${args[*]} (load average $(cut -d' ' -f1-3 /proc/loadavg))" >>"$out"
+		bin/dialroom-load --spawn --build=false "${args[@]}" 2>>"$progress" | tee -a "$out"
+	done
+done
+log "wrote $out"
