@@ -17,15 +17,16 @@ type Room struct {
 	operator     string // login of the number's operator
 	operatorName string
 
-	mu      sync.Mutex
-	members []*Member // in order of arrival
-	lobby   []*Request
-	nextID  int
-	ended   bool
-	idle    bool       // ended because it was empty (a newcomer just opens a new room)
-	talking []string   // the set last announced
-	audio   *roomAudio // the phone mix; nil while the room has no phone leg
-	cardSeq uint64     // counts card shares, to replay cards in sharing order (card.go)
+	mu       sync.Mutex
+	members  []*Member // in order of arrival
+	lobby    []*Request
+	nextID   int
+	ended    bool
+	idle     bool          // ended because it was empty (a newcomer just opens a new room)
+	talking  []string      // the set last announced
+	audio    *roomAudio    // the phone mix; nil while the room has no phone leg
+	cardSeq  uint64        // counts card shares, to replay cards in sharing order (card.go)
+	material materialState // the shared material and its policy (material.go)
 }
 
 // Request is a guest waiting in the lobby for the operator's decision. The
@@ -351,6 +352,7 @@ func (r *Room) announceArrivalLocked(m *Member) {
 		}
 	}
 	r.sendCardsLocked(m)
+	r.sendMaterialLocked(m)
 }
 
 func (r *Room) finishRequest(q *Request, reason string, ev Event) {
@@ -411,6 +413,7 @@ func (r *Room) leaveLocked(m *Member, reason string, ev Event) {
 	}
 	m.tracks = nil
 	r.dropCardLocked(m) // a card lives only while its member is in
+	r.materialLeftLocked(m)
 	if r.audio != nil && m.phone != nil {
 		r.audio.removeLocked(m, nil)
 		if r.audio.phoneLegsLocked() == 0 {

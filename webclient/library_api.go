@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -220,23 +219,11 @@ func (s *Server) handleMaterialImage(pathOf func(Converter, string, int) (string
 			s.writeError(w, r, err)
 			return
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "There is no such page."))
-			return
-		}
-		defer f.Close()
-		info, err := f.Stat()
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "image/png")
 		// The bytes behind a URL never change (ids are never reused), but
 		// only this operator may see them: their browser may keep them a
 		// while, shared caches never.
-		h.Set("Cache-Control", "private, max-age=3600")
-		http.ServeContent(w, r, "", info.ModTime(), f)
+		if !s.servePageImage(w, r, path, "private, max-age=3600") {
+			s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "There is no such page."))
+		}
 	}
 }

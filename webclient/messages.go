@@ -26,6 +26,15 @@ type inbound struct {
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
 	ID        string                   `json:"id"`   // dial_cancel: the call
 	Card      *jsonCard                `json:"card"` // card_share (card.go)
+	// Shared materials (room_material.go).
+	Material        string       `json:"material"`          // material_select
+	Page            *int         `json:"page"`              // material_page
+	GuestsMaySelect *bool        `json:"guests_may_select"` // material_policy
+	X               *float64     `json:"x"`                 // material_pointer (room_pointer.go)
+	Y               *float64     `json:"y"`
+	Visible         *bool        `json:"visible"`
+	Color           string       `json:"color"` // material_stroke (room_strokes.go)
+	Points          [][2]float64 `json:"points"`
 }
 
 type msgType struct {
@@ -67,6 +76,7 @@ type msgHosting struct {
 	Self      jsonMember    `json:"self"`
 	Members   []jsonMember  `json:"members"`
 	Lobby     []jsonRequest `json:"lobby"`
+	PageToken string        `json:"page_token"` // room_material.go
 }
 
 type msgWaiting struct {
@@ -91,10 +101,11 @@ type msgRequestGone struct {
 }
 
 type msgAdmitted struct {
-	Type     string       `json:"type"`
-	Self     jsonMember   `json:"self"`
-	Operator *jsonMember  `json:"operator"`
-	Members  []jsonMember `json:"members"`
+	Type      string       `json:"type"`
+	Self      jsonMember   `json:"self"`
+	Operator  *jsonMember  `json:"operator"`
+	Members   []jsonMember `json:"members"`
+	PageToken string       `json:"page_token"` // room_material.go
 }
 
 type msgMessage struct {

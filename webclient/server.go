@@ -97,7 +97,8 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 
-	lib *library // the operators' document libraries (library.go)
+	lib   *library    // the operators' document libraries (library.go)
+	pages *pageTokens // members' tokens for the shared material's pages (room_material.go)
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -137,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, api: api, closeMu: closer, log: cfg.Logger, sessions: map[*session]struct{}{}}
 	s.lib = newLibrary(cfg.Store, cfg.Converter, cfg.Materials, cfg.Logger, cfg.Rand)
+	s.pages = newPageTokens()
 	s.routes()
 	return s, nil
 }
@@ -158,6 +160,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/card", s.requireOperator(s.handlePutCard))
 	m.HandleFunc("DELETE /api/card", s.requireOperator(s.handleDeleteCard))
 	s.libraryRoutes(m)
+	m.HandleFunc("GET /api/room/materials/{id}/pages/{n}", s.handleRoomPage) // room_material.go
 	m.HandleFunc("GET /api/health", s.handleHealth)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dialroom.Errorf(dialroom.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))

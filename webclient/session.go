@@ -62,11 +62,13 @@ type session struct {
 	events    chan bridge.Event
 	calls     chan func()
 
-	state   string
-	request *bridge.Request
-	member  *bridge.Member
-	peer    *peer
-	dials   dialState // the operator's calls to phones (dial.go); has its own lock
+	state     string
+	request   *bridge.Request
+	member    *bridge.Member
+	peer      *peer
+	dials     dialState    // the operator's calls to phones (dial.go); has its own lock
+	pageToken string       // the member's token for the shared material's pages (room_material.go)
+	pointer   *pointerSlot // the presenter's latest pointer move, for the writer (room_pointer.go)
 }
 
 // closing causes that are not errors a client needs to hear about.
@@ -97,7 +99,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sess := &session{srv: s, conn: conn, ip: s.clientIP(r), operator: op, ctx: ctx, cancel: cancel,
 		inbox: make(chan inbound), out: make(chan any, outQueue), events: make(chan bridge.Event, eventQueue),
-		calls: make(chan func(), 16), state: stateNew}
+		calls: make(chan func(), 16), state: stateNew, pointer: newPointerSlot()}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -121,6 +123,12 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 // Deliver implements bridge.Endpoint: it queues the event for the run
 // goroutine, or disconnects a client too slow to keep up.
 func (c *session) Deliver(ev bridge.Event) {
+	if p, ok := ev.(bridge.PointerMoved); ok {
+		if c.pointer != nil { // nil only in tests that drive a session by hand
+			c.pointer.put(p) // coalesced, never queued (room_pointer.go)
+		}
+		return
+	}
 	select {
 	case c.events <- ev:
 	default:
@@ -208,6 +216,7 @@ loop:
 
 // cleanup takes the session out of its room.
 func (c *session) cleanup(cause error) {
+	c.revokePageToken()
 	if c.peer != nil {
 		c.peer.close()
 		c.peer = nil
@@ -264,7 +273,21 @@ func (c *session) read(ctx context.Context) {
 // write sends queued messages in order until out is closed.
 func (c *session) write(done chan<- struct{}) {
 	defer close(done)
-	for msg := range c.out {
+	for {
+		var msg any
+		select {
+		case m, ok := <-c.out:
+			if !ok {
+				return
+			}
+			msg = m
+		case <-c.pointer.ready:
+			p := c.pointer.take()
+			if p == nil {
+				continue
+			}
+			msg = p
+		}
 		data, err := json.Marshal(msg)
 		if err != nil {
 			c.srv.log.Error("cannot encode message", "err", err)
@@ -321,6 +344,12 @@ func (c *session) handleMessage(msg inbound) {
 		err = c.shareCard(msg)
 	case "card_withdraw":
 		err = c.withdrawCard()
+	case "material_list", "material_select", "material_page", "material_present", "material_close", "material_policy":
+		err = c.materialAction(msg)
+	case "material_pointer":
+		err = c.movePointer(msg)
+	case "material_stroke", "material_undo", "material_clear":
+		err = c.strokeAction(msg)
 	case "self_mute":
 		if err = c.mustBeIn(); err == nil && msg.Muted != nil {
 			c.member.SetMuted(*msg.Muted)
@@ -493,7 +522,7 @@ func (c *session) handleEvent(ev bridge.Event) {
 	case bridge.Hosting:
 		c.send(msgHosting{Type: "hosting", Number: c.member.Room().Number(),
 			Formatted: dialroom.FormatNumber(c.member.Room().Number()), Self: toJSONMember(ev.Self),
-			Members: toJSONMembers(ev.Members), Lobby: toJSONRequests(ev.Lobby)})
+			Members: toJSONMembers(ev.Members), Lobby: toJSONRequests(ev.Lobby), PageToken: c.issuePageToken()})
 		c.startPeer()
 	case bridge.Waiting:
 		c.send(msgWaiting{Type: "waiting", Request: ev.RequestID, Operator: jsonOperator{Name: ev.OperatorName}})
@@ -510,7 +539,8 @@ func (c *session) handleEvent(ev bridge.Event) {
 			o := c.memberView(ev.Operator)
 			op = &o
 		}
-		c.send(msgAdmitted{Type: "admitted", Self: toJSONMember(ev.Self), Operator: op, Members: c.membersView(ev.Members)})
+		c.send(msgAdmitted{Type: "admitted", Self: toJSONMember(ev.Self), Operator: op, Members: c.membersView(ev.Members),
+			PageToken: c.issuePageToken()})
 		c.startPeer()
 	case bridge.Declined:
 		c.request = nil
@@ -546,6 +576,10 @@ func (c *session) handleEvent(ev bridge.Event) {
 		}
 	case bridge.CardShared, bridge.CardWithdrawn:
 		c.cardEvent(ev)
+	case bridge.MaterialSelected, bridge.MaterialPage, bridge.MaterialClosed, bridge.MaterialPolicy:
+		c.materialEvent(ev)
+	case bridge.StrokeAdded, bridge.StrokeRemoved, bridge.PageCleared:
+		c.strokeEvent(ev)
 	}
 }
 

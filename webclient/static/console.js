@@ -11,6 +11,7 @@ import { loadSoftphone } from './softphone.js';
 import { initDial } from './dial.js';
 import { Cards } from './cards.js';
 import { Library } from './library.js';
+import { MaterialView } from './material.js';
 import {
   el, formatNumber, formatDuration, syncList, renderMembers, syncVideos, setToggle,
   copyText, flashLabel, nameOf, KIND,
@@ -470,6 +471,7 @@ client.addEventListener('join_request', () => chime());
 initDial(client, $('dial-form'), $('dial-number'), $('dial-calls'));
 const cards = new Cards(client, $('cards'), { api });
 window.dialroomCards = cards;
+window.dialroomMaterial = new MaterialView(client, $('material'), { api });
 const library = new Library($('library-panel'), { api });
 window.dialroomLibrary = library;
 
