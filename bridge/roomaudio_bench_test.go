@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -141,4 +143,52 @@ func BenchmarkRoomTickBrowsers(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
 		})
 	}
+}
+
+// BenchmarkPhoneLegMemory admits 10 rooms of 8 phone legs and 2 browsers (the
+// load tool's rooms, without network endpoints), runs 100 ticks (2 s) with two
+// talkers per room so the talkers' codecs are in use, and reports the Go heap
+// in use per phone leg (room share of the browsers' mix inputs included):
+// what the mix itself costs a leg in memory, apart from sockets, SIP and pion.
+func BenchmarkPhoneLegMemory(b *testing.B) {
+	const rooms, phones = 10, 8
+	var perLeg float64
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		clock := media.NewClock(media.ClockConfig{})
+		clock.Close() // the benchmark drives ticks itself
+		e := NewEngine(Config{Clock: clock})
+		var ras []*roomAudio
+		for k := range rooms {
+			r := e.Room(&dialroom.Number{Digits: fmt.Sprintf("0600000%04d", k), Operator: "op"}, "Op")
+			for range 2 {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
+				m.Publish(TrackSpec{Kind: KindAudio, Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
+			}
+			for i := range phones {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
+				if err := m.AttachPhoneAudio(&benchPhone{talking: i < 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ras = append(ras, r.audio)
+		}
+		for i := range 100 {
+			for _, ra := range ras {
+				ra.tick(media.Tick{Seq: uint64(i + 1)})
+			}
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perLeg = float64(after.HeapInuse-before.HeapInuse) / (rooms * phones)
+		runtime.KeepAlive(ras)
+		e.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(perLeg/1024, "KiB/leg")
 }

@@ -154,6 +154,19 @@ func (e *OpusEncoder) SetBitrate(bps int) error {
 	return nil
 }
 
+// Reset returns the encoder to the state of a new one with the same settings
+// (rate, complexity, bitrate, DTX, FEC): libopus's OPUS_RESET_STATE, which
+// clears what it predicts from past frames and keeps its configuration. An
+// encoder handed from one stream to another must be reset first, so that the
+// new stream's first packet does not continue the old one's signal. It does
+// not allocate.
+func (e *OpusEncoder) Reset() error {
+	if err := e.enc.Reset(); err != nil {
+		return fmt.Errorf("media: opus encoder reset: %w", err)
+	}
+	return nil
+}
+
 // Encode encodes exactly one 20 ms frame (FrameSamples samples of pcm) into dst
 // and returns the payload length. dst should hold OpusMaxPayload bytes; libopus
 // writes only within len(dst). With DTX a silent frame may encode to 1–2 bytes
