@@ -26,6 +26,13 @@ type Material struct {
 	// Document is the converter's id of the page images; empty until ready.
 	Document string
 	Created  time.Time
+	// Room is the number of the conference a member dropped this file into
+	// (claims 11-12): it belongs to that conference, is not in the library,
+	// and is deleted when the conference ends. Empty for library materials.
+	Room string
+	// Uploader is the display name of the member who dropped it; empty for
+	// library materials.
+	Uploader string
 }
 
 // States of a Material. A material is created converting and becomes ready
@@ -60,4 +67,18 @@ type MaterialStore interface {
 	// DeleteMaterial deletes the operator's material and returns it (its
 	// Document says which files to remove); ENOTFOUND if there is none.
 	DeleteMaterial(ctx context.Context, operator, id string) (*Material, error)
+	// RoomMaterial returns material id if it belongs to the conference on
+	// number room, or ENOTFOUND.
+	RoomMaterial(ctx context.Context, room, id string) (*Material, error)
+	// CountRoomMaterials returns how many files the conference on number
+	// room holds, converting and failed ones included.
+	CountRoomMaterials(ctx context.Context, room string) (int, error)
+	// DeleteRoomMaterials deletes the files of the conference on number
+	// room, or of every conference when room is empty (leftovers of a
+	// stopped server), and returns them so that the caller removes their
+	// page images.
+	DeleteRoomMaterials(ctx context.Context, room string) ([]*Material, error)
+	// KeepMaterial moves a file of the conference on number room into its
+	// operator's library; ENOTFOUND if there is no such file in that room.
+	KeepMaterial(ctx context.Context, operator, room, id string) (*Material, error)
 }

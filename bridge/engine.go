@@ -31,6 +31,12 @@ type Config struct {
 	// TickInterval is the housekeeping period (lobby timeouts, talking
 	// indicator); 0 means 100 ms, fine enough for a talking light that feels live.
 	TickInterval time.Duration
+	// RoomEnded is called once for each conference that ends, by End or
+	// because everyone left, with its number, after the room is dropped and
+	// without any lock held, on the goroutine that ended it. It must not
+	// block (webclient deletes the conference's dropped files on a goroutine
+	// of its own). Nil: nothing is called.
+	RoomEnded func(number string)
 }
 
 // Metrics receives the engine's counters. Implementations must be cheap and safe
@@ -234,9 +240,17 @@ func (e *Engine) record(rec dialroom.CallRecord) {
 // forget drops an ended room so a new conference on the same number starts fresh.
 func (e *Engine) forget(r *Room) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.rooms[r.number] == r {
 		delete(e.rooms, r.number)
+	}
+	e.mu.Unlock()
+	e.roomEnded(r.number)
+}
+
+// roomEnded calls Config.RoomEnded; the caller holds no lock.
+func (e *Engine) roomEnded(number string) {
+	if e.cfg.RoomEnded != nil {
+		e.cfg.RoomEnded(number)
 	}
 }
 
@@ -245,16 +259,20 @@ func (e *Engine) forget(r *Room) {
 // arriving concurrently either finds the room still registered or a new one.
 func (e *Engine) forgetIfEmpty(r *Room) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	r.mu.Lock()
 	empty := len(r.members) == 0 && len(r.lobby) == 0
-	if empty && !r.ended {
+	endsNow := empty && !r.ended
+	if endsNow {
 		r.ended = true
 		r.idle = true
 	}
 	r.mu.Unlock()
 	if empty && e.rooms[r.number] == r {
 		delete(e.rooms, r.number)
+	}
+	e.mu.Unlock()
+	if endsNow {
+		e.roomEnded(r.number)
 	}
 }
 

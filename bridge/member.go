@@ -75,3 +75,12 @@ func (m *Member) SetCamera(on bool) { m.room.setCamera(m, on) }
 // TrackAdded. The returned Track is written by the member's adapter (one reader
 // goroutine) and closed by it, or by the room when the member leaves.
 func (m *Member) Publish(spec TrackSpec) *Track { return m.room.publish(m, spec) }
+
+// InRoom reports whether the member is still in its room: false once it
+// left, was removed or replaced, or the conference ended. Safe from any
+// goroutine.
+func (m *Member) InRoom() bool {
+	m.room.mu.Lock()
+	defer m.room.mu.Unlock()
+	return !m.gone
+}

@@ -27,8 +27,8 @@ func (db *DB) CreateMaterial(ctx context.Context, m *dialroom.Material) error {
 	}
 	created := db.now()
 	_, err := db.db.ExecContext(ctx, `INSERT INTO materials
-		(id, operator_login, name, state, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Operator, m.Name, dialroom.MaterialConverting, m.Bytes, nanos(created))
+		(id, operator_login, name, state, bytes, created_at, room, uploader) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Operator, m.Name, dialroom.MaterialConverting, m.Bytes, nanos(created), nullString(m.Room), m.Uploader)
 	switch {
 	case isConstraint(err, sqlite3.ErrConstraintPrimaryKey):
 		return dialroom.Errorf(dialroom.ECONFLICT, "The material id is taken.")
@@ -56,11 +56,11 @@ func (db *DB) Material(ctx context.Context, operator, id string) (*dialroom.Mate
 	return m, nil
 }
 
-// ListMaterials returns the operator's materials, newest first; an empty,
-// non-nil slice if there are none.
+// ListMaterials returns the operator's library, newest first (not the
+// files dropped into conferences); an empty, non-nil slice if there are none.
 func (db *DB) ListMaterials(ctx context.Context, operator string) ([]*dialroom.Material, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+materialColumns+`
-		FROM materials WHERE operator_login = ? ORDER BY created_at DESC, id`, operator)
+		FROM materials WHERE operator_login = ? AND room IS NULL ORDER BY created_at DESC, id`, operator)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list materials: %w", err)
 	}
@@ -162,18 +162,19 @@ func (db *DB) MaterialDocuments(ctx context.Context) (map[string]bool, error) {
 }
 
 // materialColumns are the columns scanMaterial reads, in its order.
-const materialColumns = "id, operator_login, name, state, kind, pages, error, bytes, document_id, created_at"
+const materialColumns = "id, operator_login, name, state, kind, pages, error, bytes, document_id, created_at, room, uploader"
 
 func scanMaterial(s rowScanner) (*dialroom.Material, error) {
 	var (
 		m       dialroom.Material
 		doc     sql.NullString
+		room    sql.NullString
 		created sql.NullInt64
 	)
-	if err := s.Scan(&m.ID, &m.Operator, &m.Name, &m.State, &m.Type, &m.Pages, &m.Error, &m.Bytes, &doc, &created); err != nil {
+	if err := s.Scan(&m.ID, &m.Operator, &m.Name, &m.State, &m.Type, &m.Pages, &m.Error, &m.Bytes, &doc, &created, &room, &m.Uploader); err != nil {
 		return nil, err
 	}
-	m.Document = doc.String
+	m.Document, m.Room = doc.String, room.String
 	m.Created = timeOf(created)
 	return &m, nil
 }

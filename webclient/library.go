@@ -61,6 +61,11 @@ type MaterialLimits struct {
 	// uploads.
 	Queue       int
 	PerOperator int
+	// PerRoom is how many files may be dropped into one conference in all
+	// (default 20; converting, ready and failed ones count until the
+	// conference ends): guests cannot fill the disk. Drops also queue under
+	// the PerOperator bound, counted per conference (room_upload.go).
+	PerRoom int
 	// SpoolDir keeps uploads until their conversion starts. Set, it is owned
 	// by this server: leftovers of a previous run are removed at start.
 	// Empty: the system's temporary directory, never cleaned (tests).
@@ -82,6 +87,9 @@ func (l MaterialLimits) withDefaults() MaterialLimits {
 	}
 	if l.PerOperator <= 0 {
 		l.PerOperator = 4
+	}
+	if l.PerRoom <= 0 {
+		l.PerRoom = 20
 	}
 	return l
 }
@@ -127,6 +135,9 @@ type conversion struct {
 
 	started     bool
 	done, total int
+	// member names who dropped the file into a conference (room_upload.go);
+	// empty for library uploads. Guarded by library.mu.
+	member string
 }
 
 // newLibrary starts the workers. It marks materials a previous run left

@@ -70,6 +70,10 @@ type jsonShownMaterial struct {
 	Name     string   `json:"name"`
 	Pages    int      `json:"pages"`
 	PageURLs []string `json:"page_urls"`
+	// RoomFile is set, for the operator only, when the material was dropped
+	// into this conference and is not (yet) in their library: their page
+	// offers "Keep in my library" (room_upload.go).
+	RoomFile bool `json:"room_file,omitempty"`
 }
 
 type msgMaterialSelected struct {
@@ -193,6 +197,10 @@ func (c *session) selectMaterial(id string) error {
 	if err != nil {
 		return err
 	}
+	if m.Room != "" && m.Room != c.member.Room().Number() {
+		// Dropped into another of the operator's conferences (room_upload.go).
+		return dialroom.Errorf(dialroom.ENOTFOUND, "There is no such material.")
+	}
 	if m.State != dialroom.MaterialReady || m.Pages < 1 {
 		return dialroom.Errorf(dialroom.EINVALID, "%s is not ready to be shown.", m.Name)
 	}
@@ -208,8 +216,13 @@ func (c *session) materialEvent(ev bridge.Event) {
 		for i := range urls {
 			urls[i] = pageURL(v.ID, i+1, c.pageToken)
 		}
+		shown := jsonShownMaterial{ID: v.ID, Name: v.Name, Pages: v.Pages, PageURLs: urls}
+		if c.member != nil && c.member.Identity().Role == dialroom.RoleOperator {
+			_, err := c.srv.cfg.Store.RoomMaterial(c.ctx, c.member.Room().Number(), v.ID)
+			shown.RoomFile = err == nil
+		}
 		c.send(msgMaterialSelected{Type: "material_selected", Page: v.Page, Presenter: v.Presenter,
-			Material: jsonShownMaterial{ID: v.ID, Name: v.Name, Pages: v.Pages, PageURLs: urls}, Strokes: toJSONStrokes(ev.Strokes)})
+			Material: shown, Strokes: toJSONStrokes(ev.Strokes)})
 	case bridge.MaterialPage:
 		c.send(msgMaterialPage{Type: "material_page", Page: ev.Page, Presenter: ev.Presenter, Strokes: toJSONStrokes(ev.Strokes)})
 	case bridge.MaterialClosed:

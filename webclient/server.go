@@ -138,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, api: api, closeMu: closer, log: cfg.Logger, sessions: map[*session]struct{}{}}
 	s.lib = newLibrary(cfg.Store, cfg.Converter, cfg.Materials, cfg.Logger, cfg.Rand)
+	s.deleteRoomMaterials("") // files dropped into conferences a stopped server left (room_upload.go)
 	s.pages = newPageTokens()
 	s.routes()
 	return s, nil
@@ -160,6 +161,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/card", s.requireOperator(s.handlePutCard))
 	m.HandleFunc("DELETE /api/card", s.requireOperator(s.handleDeleteCard))
 	s.libraryRoutes(m)
+	s.roomUploadRoutes(m)
 	m.HandleFunc("GET /api/room/materials/{id}/pages/{n}", s.handleRoomPage) // room_material.go
 	m.HandleFunc("GET /api/health", s.handleHealth)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -119,6 +119,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Record:       m.queueRecord,
 		Metrics:      metrics,
 		Logger:       m.Logger,
+		// Rooms exist only once the HTTP and SIP sides run, after m.Web is set.
+		RoomEnded: func(number string) { m.Web.RoomEnded(number) },
 	})
 	metrics.WatchEngine(m.Engine)
 

@@ -12,6 +12,7 @@ import { initDial } from './dial.js';
 import { Cards } from './cards.js';
 import { Library } from './library.js';
 import { MaterialView } from './material.js';
+import { DropZone } from './drop.js';
 import {
   el, formatNumber, formatDuration, syncList, renderMembers, syncVideos, setToggle,
   copyText, flashLabel, nameOf, KIND,
@@ -472,6 +473,7 @@ initDial(client, $('dial-form'), $('dial-number'), $('dial-calls'));
 const cards = new Cards(client, $('cards'), { api });
 window.dialroomCards = cards;
 window.dialroomMaterial = new MaterialView(client, $('material'), { api });
+window.dialroomDrop = new DropZone(client, $('material'), { material: window.dialroomMaterial });
 const library = new Library($('library-panel'), { api });
 window.dialroomLibrary = library;
 

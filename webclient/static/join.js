@@ -6,6 +6,7 @@
 import { RoomClient } from './room.js';
 import { Cards } from './cards.js';
 import { MaterialView } from './material.js';
+import { DropZone } from './drop.js';
 import { el, digitsOf, formatNumber, formatDuration, renderMembers, syncVideos, setToggle } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +26,7 @@ const client = new RoomClient({ role: 'guest', audioContainer: $('remote-audio')
 window.dialroom = client;
 window.dialroomCards = new Cards(client, $('cards'));
 window.dialroomMaterial = new MaterialView(client, $('material'));
+window.dialroomDrop = new DropZone(client, $('material'), { material: window.dialroomMaterial });
 
 let retryAt = 0;       // Date.now() until which the server throttles us
 let wasIn = false;     // whether we were in the room just before the current state
