@@ -83,6 +83,7 @@ bench: build ## Go benchmarks, then the SFU and phone load tools; results into .
 	@echo "bench: wrote $(BENCH_OUT)"
 	BENCH_DIR=$(BENCH_DIR) bash scripts/bench-sfu.sh
 	BENCH_DIR=$(BENCH_DIR) bash scripts/bench-phone.sh
+	bin/dialroom-load --spawn --build=false --pointer-members 10 --duration 20s --markdown | tee $(BENCH_DIR)/pointer.txt
 
 lint: fmt-check vet staticcheck vuln ## gofmt, go vet, staticcheck, govulncheck
 

@@ -90,6 +90,12 @@ type Config struct {
 	Markdown bool
 	// Verbose logs protocol traffic at debug level.
 	Verbose bool
+
+	// PointerMembers, when set, selects pointer mode (pointerrun.go): one
+	// room of that many members, the operator presenting a document and
+	// moving the pointer PointerRate times a second for Duration.
+	PointerMembers int
+	PointerRate    int
 }
 
 // Limits that keep a run bounded on a shared 2-core machine.
@@ -126,6 +132,7 @@ func DefaultConfig() Config {
 		ServerLogLevel: "warn",
 		SIPpDuration:   10 * time.Second,
 		SIPpBin:        "sipp",
+		PointerRate:    25,
 	}
 }
 
@@ -207,6 +214,12 @@ func (c *Config) Validate() error {
 	}
 	if c.phoneMode() {
 		errs = append(errs, c.validatePhones()...)
+	}
+	if c.PointerMembers != 0 && (c.PointerMembers < 2 || c.PointerMembers > maxSize || c.phoneMode()) {
+		bad("--pointer-members must be 2..%d, without phone mode", maxSize)
+	}
+	if c.PointerRate < 1 || c.PointerRate > 100 {
+		bad("--pointer-rate must be 1..100 moves a second")
 	}
 	return errors.Join(errs...)
 }

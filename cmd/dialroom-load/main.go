@@ -39,6 +39,10 @@
 // phone → browser latency; --sipp-rates measures call setup with SIPp against
 // the server and against a SIPp UAS. Both spawn the server with a SIP config
 // and dialplan of their own.
+//
+// Pointer mode (pointerrun.go) measures the shared pointer's relay:
+//
+//	dialroom-load --spawn --pointer-members 10 [--pointer-rate 25] [--duration 20s]
 package main
 
 import (
@@ -74,7 +78,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, stdout, stderr, log); err != nil {
+	runner := run
+	if cfg.PointerMembers > 0 {
+		runner = runPointer
+	}
+	if err := runner(ctx, cfg, stdout, stderr, log); err != nil {
 		fmt.Fprintln(stderr, "dialroom-load:", err)
 		return 1
 	}
@@ -115,6 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		func(v string) (err error) { cfg.SIPpRates, err = parseCounts(v, "call rate"); return err })
 	fs.DurationVar(&cfg.SIPpDuration, "sipp-duration", cfg.SIPpDuration, "call setup mode: how long each rate runs")
 	fs.StringVar(&cfg.SIPpBin, "sipp", cfg.SIPpBin, "call setup mode: the SIPp binary")
+	fs.IntVar(&cfg.PointerMembers, "pointer-members", cfg.PointerMembers, "pointer mode: one room of this many WebSocket-only members, the operator moving the shared pointer for --duration")
+	fs.IntVar(&cfg.PointerRate, "pointer-rate", cfg.PointerRate, "pointer mode: material_pointer moves a second")
 	fs.BoolVar(&cfg.Markdown, "markdown", cfg.Markdown, "also print a docs/benchmarks.md table row")
 	fs.BoolVar(&cfg.Verbose, "v", cfg.Verbose, "log protocol traffic")
 	fs.Usage = func() {
