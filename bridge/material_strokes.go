@@ -86,8 +86,8 @@ func (m *Member) Draw(color string, points [][2]float64) error {
 	if len(s.strokes[v.Page]) >= maxStrokesPerPage {
 		return dialroom.Errorf(dialroom.EINVALID, "This page holds as many marks as it can; clear it first.")
 	}
-	if !s.marks.allow(r.engine.now(), maxMarksPerSecond) {
-		return dialroom.Errorf(dialroom.ETHROTTLED, "Marks are coming too fast; wait a moment.")
+	if err := r.allowMarkLocked(); err != nil {
+		return err
 	}
 	s.strokeSeq++
 	st := Stroke{ID: "s" + strconv.Itoa(s.strokeSeq), MemberID: m.id, Color: color, Points: slices.Clone(points)}
@@ -119,8 +119,8 @@ func (m *Member) Undo() error {
 	if i < 0 {
 		return nil
 	}
-	if !s.marks.allow(r.engine.now(), maxMarksPerSecond) {
-		return dialroom.Errorf(dialroom.ETHROTTLED, "Marks are coming too fast; wait a moment.")
+	if err := r.allowMarkLocked(); err != nil {
+		return err
 	}
 	id := list[i].ID
 	s.strokes[v.Page] = slices.Delete(list, i, i+1)
@@ -143,8 +143,8 @@ func (m *Member) ClearPage() error {
 		return dialroom.Errorf(dialroom.EDENIED, "Only the presenter or the operator can clear the page.")
 	}
 	s := &r.material
-	if !s.marks.allow(r.engine.now(), maxMarksPerSecond) {
-		return dialroom.Errorf(dialroom.ETHROTTLED, "Marks are coming too fast; wait a moment.")
+	if err := r.allowMarkLocked(); err != nil {
+		return err
 	}
 	delete(s.strokes, v.Page)
 	r.deliverBrowsersLocked(PageCleared{Page: v.Page})
@@ -204,4 +204,13 @@ func validColor(c string) bool {
 		}
 	}
 	return true
+}
+
+// allowMarkLocked counts one mark (a stroke, an undo, a clear) against the
+// room's rate, maxMarksPerSecond: ETHROTTLED when it is spent.
+func (r *Room) allowMarkLocked() error {
+	if !r.material.marks.allow(r.engine.now(), maxMarksPerSecond) {
+		return dialroom.Errorf(dialroom.ETHROTTLED, "Marks are coming too fast; wait a moment.")
+	}
+	return nil
 }

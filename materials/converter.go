@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/dialroom/dialroom"
 )
@@ -399,23 +398,14 @@ const maxName = 200
 // element (browsers on Windows may send C:\...), no control characters, valid
 // UTF-8, at most maxName bytes. It is never used as a path.
 func cleanName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.ToValidUTF8(name, "\uFFFD")
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.TrimSpace(name)
-	for len(name) > maxName {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" {
-		name = "document"
-	}
-	return name
+	return dialroom.FileDisplayName(name, maxName, func(name string) string {
+		name = strings.ToValidUTF8(name, "\uFFFD")
+		name = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, name)
+		return strings.TrimSpace(name)
+	})
 }

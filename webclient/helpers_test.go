@@ -509,3 +509,20 @@ func (h *harness) waitEngine(what string, cond func(bridge.Stats) bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// admitGuest has a guest join n and the operator admit them; it returns
+// the guest's socket, page token and member id.
+func admitGuest(h *harness, op *wsClient, n *dialroom.Number, name string) (*wsClient, string, string) {
+	h.t.Helper()
+	g, req := h.joinLobby(name, n)
+	op.expect("join_request")
+	op.send(map[string]any{"type": "admit", "request": req})
+	var a struct {
+		Self      wsMember `json:"self"`
+		PageToken string   `json:"page_token"`
+	}
+	g.expect("admitted").decode(h.t, &a)
+	op.expect("request_gone")
+	op.expect("member_joined")
+	return g, a.PageToken, a.Self.ID
+}

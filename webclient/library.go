@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dialroom/dialroom"
 )
@@ -376,16 +374,6 @@ const maxMaterialName = 200
 // valid UTF-8, at most maxMaterialName bytes; "document" if nothing is left.
 // It is never used as a path.
 func materialName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = cleanCardText(name) // one line: controls become spaces, bidi overrides go
-	for len(name) > maxMaterialName {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" {
-		name = "document"
-	}
-	return name
+	// One line: controls become spaces, bidi overrides go.
+	return dialroom.FileDisplayName(name, maxMaterialName, cleanCardText)
 }

@@ -96,20 +96,8 @@ func (s *Server) handleUploadMaterial(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.lib.spool(j, http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		s.lib.release(j)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.writeTooLarge(w, r, limit)
-			return
-		}
-		s.writeError(w, r, fmt.Errorf("materials: reading the upload: %w", err))
-		return
-	}
-	if n == 0 {
-		s.lib.release(j)
-		s.writeError(w, r, dialroom.Errorf(dialroom.EINVALID, "The file is empty."))
+	n, ok := s.receiveUpload(w, r, j, limit)
+	if !ok {
 		return
 	}
 	m := &dialroom.Material{ID: j.id, Operator: op.Login, Name: name, Bytes: n}
@@ -128,6 +116,30 @@ func (s *Server) handleUploadMaterial(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("material uploaded", "operator", op.Login, "material", m.ID, "bytes", n)
 	writeJSON(w, http.StatusAccepted, s.toJSONMaterial(m))
+}
+
+// receiveUpload spools the request body (at most limit bytes) for the
+// reserved job j and returns its size. On failure (too large: 413, empty:
+// 400, a read error) it has answered the request and released j, and ok is
+// false. Library uploads and files dropped into a room share it.
+func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, j *conversion, limit int64) (n int64, ok bool) {
+	n, err := s.lib.spool(j, http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		s.lib.release(j)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.writeTooLarge(w, r, limit)
+			return 0, false
+		}
+		s.writeError(w, r, fmt.Errorf("materials: reading an upload: %w", err))
+		return 0, false
+	}
+	if n == 0 {
+		s.lib.release(j)
+		s.writeError(w, r, dialroom.Errorf(dialroom.EINVALID, "The file is empty."))
+		return 0, false
+	}
+	return n, true
 }
 
 // writeTooLarge answers 413 (not the 400 of EINVALID): the status says why

@@ -59,15 +59,24 @@ func newLibraryHarness(t *testing.T, maxBytes int64) (*harness, string) {
 // upload posts data as the file name to the library.
 func (h *harness) upload(cookie, name string, data []byte) response {
 	h.t.Helper()
-	r, err := http.NewRequest(http.MethodPost, h.ts.URL+"/api/materials?name="+url.QueryEscape(name), bytes.NewReader(data))
+	return h.postFile("/api/materials?name="+url.QueryEscape(name), cookie, data)
+}
+
+// postFile POSTs data as a raw file body to path, with the session cookie
+// when there is one.
+func (h *harness) postFile(path, cookie string, data []byte) response {
+	h.t.Helper()
+	r, err := http.NewRequest(http.MethodPost, h.ts.URL+path, bytes.NewReader(data))
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/octet-stream")
-	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+	}
 	resp, err := h.ts.Client().Do(r)
 	if err != nil {
-		h.t.Fatalf("upload %s: %v", name, err)
+		h.t.Fatalf("POST %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -77,18 +86,25 @@ func (h *harness) upload(cookie, name string, data []byte) response {
 // waitMaterial polls GET /api/materials/{id} until it is no longer converting.
 func (h *harness) waitMaterial(cookie, id string) jsonMaterial {
 	h.t.Helper()
+	return h.waitConverted("/api/materials/"+id, cookie, true)
+}
+
+// waitConverted polls path (a material's state) until it is no longer
+// converting; withProgress requires progress while it converts.
+func (h *harness) waitConverted(path, cookie string, withProgress bool) jsonMaterial {
+	h.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp := h.do(request{method: "GET", path: "/api/materials/" + id, cookie: cookie})
+		resp := h.do(request{method: "GET", path: path, cookie: cookie})
 		if resp.status != http.StatusOK {
-			h.t.Fatalf("GET material: %d %s", resp.status, resp.body)
+			h.t.Fatalf("GET %s: %d %s", path, resp.status, resp.body)
 		}
 		var m jsonMaterial
 		resp.decode(h.t, &m)
 		if m.State != dialroom.MaterialConverting {
 			return m
 		}
-		if m.Progress == nil {
+		if withProgress && m.Progress == nil {
 			h.t.Fatalf("converting without progress: %s", resp.body)
 		}
 		if time.Now().After(deadline) {

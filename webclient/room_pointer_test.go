@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/bridge"
 )
 
@@ -49,14 +50,7 @@ func TestPointerSlotLatestWins(t *testing.T) {
 // WebSocket, in order; a slow reader never gets disconnected for them.
 func TestPointerRelay(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	h := newHarness(t, func(cfg *Config) { cfg.Converter = pageFiles{root} })
-	alice := h.operator("alice", "Alice")
-	n := h.issue(alice)
-	slides := readyMaterial(t, h, root, "alice", "slides", 1)
-	op := h.connect("operator", h.session("alice"))
-	op.send(map[string]any{"type": "host", "number": n.Digits})
-	op.expect("hosting")
+	h, op, n, slides := hostWithSlides(t)
 	guest, _, _ := admitGuest(h, op, n, "Guest")
 
 	guest.send(map[string]any{"type": "material_pointer", "x": 0.5, "y": 0.5})
@@ -96,14 +90,7 @@ func TestPointerRelay(t *testing.T) {
 // material_selected.
 func TestStrokeMessages(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	h := newHarness(t, func(cfg *Config) { cfg.Converter = pageFiles{root} })
-	alice := h.operator("alice", "Alice")
-	n := h.issue(alice)
-	slides := readyMaterial(t, h, root, "alice", "slides", 1)
-	op := h.connect("operator", h.session("alice"))
-	op.send(map[string]any{"type": "host", "number": n.Digits})
-	op.expect("hosting")
+	h, op, n, slides := hostWithSlides(t)
 	guest, _, guestID := admitGuest(h, op, n, "Guest")
 	op.send(map[string]any{"type": "material_select", "material": slides})
 	op.expect("material_selected")
@@ -154,14 +141,7 @@ func TestStrokeMessages(t *testing.T) {
 // the ones it could not take in time skipped.
 func TestPointerSlowReceiver(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	h := newHarness(t, func(cfg *Config) { cfg.Converter = pageFiles{root} })
-	alice := h.operator("alice", "Alice")
-	n := h.issue(alice)
-	slides := readyMaterial(t, h, root, "alice", "slides", 1)
-	op := h.connect("operator", h.session("alice"))
-	op.send(map[string]any{"type": "host", "number": n.Digits})
-	op.expect("hosting")
+	h, op, n, slides := hostWithSlides(t)
 	guest, _, _ := admitGuest(h, op, n, "Guest")
 	op.send(map[string]any{"type": "material_select", "material": slides})
 	op.expect("material_selected")
@@ -190,4 +170,19 @@ func TestPointerSlowReceiver(t *testing.T) {
 	t.Logf("%d moves made, %d received", moves, got)
 	guest.send(map[string]any{"type": "ping"})
 	guest.expect("pong") // still connected
+}
+
+// hostWithSlides starts a harness whose operator alice has a ready
+// one-page material "slides" and hosts her number's room; it returns the
+// harness, her socket, the number and the material's id.
+func hostWithSlides(t *testing.T) (*harness, *wsClient, *dialroom.Number, string) {
+	t.Helper()
+	root := t.TempDir()
+	h := newHarness(t, func(cfg *Config) { cfg.Converter = pageFiles{root} })
+	n := h.issue(h.operator("alice", "Alice"))
+	slides := readyMaterial(t, h, root, "alice", "slides", 1)
+	op := h.connect("operator", h.session("alice"))
+	op.send(map[string]any{"type": "host", "number": n.Digits})
+	op.expect("hosting")
+	return h, op, n, slides
 }

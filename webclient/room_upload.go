@@ -2,8 +2,6 @@ package webclient
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -131,20 +129,8 @@ func (s *Server) handleRoomUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	size, err := s.lib.spool(j, http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		s.lib.release(j)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.writeTooLarge(w, r, limit)
-			return
-		}
-		s.writeError(w, r, fmt.Errorf("materials: reading a dropped file: %w", err))
-		return
-	}
-	if size == 0 {
-		s.lib.release(j)
-		s.writeError(w, r, dialroom.Errorf(dialroom.EINVALID, "The file is empty."))
+	size, ok := s.receiveUpload(w, r, j, limit)
+	if !ok {
 		return
 	}
 	mat := &dialroom.Material{ID: j.id, Operator: room.Operator(), Name: name, Bytes: size,

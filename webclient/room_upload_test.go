@@ -5,7 +5,6 @@ import (
 	"context"
 	"image"
 	"image/png"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -50,36 +49,14 @@ func newDropHarness(t *testing.T, limits MaterialLimits) (*harness, string) {
 // drop posts data as a dropped file named name with page token token.
 func (h *harness) drop(token, name string, data []byte) response {
 	h.t.Helper()
-	u := h.ts.URL + "/api/room/uploads?token=" + url.QueryEscape(token) + "&name=" + url.QueryEscape(name)
-	resp, err := h.ts.Client().Post(u, "application/octet-stream", bytes.NewReader(data))
-	if err != nil {
-		h.t.Fatalf("drop %s: %v", name, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: body}
+	return h.postFile("/api/room/uploads?token="+url.QueryEscape(token)+"&name="+url.QueryEscape(name), "", data)
 }
 
 // waitDropped polls a dropped file's state with token until it is no
 // longer converting.
 func (h *harness) waitDropped(token, id string) jsonMaterial {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp := h.do(request{method: "GET", path: "/api/room/uploads/" + id + "?token=" + token})
-		if resp.status != http.StatusOK {
-			h.t.Fatalf("GET dropped file: %d %s", resp.status, resp.body)
-		}
-		var m jsonMaterial
-		resp.decode(h.t, &m)
-		if m.State != dialroom.MaterialConverting {
-			return m
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("still converting: %s", resp.body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return h.waitConverted("/api/room/uploads/"+id+"?token="+token, "", false)
 }
 
 // testPNG encodes a blank w×h image.

@@ -24,21 +24,32 @@ type goMetrics struct {
 
 // scrapeGoMetrics reads /metrics; a server without it answers an error.
 func scrapeGoMetrics(ctx context.Context, hc *http.Client, base *url.URL) (goMetrics, error) {
+	var m goMetrics
+	err := fetchMetrics(ctx, hc, base, 4<<20, func(r io.Reader) (err error) {
+		m, err = parseGoMetrics(r)
+		return err
+	})
+	return m, err
+}
+
+// fetchMetrics GETs the server's /metrics and hands at most limit bytes of
+// the body to parse. It is shared by every scrape of the load tool.
+func fetchMetrics(ctx context.Context, hc *http.Client, base *url.URL, limit int64, parse func(io.Reader) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.JoinPath("/metrics").String(), nil)
 	if err != nil {
-		return goMetrics{}, err
+		return err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return goMetrics{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return goMetrics{}, fmt.Errorf("GET /metrics: %s", resp.Status)
+		return fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
-	return parseGoMetrics(io.LimitReader(resp.Body, 4<<20))
+	return parse(io.LimitReader(resp.Body, limit))
 }
 
 // parseGoMetrics picks the figures out of the Prometheus text format.

@@ -87,21 +87,12 @@ func (h histogram) above(d time.Duration) float64 {
 
 // scrapeServerMetrics reads /metrics.
 func scrapeServerMetrics(ctx context.Context, hc *http.Client, base *url.URL) (serverMetrics, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.JoinPath("/metrics").String(), nil)
-	if err != nil {
-		return serverMetrics{}, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return serverMetrics{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return serverMetrics{}, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	return parseServerMetrics(io.LimitReader(resp.Body, 8<<20))
+	var m serverMetrics
+	err := fetchMetrics(ctx, hc, base, 8<<20, func(r io.Reader) (err error) {
+		m, err = parseServerMetrics(r)
+		return err
+	})
+	return m, err
 }
 
 // parseServerMetrics reads the Prometheus text format.

@@ -421,20 +421,9 @@ func (pe *phoneEnv) closeSockets() {
 
 // keepalivePhones pings the browsers' sockets (the server closes idle ones).
 func keepalivePhones(ctx context.Context, pe *phoneEnv) {
-	t := time.NewTicker(keepaliveInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyKeepalive(ctx, func() {
 		if bs := pe.clock.browsers.Load(); bs != nil {
-			for _, c := range *bs {
-				if c.started() && c.ended() == nil {
-					_ = c.write(outMsg{Type: "ping"})
-				}
-			}
+			pingClients(*bs)
 		}
-	}
+	})
 }

@@ -203,18 +203,11 @@ func runPointer(ctx context.Context, cfg Config, out, stderr io.Writer, log *slo
 // pingMembers keeps the members' sockets from the server's idle timeout (60 s)
 // as the browsers do: guests send nothing else.
 func pingMembers(ctx context.Context, members []*pointerMember) {
-	t := time.NewTicker(keepaliveInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyKeepalive(ctx, func() {
 		for _, m := range members {
 			_ = m.write(pointerOut{Type: "ping"})
 		}
-	}
+	})
 }
 
 // cpuPct is the server's CPU over [a, b] in % of one core, the load

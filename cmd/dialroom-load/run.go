@@ -275,6 +275,21 @@ func waitReady(ctx context.Context, rooms []*room, timeout time.Duration, log *s
 // keepalive pings every started client's socket until ctx ends: one loop,
 // not a timer per client.
 func keepalive(ctx context.Context, clients []*client) {
+	everyKeepalive(ctx, func() { pingClients(clients) })
+}
+
+// pingClients pings every started client that has not ended.
+func pingClients(clients []*client) {
+	for _, c := range clients {
+		if c.started() && c.ended() == nil {
+			_ = c.write(outMsg{Type: "ping"})
+		}
+	}
+}
+
+// everyKeepalive calls ping every keepaliveInterval until ctx ends, on the
+// caller's goroutine: the keep-alive loop of every mode.
+func everyKeepalive(ctx context.Context, ping func()) {
 	t := time.NewTicker(keepaliveInterval)
 	defer t.Stop()
 	for {
@@ -283,11 +298,7 @@ func keepalive(ctx context.Context, clients []*client) {
 			return
 		case <-t.C:
 		}
-		for _, c := range clients {
-			if c.started() && c.ended() == nil {
-				_ = c.write(outMsg{Type: "ping"})
-			}
-		}
+		ping()
 	}
 }
 

@@ -166,30 +166,9 @@ func TestDialoutFromConsole(t *testing.T) {
 	}
 
 	// The call record: masked number, the dial-out rule, answered.
-	api := newAPIClient(t, srv.URL())
-	api.login("admin", srv.AdminPassword)
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		var calls struct {
-			Calls []struct{ Kind, Party, Outcome, Rule string } `json:"calls"`
-		}
-		api.do("GET", "/api/calls", nil, &calls)
-		found := false
-		for _, c := range calls.Calls {
-			if c.Kind == "phone" && c.Outcome == "answered" {
-				found = true
-				if c.Party != "090-****-0001" || c.Rule != "mobiles" {
-					t.Errorf("dial-out record %+v, want 090-****-0001 by rule mobiles", c)
-				}
-			}
-		}
-		if found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no answered dial-out record: %+v", calls.Calls)
-		}
-		time.Sleep(100 * time.Millisecond)
+	c := waitCallRecord(t, srv, func(c callRecordJSON) bool { return c.Kind == "phone" && c.Outcome == "answered" })
+	if c.Party != "090-****-0001" || c.Rule != "mobiles" {
+		t.Errorf("dial-out record %+v, want 090-****-0001 by rule mobiles", c)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/dialroom/dialroom/configs"
 	"github.com/dialroom/dialroom/e2e"
 )
 
@@ -31,15 +30,8 @@ import (
 // ends the conference the guest's remaining file is gone from disk and
 // database, and the kept one stays.
 func TestDropFileBrowser(t *testing.T) {
-	e2e.RequireChromium(t)
-	e2e.RequirePoppler(t)
-	srv := startServer(t, "", func(c *configs.Config) { c.Materials.PageSize = libraryPageSize })
+	srv, op, g1, number := startMaterialsRoom(t, nil)
 	base := srv.URL()
-
-	op := newParticipant(t, "operator", toneOperator)
-	g1 := newParticipant(t, "guest1", toneGuest1)
-	number := op.openConference(base, srv.AdminPassword)
-	g1.joinAndAdmit(op, base, number, "Guest One")
 	g1ID := op.memberID("Guest One")
 
 	// The guest drops a PNG onto the page.
@@ -152,15 +144,7 @@ func (p *participant) dropFile(name, typ string, data []byte) {
 // to drop one.
 func (p *participant) pickDropFile(name, typ string, data []byte) {
 	p.t.Helper()
-	p.eval(fmt.Sprintf(`(() => {
-		const bytes = Uint8Array.from(atob(%q), c => c.charCodeAt(0));
-		const input = document.getElementById('drop-file');
-		const dt = new DataTransfer();
-		dt.items.add(new File([bytes], %q, {type: %q}));
-		input.files = dt.files;
-		input.dispatchEvent(new Event('change'));
-		return true;
-	})()`, base64.StdEncoding.EncodeToString(data), name, typ), new(bool))
+	p.pickInto("drop-file", name, typ, data)
 }
 
 // makePNG encodes a w×h test image: a gradient, so it is not blank.

@@ -162,15 +162,22 @@ func TestLibraryBrowser(t *testing.T) {
 // file dialog would.
 func (p *participant) pickFile(name, typ string, data []byte) {
 	p.t.Helper()
+	p.pickInto("library-file", name, typ, data)
+}
+
+// pickInto gives the file input with id inputID one file and fires its
+// change event, as the file dialog would.
+func (p *participant) pickInto(inputID, name, typ string, data []byte) {
+	p.t.Helper()
 	p.eval(fmt.Sprintf(`(() => {
 		const bytes = Uint8Array.from(atob(%q), c => c.charCodeAt(0));
-		const input = document.getElementById('library-file');
+		const input = document.getElementById(%q);
 		const dt = new DataTransfer();
 		dt.items.add(new File([bytes], %q, {type: %q}));
 		input.files = dt.files;
 		input.dispatchEvent(new Event('change'));
 		return true;
-	})()`, base64.StdEncoding.EncodeToString(data), name, typ), new(bool))
+	})()`, base64.StdEncoding.EncodeToString(data), inputID, name, typ), new(bool))
 }
 
 // get sends a GET and returns the status.

@@ -26,17 +26,11 @@ import (
 // the pages back; page URLs are refused (404) to anyone not in the room —
 // no token, a made-up token, and a member who left.
 func TestMaterialsRoomBrowser(t *testing.T) {
-	e2e.RequireChromium(t)
-	e2e.RequirePoppler(t)
-	srv := startServer(t, "", func(c *configs.Config) { c.Materials.PageSize = libraryPageSize })
+	srv, op, g1, number := startMaterialsRoom(t, func(op *participant) {
+		op.pickFile("deck.pdf", "application/pdf", e2e.MakePDF(e2e.Pages(3), false))
+		op.waitFor("deck ready", `document.querySelector('li.material[data-state="ready"]')`, 30*time.Second)
+	})
 	base := srv.URL()
-
-	op := newParticipant(t, "operator", toneOperator)
-	g1 := newParticipant(t, "guest1", toneGuest1)
-	number := op.openConference(base, srv.AdminPassword)
-	op.pickFile("deck.pdf", "application/pdf", e2e.MakePDF(e2e.Pages(3), false))
-	op.waitFor("deck ready", `document.querySelector('li.material[data-state="ready"]')`, 30*time.Second)
-	g1.joinAndAdmit(op, base, number, "Guest One")
 	opID, g1ID := g1.operatorID(), op.memberID("Guest One")
 
 	// The operator picks the document from "Share a document".
@@ -253,4 +247,23 @@ func httpStatus(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// startMaterialsRoom starts a server with small converted pages, opens the
+// operator's conference in one browser, runs before (if any) in the
+// operator's console, and has "Guest One" join from a second browser and be
+// admitted. It fails the test without Chromium or pdftoppm (in CI).
+func startMaterialsRoom(t *testing.T, before func(op *participant)) (*testServer, *participant, *participant, string) {
+	t.Helper()
+	e2e.RequireChromium(t)
+	e2e.RequirePoppler(t)
+	srv := startServer(t, "", func(c *configs.Config) { c.Materials.PageSize = libraryPageSize })
+	op := newParticipant(t, "operator", toneOperator)
+	g1 := newParticipant(t, "guest1", toneGuest1)
+	number := op.openConference(srv.URL(), srv.AdminPassword)
+	if before != nil {
+		before(op)
+	}
+	g1.joinAndAdmit(op, srv.URL(), number, "Guest One")
+	return srv, op, g1, number
 }

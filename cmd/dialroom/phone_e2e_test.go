@@ -195,28 +195,34 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 	op.waitFor("phone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
 
 	// The call record keeps the masked caller and the rule that routed it.
+	c := waitCallRecord(t, srv, func(c callRecordJSON) bool { return c.Kind == "phone" })
+	if c.Party != "090-****-5678" || c.Rule != "direct-dial" || c.Outcome != "admitted" {
+		t.Errorf("phone call record %+v, want 090-****-5678, rule direct-dial, admitted", c)
+	}
+}
+
+// callRecordJSON is a call record as GET /api/calls lists it (docs/api.md).
+type callRecordJSON struct{ Kind, Party, Outcome, Rule string }
+
+// waitCallRecord polls the admin's GET /api/calls for up to 5 s until a
+// record matches and returns it; the test fails without one.
+func waitCallRecord(t *testing.T, srv *testServer, match func(callRecordJSON) bool) callRecordJSON {
+	t.Helper()
 	api := newAPIClient(t, srv.URL())
 	api.login("admin", srv.AdminPassword)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var calls struct {
-			Calls []struct{ Kind, Party, Outcome, Rule string } `json:"calls"`
+			Calls []callRecordJSON `json:"calls"`
 		}
 		api.do("GET", "/api/calls", nil, &calls)
-		found := false
 		for _, c := range calls.Calls {
-			if c.Kind == "phone" {
-				found = true
-				if c.Party != "090-****-5678" || c.Rule != "direct-dial" || c.Outcome != "admitted" {
-					t.Errorf("phone call record %+v, want 090-****-5678, rule direct-dial, admitted", c)
-				}
+			if match(c) {
+				return c
 			}
 		}
-		if found {
-			break
-		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no call record for the phone: %+v", calls.Calls)
+			t.Fatalf("no matching call record in %+v", calls.Calls)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
