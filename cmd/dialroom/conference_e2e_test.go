@@ -346,7 +346,14 @@ func (p *participant) openConference(base, password string) string {
 	p.waitFor("issued number", `document.querySelector('#numbers li[data-number]')`, 10*time.Second)
 	var number string
 	p.eval(`document.querySelector('#numbers li[data-number]').dataset.number`, &number)
-	p.run("open conference", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#numbers li[data-number=%q] .host`, number))))
+	// A click by script, not by coordinates: the console's panels (phone
+	// lines, softphone, library, cards) load after the number is issued and
+	// move the list, so a mouse click aimed a moment earlier can miss.
+	var clicked bool
+	p.eval(fmt.Sprintf(`(() => { const b = document.querySelector('#numbers li[data-number=%q] .host'); if (!b) return false; b.click(); return true; })()`, number), &clicked)
+	if !clicked {
+		p.t.Fatalf("%s: no open button for %s", p.name, number)
+	}
 	p.waitFor("hosting", `window.dialroom && window.dialroom.state === 'in'`, 10*time.Second)
 	return number
 }
