@@ -80,7 +80,8 @@ type Clock struct {
 	workers int
 
 	mu      sync.Mutex
-	subs    []*Subscription // replaced, never modified in place
+	subs    []*Subscription // replaced, never modified in place; the first nfirst are SubscribeFirst's
+	nfirst  int
 	running bool
 	closed  bool
 	quit    chan struct{}
@@ -106,8 +107,9 @@ func NewClock(cfg ClockConfig) *Clock {
 
 // Subscription is one registered tick function.
 type Subscription struct {
-	c  *Clock
-	fn func(Tick)
+	c     *Clock
+	fn    func(Tick)
+	first bool
 
 	mu      sync.Mutex
 	running bool
@@ -118,8 +120,18 @@ type Subscription struct {
 // Subscribe registers fn to be called on every tick from the next one on. It
 // may be called from any goroutine, including from a tick function. After
 // Close it returns a subscription that is already stopped.
-func (c *Clock) Subscribe(fn func(Tick)) *Subscription {
-	s := &Subscription{c: c, fn: fn, done: make(chan struct{})}
+func (c *Clock) Subscribe(fn func(Tick)) *Subscription { return c.subscribe(fn, false) }
+
+// SubscribeFirst is Subscribe for work that must be done before every other
+// subscriber's in each tick: reading the packets that arrived since the last
+// tick into the jitter buffers the tick's mixes then pop (Poller). Such
+// functions run one after another on the clock's own goroutine, in the order
+// they subscribed, before the other subscribers start; they keep the clock
+// running like any subscription.
+func (c *Clock) SubscribeFirst(fn func(Tick)) *Subscription { return c.subscribe(fn, true) }
+
+func (c *Clock) subscribe(fn func(Tick), first bool) *Subscription {
+	s := &Subscription{c: c, fn: fn, first: first, done: make(chan struct{})}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -127,7 +139,12 @@ func (c *Clock) Subscribe(fn func(Tick)) *Subscription {
 		close(s.done)
 		return s
 	}
-	c.subs = append(slices.Clip(c.subs), s)
+	if first {
+		c.subs = slices.Insert(slices.Clone(c.subs), c.nfirst, s)
+		c.nfirst++
+	} else {
+		c.subs = append(slices.Clip(c.subs), s)
+	}
 	if !c.running {
 		c.running = true
 		c.loops.Add(1)
@@ -181,6 +198,9 @@ func (c *Clock) remove(s *Subscription) {
 	defer c.mu.Unlock()
 	if i := slices.Index(c.subs, s); i >= 0 {
 		c.subs = slices.Delete(slices.Clone(c.subs), i, i+1)
+		if s.first {
+			c.nfirst--
+		}
 	}
 }
 
@@ -262,16 +282,17 @@ func (h *durationHist) snapshot() Histogram {
 	return out
 }
 
-// snapshot returns the subscribers for a tick, or stops the loop (under the
-// same lock Subscribe restarts it with) when there are none.
-func (c *Clock) snapshot() ([]*Subscription, bool) {
+// snapshot returns the subscribers for a tick (SubscribeFirst's, then the
+// rest), or stops the loop (under the same lock Subscribe restarts it with)
+// when there are none.
+func (c *Clock) snapshot() (first, rest []*Subscription, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.subs) == 0 || c.closed {
 		c.running = false
-		return nil, false
+		return nil, nil, false
 	}
-	return c.subs, true
+	return c.subs[:c.nfirst], c.subs[c.nfirst:], true
 }
 
 // run is the clock loop, one goroutine while there are subscribers.
@@ -318,20 +339,24 @@ func (c *Clock) run(start time.Time) {
 			due = start.Add(time.Duration(seq) * c.period)
 			late = now.Sub(due)
 		}
-		subs, ok := c.snapshot()
+		first, subs, ok := c.snapshot()
 		if !ok {
 			return
 		}
 		c.ticks.Add(1)
 		c.late.record(late)
 		t := Tick{Seq: seq, Scheduled: due, Late: late}
-		shards := min(len(work)+1, len(subs))
-		wg.Add(shards - 1)
-		for i := 1; i < shards; i++ {
-			work[i-1] <- clockJob{subs: subs, tick: t, shard: i, shards: shards}
+		for _, s := range first {
+			s.call(t)
 		}
-		clockJob{subs: subs, tick: t, shard: 0, shards: shards}.runShard()
-		wg.Wait()
+		if shards := min(len(work)+1, len(subs)); shards > 0 {
+			wg.Add(shards - 1)
+			for i := 1; i < shards; i++ {
+				work[i-1] <- clockJob{subs: subs, tick: t, shard: i, shards: shards}
+			}
+			clockJob{subs: subs, tick: t, shard: 0, shards: shards}.runShard()
+			wg.Wait()
+		}
 		c.busy.record(time.Since(now))
 	}
 }

@@ -70,32 +70,42 @@ func (a *PortAllocator) Free() int {
 	return len(a.free)
 }
 
-// listen binds a UDP socket on ip at the first free port that binds (another
+// acquire binds a socket with open at the first free port that binds (another
 // program may hold some), trying each free port at most once.
-func (a *PortAllocator) listen(ip netip.Addr) (*net.UDPConn, int, error) {
+func (a *PortAllocator) acquire(open func(port int) error) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var lastErr error
 	for range len(a.free) {
 		p := a.free[0]
 		a.free = a.free[1:]
-		laddr := &net.UDPAddr{Port: p} // no IP: every address, dual-stack where there is IPv6
-		if ip.IsValid() {
-			laddr.IP = ip.AsSlice()
-		}
-		conn, err := net.ListenUDP("udp", laddr)
-		if err != nil {
+		if err := open(p); err != nil {
 			lastErr = err
 			a.free = append(a.free, p)
 			continue
 		}
 		a.inUse[p] = true
-		return conn, p, nil
+		return p, nil
 	}
 	if lastErr != nil {
-		return nil, 0, fmt.Errorf("%w (last: %v)", ErrNoPorts, lastErr)
+		return 0, fmt.Errorf("%w (last: %v)", ErrNoPorts, lastErr)
 	}
-	return nil, 0, ErrNoPorts
+	return 0, ErrNoPorts
+}
+
+// listen binds a UDP socket of the net package on ip at a free port.
+func (a *PortAllocator) listen(ip netip.Addr) (*net.UDPConn, int, error) {
+	var conn *net.UDPConn
+	port, err := a.acquire(func(p int) error {
+		laddr := &net.UDPAddr{Port: p} // no IP: every address, dual-stack where there is IPv6
+		if ip.IsValid() {
+			laddr.IP = ip.AsSlice()
+		}
+		c, err := net.ListenUDP("udp", laddr)
+		conn = c
+		return err
+	})
+	return conn, port, err
 }
 
 func (a *PortAllocator) release(p int) {
@@ -118,15 +128,20 @@ type EndpointConfig struct {
 	// Timeout: see DefaultRTPTimeout. Zero takes the default; negative
 	// disables timeout detection. Counting starts at SetRemote.
 	Timeout time.Duration
+	// Poller, when set, receives the endpoint's packets on one of its loops
+	// instead of a reader goroutine of the endpoint's own (see Poller). Nil
+	// gives the endpoint its own goroutine: portable, and what tests and
+	// tools with a handful of legs use.
+	Poller *Poller
 	// OnPacket receives every RTP packet from the accepted source, on the
-	// endpoint's reader goroutine, with its arrival time. The packet and its
+	// endpoint's reader goroutine (or its poller loop), with its arrival time. The packet and its
 	// payload are reused for the next read: copy what must outlive the call
 	// (a JitterBuffer.Push copies). It must return quickly and must not call
 	// Close. Required.
 	OnPacket func(p *rtp.Packet, arrival time.Time)
-	// OnTimeout is called on the reader goroutine when no packet came from the
-	// accepted source for Timeout; again after packets resumed and stopped
-	// again. It must not call Close (hand the hang-up to the call's
+	// OnTimeout is called on the reader goroutine (or the poller loop, within
+	// the poller's sweep period) when no packet came from the accepted source
+	// for Timeout; again after packets resumed and stopped again. It must not call Close (hand the hang-up to the call's
 	// goroutine). Optional.
 	OnTimeout func()
 }
@@ -142,9 +157,10 @@ type EndpointStats struct {
 	SendErrors           uint64
 }
 
-// Endpoint is one leg's RTP socket: a UDP port from a PortAllocator, one
-// reader goroutine that reads into one reused buffer and hands packets to
-// OnPacket, and a send path that marshals into one reused buffer.
+// Endpoint is one leg's RTP socket: a UDP port from a PortAllocator, a
+// receive path that hands packets to OnPacket (a reader goroutine of its own
+// reading into one reused buffer, or a Poller's loop), and a send path that
+// marshals into one reused buffer.
 //
 // Symmetric RTP with protection against hijacking: packets are sent to the
 // source the endpoint has accepted, else to the address signalling gave
@@ -155,12 +171,15 @@ type EndpointStats struct {
 // as Foreign.
 //
 // Timeouts are detected by the reader's own deadline, set once per Timeout
-// rather than per packet; there is no timer or ticker per leg.
+// rather than per packet, or by the poller's sweep; there is no timer or
+// ticker per leg.
 //
 // WriteRTP, SetRemote, SetTimeout, Stats and Close may be called from any
 // goroutine.
 type Endpoint struct {
-	conn  *net.UDPConn
+	conn  *net.UDPConn // the reader goroutine's socket; nil when polled
+	sock  *rawSocket   // the poller's socket; nil with a reader goroutine
+	local netip.AddrPort
 	port  int
 	ports *PortAllocator
 	cfg   EndpointConfig
@@ -171,6 +190,7 @@ type Endpoint struct {
 	negotiated atomic.Bool
 	lastRx     atomic.Int64 // unix ns of the last accepted packet or SetRemote
 	timeout    atomic.Int64 // ns; ≤ 0 disabled
+	firedAt    int64        // polled: lastRx when the timeout last fired; the loop's alone
 
 	sendMu  sync.Mutex
 	sendBuf [maxDatagram]byte
@@ -213,13 +233,7 @@ func Listen(cfg EndpointConfig) (*Endpoint, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultRTPTimeout
 	}
-	conn, port, err := cfg.Ports.listen(cfg.IP)
-	if err != nil {
-		return nil, err
-	}
 	e := &Endpoint{
-		conn:  conn,
-		port:  port,
 		ports: cfg.Ports,
 		cfg:   cfg,
 		ssrc:  rand.Uint32(),
@@ -228,6 +242,15 @@ func Listen(cfg EndpointConfig) (*Endpoint, error) {
 	}
 	e.timeout.Store(int64(cfg.Timeout))
 	e.remote.Store(&remoteState{learnEnd: time.Now().Add(cfg.LearnWindow)})
+	if cfg.Poller != nil {
+		return e, cfg.Poller.add(e)
+	}
+	conn, port, err := cfg.Ports.listen(cfg.IP)
+	if err != nil {
+		return nil, err
+	}
+	e.conn, e.port = conn, port
+	e.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	go e.read()
 	return e, nil
 }
@@ -236,7 +259,7 @@ func Listen(cfg EndpointConfig) (*Endpoint, error) {
 func (e *Endpoint) Port() int { return e.port }
 
 // LocalAddr returns the bound address and port.
-func (e *Endpoint) LocalAddr() netip.AddrPort { return e.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (e *Endpoint) LocalAddr() netip.AddrPort { return e.local }
 
 // SSRC returns the SSRC of the packets the endpoint sends.
 func (e *Endpoint) SSRC() uint32 { return e.ssrc }
@@ -269,8 +292,13 @@ func (e *Endpoint) SetTimeout(d time.Duration) {
 }
 
 // wakeReader makes the reader's blocked read return now, so it recomputes
-// its deadline.
-func (e *Endpoint) wakeReader() { _ = e.conn.SetReadDeadline(time.Now()) }
+// its deadline. A polled endpoint has no deadline: the sweep reads the new
+// values.
+func (e *Endpoint) wakeReader() {
+	if e.conn != nil {
+		_ = e.conn.SetReadDeadline(time.Now())
+	}
+}
 
 // WriteRTP sends one packet to the remote: the endpoint's SSRC and next
 // sequence number, with the caller's payload type, marker bit and timestamp
@@ -301,7 +329,12 @@ func (e *Endpoint) WriteRTP(pt uint8, marker bool, timestamp uint32, payload []b
 	}
 	n += copy(e.sendBuf[n:], payload)
 	e.seq++
-	if _, err := e.conn.WriteToUDPAddrPort(e.sendBuf[:n], dst); err != nil {
+	if e.sock != nil {
+		err = e.sock.sendTo(e.sendBuf[:n], dst)
+	} else {
+		_, err = e.conn.WriteToUDPAddrPort(e.sendBuf[:n], dst)
+	}
+	if err != nil {
 		e.sendErrors.Add(1)
 		return err
 	}
@@ -325,15 +358,20 @@ func (e *Endpoint) Stats() EndpointStats {
 	}
 }
 
-// Close closes the socket, waits for the reader goroutine to end (so OnPacket
-// and OnTimeout are not running and will not run) and returns the port to the
-// allocator. It must not be called from OnPacket or OnTimeout. It is safe to
-// call more than once.
+// Close closes the socket, waits for the reader goroutine to end, or takes
+// the endpoint off its poller loop (either way OnPacket and OnTimeout are not
+// running and will not run), and returns the port to the allocator. It must
+// not be called from OnPacket or OnTimeout. It is safe to call more than
+// once.
 func (e *Endpoint) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
-		err = e.conn.Close()
-		<-e.done
+		if e.sock != nil {
+			err = e.cfg.Poller.remove(e)
+		} else {
+			err = e.conn.Close()
+			<-e.done
+		}
 		e.ports.release(e.port)
 	})
 	return err
@@ -373,30 +411,36 @@ func (e *Endpoint) read() {
 			}
 			continue // transient (e.g. ICMP errors on some systems)
 		}
-		switch parseDatagram(buf[:n], &pkt) {
-		case datagramMalformed:
-			e.malformed.Add(1)
-			continue
-		case datagramRTCP:
-			e.rtcp.Add(1)
-			continue
-		}
-		now := time.Now()
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if from != e.remote.Load().accepted && !e.accept(from, now) {
-			e.foreign.Add(1)
-			continue
-		}
-		e.packetsIn.Add(1)
-		e.bytesIn.Add(uint64(n))
-		e.lastRx.Store(now.UnixNano())
-		if firedAt != -1 {
+		if e.receive(buf[:n], from, &pkt, time.Now()) && firedAt != -1 {
 			// Packets resumed after a timeout: arm the deadline again.
 			firedAt = -1
-			e.armDeadline(now.UnixNano())
+			e.armDeadline(e.lastRx.Load())
 		}
-		e.cfg.OnPacket(&pkt, now)
 	}
+}
+
+// receive runs one datagram through classification, the source check and
+// OnPacket, counting what it drops; it reports whether the packet was
+// accepted. It runs on the reader goroutine or the poller loop.
+func (e *Endpoint) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet, now time.Time) bool {
+	switch parseDatagram(b, pkt) {
+	case datagramMalformed:
+		e.malformed.Add(1)
+		return false
+	case datagramRTCP:
+		e.rtcp.Add(1)
+		return false
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if from != e.remote.Load().accepted && !e.accept(from, now) {
+		e.foreign.Add(1)
+		return false
+	}
+	e.packetsIn.Add(1)
+	e.bytesIn.Add(uint64(len(b)))
+	e.lastRx.Store(now.UnixNano())
+	e.cfg.OnPacket(pkt, now)
+	return true
 }
 
 type datagramKind uint8

@@ -65,10 +65,11 @@ func (r *received) count() int {
 	return len(r.pkts)
 }
 
-func listen(t *testing.T, ports *PortAllocator, cfg EndpointConfig, r *received) *Endpoint {
+func listen(t *testing.T, poller *Poller, ports *PortAllocator, cfg EndpointConfig, r *received) *Endpoint {
 	t.Helper()
 	cfg.Ports = ports
 	cfg.IP = loopback
+	cfg.Poller = poller
 	if cfg.OnPacket == nil {
 		cfg.OnPacket = r.on
 	}
@@ -78,6 +79,15 @@ func listen(t *testing.T, ports *PortAllocator, cfg EndpointConfig, r *received)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// bothModes runs an endpoint test with a reader goroutine per endpoint and
+// with a Poller (short sweep, so timeout tests stay quick).
+func bothModes(t *testing.T, test func(*testing.T, *Poller)) {
+	t.Run("goroutine", func(t *testing.T) { test(t, nil) })
+	t.Run("poller", func(t *testing.T) {
+		test(t, testPoller(t))
+	})
 }
 
 // rawSender is a plain UDP socket standing in for a peer (or an attacker).
@@ -99,7 +109,9 @@ func rtpBytes(seq uint16) []byte {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-func TestPortAllocator(t *testing.T) {
+func TestPortAllocator(t *testing.T) { bothModes(t, testPortAllocator) }
+
+func testPortAllocator(t *testing.T, poller *Poller) {
 	if _, err := NewPortAllocator(100, 200); err == nil {
 		t.Error("privileged range accepted")
 	}
@@ -115,13 +127,13 @@ func TestPortAllocator(t *testing.T) {
 	r := newReceived()
 	var eps []*Endpoint
 	for range 3 {
-		e := listen(t, ports, EndpointConfig{}, r)
+		e := listen(t, poller, ports, EndpointConfig{}, r)
 		if e.Port()%2 != 0 {
 			t.Errorf("odd RTP port %d", e.Port())
 		}
 		eps = append(eps, e)
 	}
-	if _, err := Listen(EndpointConfig{Ports: ports, IP: loopback, OnPacket: r.on}); !errors.Is(err, ErrNoPorts) {
+	if _, err := Listen(EndpointConfig{Ports: ports, IP: loopback, Poller: poller, OnPacket: r.on}); !errors.Is(err, ErrNoPorts) {
 		t.Fatalf("fourth endpoint: %v, want ErrNoPorts", err)
 	}
 	freed := eps[0].Port()
@@ -132,31 +144,35 @@ func TestPortAllocator(t *testing.T) {
 	if ports.Free() != 1 {
 		t.Errorf("after Close %d free, want 1", ports.Free())
 	}
-	e := listen(t, ports, EndpointConfig{}, r)
+	e := listen(t, poller, ports, EndpointConfig{}, r)
 	if e.Port() != freed {
 		t.Errorf("reused port %d, want the freed %d", e.Port(), freed)
 	}
 }
 
-func TestPortAllocatorReusesLast(t *testing.T) {
+func TestPortAllocatorReusesLast(t *testing.T) { bothModes(t, testPortAllocatorReusesLast) }
+
+func testPortAllocatorReusesLast(t *testing.T, poller *Poller) {
 	ports := testPorts(t, 3)
 	r := newReceived()
-	a := listen(t, ports, EndpointConfig{}, r)
-	b := listen(t, ports, EndpointConfig{}, r)
+	a := listen(t, poller, ports, EndpointConfig{}, r)
+	b := listen(t, poller, ports, EndpointConfig{}, r)
 	first, second := a.Port(), b.Port()
 	a.Close()
-	c := listen(t, ports, EndpointConfig{}, r)
-	d := listen(t, ports, EndpointConfig{}, r)
+	c := listen(t, poller, ports, EndpointConfig{}, r)
+	d := listen(t, poller, ports, EndpointConfig{}, r)
 	if c.Port() == first || d.Port() != first {
 		t.Errorf("ports %d, %d after freeing %d (and %d in use): a freed port should come last", c.Port(), d.Port(), first, second)
 	}
 }
 
-func TestEndpointSendReceive(t *testing.T) {
+func TestEndpointSendReceive(t *testing.T) { bothModes(t, testEndpointSendReceive) }
+
+func testEndpointSendReceive(t *testing.T, poller *Poller) {
 	ports := testPorts(t, 2)
 	ra, rb := newReceived(), newReceived()
-	a := listen(t, ports, EndpointConfig{}, ra)
-	b := listen(t, ports, EndpointConfig{}, rb)
+	a := listen(t, poller, ports, EndpointConfig{}, ra)
+	b := listen(t, poller, ports, EndpointConfig{}, rb)
 	if err := a.WriteRTP(0, false, 0, []byte{1}); !errors.Is(err, ErrNoRemote) {
 		t.Errorf("send before SetRemote: %v", err)
 	}
@@ -188,10 +204,12 @@ func TestEndpointSendReceive(t *testing.T) {
 // TestEndpointLearnsSource: a peer behind NAT signals an address packets
 // never come from; the endpoint learns the real source within the window and
 // sends there.
-func TestEndpointLearnsSource(t *testing.T) {
+func TestEndpointLearnsSource(t *testing.T) { bothModes(t, testEndpointLearnsSource) }
+
+func testEndpointLearnsSource(t *testing.T, poller *Poller) {
 	ports := testPorts(t, 1)
 	r := newReceived()
-	e := listen(t, ports, EndpointConfig{}, r)
+	e := listen(t, poller, ports, EndpointConfig{}, r)
 	peer := rawSender(t)
 	e.SetRemote(netip.MustParseAddrPort("127.0.0.1:9")) // what SDP said
 	if _, err := peer.WriteToUDPAddrPort(rtpBytes(1), e.LocalAddr()); err != nil {
@@ -210,7 +228,9 @@ func TestEndpointLearnsSource(t *testing.T) {
 	}
 }
 
-func TestEndpointHijack(t *testing.T) {
+func TestEndpointHijack(t *testing.T) { bothModes(t, testEndpointHijack) }
+
+func testEndpointHijack(t *testing.T, poller *Poller) {
 	const window = 150 * time.Millisecond
 	send := func(t *testing.T, c *net.UDPConn, e *Endpoint, seq uint16) {
 		t.Helper()
@@ -231,7 +251,7 @@ func TestEndpointHijack(t *testing.T) {
 
 	t.Run("another source while latched, and after the window", func(t *testing.T) {
 		r := newReceived()
-		e := listen(t, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
+		e := listen(t, poller, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
 		peer, attacker := rawSender(t), rawSender(t)
 		e.SetRemote(netip.MustParseAddrPort("127.0.0.1:9"))
 		send(t, peer, e, 1)
@@ -249,7 +269,7 @@ func TestEndpointHijack(t *testing.T) {
 	})
 	t.Run("nothing learned before the window closed", func(t *testing.T) {
 		r := newReceived()
-		e := listen(t, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
+		e := listen(t, poller, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
 		signalled := rawSender(t)
 		attacker := rawSender(t)
 		e.SetRemote(addrOf(signalled))
@@ -265,7 +285,7 @@ func TestEndpointHijack(t *testing.T) {
 	})
 	t.Run("the signalled address wins over a learned one", func(t *testing.T) {
 		r := newReceived()
-		e := listen(t, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
+		e := listen(t, poller, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
 		signalled, early := rawSender(t), rawSender(t)
 		e.SetRemote(addrOf(signalled))
 		send(t, early, e, 1) // someone fast got in first
@@ -280,7 +300,7 @@ func TestEndpointHijack(t *testing.T) {
 	})
 	t.Run("renegotiation opens a new window", func(t *testing.T) {
 		r := newReceived()
-		e := listen(t, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
+		e := listen(t, poller, testPorts(t, 1), EndpointConfig{LearnWindow: window}, r)
 		old, moved := rawSender(t), rawSender(t)
 		e.SetRemote(netip.MustParseAddrPort("127.0.0.1:9"))
 		send(t, old, e, 1)
@@ -295,10 +315,12 @@ func TestEndpointHijack(t *testing.T) {
 	})
 }
 
-func TestEndpointTimeout(t *testing.T) {
+func TestEndpointTimeout(t *testing.T) { bothModes(t, testEndpointTimeout) }
+
+func testEndpointTimeout(t *testing.T, poller *Poller) {
 	var fired atomic.Int32
 	r := newReceived()
-	e := listen(t, testPorts(t, 1), EndpointConfig{Timeout: 100 * time.Millisecond, OnTimeout: func() { fired.Add(1) }}, r)
+	e := listen(t, poller, testPorts(t, 1), EndpointConfig{Timeout: 100 * time.Millisecond, OnTimeout: func() { fired.Add(1) }}, r)
 	peer := rawSender(t)
 	time.Sleep(200 * time.Millisecond)
 	if fired.Load() != 0 {
@@ -340,9 +362,11 @@ func TestEndpointTimeout(t *testing.T) {
 	}
 }
 
-func TestEndpointDropsMalformedAndRTCP(t *testing.T) {
+func TestEndpointDropsMalformedAndRTCP(t *testing.T) { bothModes(t, testEndpointDropsMalformedAndRTCP) }
+
+func testEndpointDropsMalformedAndRTCP(t *testing.T, poller *Poller) {
 	r := newReceived()
-	e := listen(t, testPorts(t, 1), EndpointConfig{}, r)
+	e := listen(t, poller, testPorts(t, 1), EndpointConfig{}, r)
 	peer := rawSender(t)
 	e.SetRemote(addrOf(peer))
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 42} // RTCP receiver report header
@@ -357,10 +381,12 @@ func TestEndpointDropsMalformedAndRTCP(t *testing.T) {
 	}
 }
 
-func TestEndpointCloseStopsCallbacks(t *testing.T) {
+func TestEndpointCloseStopsCallbacks(t *testing.T) { bothModes(t, testEndpointCloseStopsCallbacks) }
+
+func testEndpointCloseStopsCallbacks(t *testing.T, poller *Poller) {
 	var calls atomic.Int32
 	ports := testPorts(t, 1)
-	e, err := Listen(EndpointConfig{Ports: ports, IP: loopback, OnPacket: func(*rtp.Packet, time.Time) { calls.Add(1) }})
+	e, err := Listen(EndpointConfig{Ports: ports, IP: loopback, Poller: poller, OnPacket: func(*rtp.Packet, time.Time) { calls.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,10 +404,12 @@ func TestEndpointCloseStopsCallbacks(t *testing.T) {
 	}
 }
 
-func TestEndpointWriteAllocs(t *testing.T) {
+func TestEndpointWriteAllocs(t *testing.T) { bothModes(t, testEndpointWriteAllocs) }
+
+func testEndpointWriteAllocs(t *testing.T, poller *Poller) {
 	ports := testPorts(t, 2)
 	r := newReceived()
-	a := listen(t, ports, EndpointConfig{}, r)
+	a := listen(t, poller, ports, EndpointConfig{}, r)
 	sink := rawSender(t)
 	a.SetRemote(addrOf(sink))
 	payload := make([]byte, 160)
@@ -478,14 +506,10 @@ func FuzzJitterBuffer(f *testing.F) {
 }
 
 // BenchmarkEndpointWriteRTP sends 160-byte G.711 frames over loopback:
-// header marshal into the reused buffer plus the UDP write.
+// header marshal into the reused buffer plus the UDP write, through the net
+// package (reader-goroutine endpoints) and through sendto on a polled
+// endpoint's raw socket.
 func BenchmarkEndpointWriteRTP(b *testing.B) {
-	ports := testPorts(b, 1)
-	e, err := Listen(EndpointConfig{Ports: ports, IP: loopback, OnPacket: func(*rtp.Packet, time.Time) {}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
 	sink, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer sink.Close()
 	go func() { // drain, so the socket buffer never fills
@@ -496,18 +520,35 @@ func BenchmarkEndpointWriteRTP(b *testing.B) {
 			}
 		}
 	}()
-	e.SetRemote(addrOf(sink))
+	clock := NewClock(ClockConfig{})
+	defer clock.Close()
+	poller, err := NewPoller(PollerConfig{Clock: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer poller.Close()
 	payload := make([]byte, 160)
-	b.Run("endpoint", func(b *testing.B) {
-		b.ReportAllocs()
-		ts := uint32(0)
-		for b.Loop() {
-			if err := e.WriteRTP(0, false, ts, payload); err != nil {
+	for _, mode := range []struct {
+		name   string
+		poller *Poller
+	}{{"endpoint", nil}, {"polled", poller}} {
+		b.Run(mode.name, func(b *testing.B) {
+			e, err := Listen(EndpointConfig{Ports: testPorts(b, 1), IP: loopback, Poller: mode.poller, OnPacket: func(*rtp.Packet, time.Time) {}})
+			if err != nil {
 				b.Fatal(err)
 			}
-			ts += 160
-		}
-	})
+			defer e.Close()
+			e.SetRemote(addrOf(sink))
+			b.ReportAllocs()
+			ts := uint32(0)
+			for b.Loop() {
+				if err := e.WriteRTP(0, false, ts, payload); err != nil {
+					b.Fatal(err)
+				}
+				ts += 160
+			}
+		})
+	}
 	// The same datagram written straight to the socket: the floor the
 	// endpoint adds its marshalling and locking to.
 	b.Run("raw-udp", func(b *testing.B) {
