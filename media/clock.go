@@ -296,17 +296,25 @@ func (c *Clock) snapshot() (first, rest []*Subscription, ok bool) {
 }
 
 // run is the clock loop, one goroutine while there are subscribers.
+//
+// A tick's subscribers are a queue that the clock goroutine and its workers
+// take from until it is empty (one atomic add per subscriber), not fixed
+// shards: a worker that is waiting for a core when the tick starts (the
+// machine is busy with other goroutines) does not hold the tick up; the
+// clock goroutine takes its share, and the worker, when it runs, finds the
+// queue empty.
 func (c *Clock) run(start time.Time) {
 	defer c.loops.Done()
-	var work []chan clockJob
-	var wg sync.WaitGroup
+	var work []chan *tickJob
 	for range c.workers - 1 {
-		ch := make(chan clockJob)
+		// One slot: handing out a tick never blocks the clock. A worker
+		// still holding a finished tick's job when the next comes gets
+		// this one on its next receive; the jobs are self-draining.
+		ch := make(chan *tickJob, 1)
 		work = append(work, ch)
 		go func() {
 			for j := range ch {
-				j.runShard()
-				wg.Done()
+				j.run()
 			}
 		}()
 	}
@@ -349,29 +357,43 @@ func (c *Clock) run(start time.Time) {
 		for _, s := range first {
 			s.call(t)
 		}
-		if shards := min(len(work)+1, len(subs)); shards > 0 {
-			wg.Add(shards - 1)
-			for i := 1; i < shards; i++ {
-				work[i-1] <- clockJob{subs: subs, tick: t, shard: i, shards: shards}
+		if len(subs) > 0 {
+			j := &tickJob{subs: subs, tick: t, finished: make(chan struct{})}
+			for _, ch := range work[:min(len(work), len(subs)-1)] {
+				select {
+				case ch <- j:
+				default: // the worker has not taken the last job yet
+				}
 			}
-			clockJob{subs: subs, tick: t, shard: 0, shards: shards}.runShard()
-			wg.Wait()
+			j.run()
+			<-j.finished
 		}
 		c.busy.record(time.Since(now))
 	}
 }
 
-// clockJob is one worker's share of a tick: every shards-th subscriber from
-// shard on.
-type clockJob struct {
-	subs          []*Subscription
-	tick          Tick
-	shard, shards int
+// tickJob is one tick's subscribers as a queue for the clock goroutine and
+// its workers.
+type tickJob struct {
+	subs     []*Subscription
+	tick     Tick
+	next     atomic.Int64  // index of the next subscriber to call
+	called   atomic.Int64  // subscribers whose call has returned
+	finished chan struct{} // closed when every subscriber's call returned
 }
 
-func (j clockJob) runShard() {
-	for i := j.shard; i < len(j.subs); i += j.shards {
+// run calls subscribers from the queue until it is empty.
+func (j *tickJob) run() {
+	n := int64(len(j.subs))
+	for {
+		i := j.next.Add(1) - 1
+		if i >= n {
+			return
+		}
 		j.subs[i].call(j.tick)
+		if j.called.Add(1) == n {
+			close(j.finished)
+		}
 	}
 }
 

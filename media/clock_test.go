@@ -252,7 +252,9 @@ func BenchmarkClockDispatch(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		clockJob{subs: subs, shards: 1}.runShard()
+		j := &tickJob{subs: subs, finished: make(chan struct{})}
+		j.run()
+		<-j.finished
 	}
 }
 
