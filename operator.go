@@ -2,6 +2,27 @@ package dialroom
 
 import "time"
 
+// Extension numbers are short: 2 to 6 digits, like a PBX's internal
+// numbers, so they never collide with issued (11-digit) or national numbers.
+const (
+	MinExtensionDigits = 2
+	MaxExtensionDigits = 6
+)
+
+// ValidateExtension reports whether ext can be an operator's extension
+// number: 2 to 6 digits (EINVALID otherwise).
+func ValidateExtension(ext string) error {
+	if len(ext) < MinExtensionDigits || len(ext) > MaxExtensionDigits {
+		return Errorf(EINVALID, "An extension number has %d to %d digits; %q has %d.", MinExtensionDigits, MaxExtensionDigits, ext, len(ext))
+	}
+	for i := 0; i < len(ext); i++ {
+		if ext[i] < '0' || ext[i] > '9' {
+			return Errorf(EINVALID, "An extension number has digits only; %q does not.", ext)
+		}
+	}
+	return nil
+}
+
 // Operator is a person with an account: the only identity dialroom stores.
 // Operators issue numbers, admit guests and manage their conferences.
 type Operator struct {
@@ -14,7 +35,11 @@ type Operator struct {
 	FixedStem string
 	// SIP holds the operator's softphone credentials; the zero value means
 	// the operator has none and the registrar refuses them.
-	SIP       SIPCredentials
+	SIP SIPCredentials
+	// Extension is the operator's extension number (ValidateExtension), ""
+	// for none: a dialplan extension route naming it rings the operator's
+	// registered softphones, and calls from those softphones come from it.
+	Extension string
 	CreatedAt time.Time
 }
 

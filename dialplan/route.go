@@ -64,6 +64,9 @@ type Decision struct {
 	Number string
 	// Extension is the extension to ring (ActionExtension).
 	Extension string
+	// RingTimeout is how long to ring the extension (ActionExtension); 0
+	// means the telephony side's default.
+	RingTimeout time.Duration
 	// Prompt is played first: the lobby's waiting prompt (conference), the
 	// question (collect), or an announcement before the status (reject).
 	// nil for none.
@@ -156,8 +159,11 @@ type Rule struct {
 	NotLivePrompt *Prompt
 	Collect       *Collect // ActionCollect
 	Extension     string   // ActionExtension: the extension to ring; "" rings the dialled number
-	Status        int      // ActionReject
-	Reason        string   // ActionReject: the reason phrase of Status
+	// RingTimeout (ActionExtension) is how long the extension rings before
+	// the caller gets 480; 0 leaves it to the telephony side's default.
+	RingTimeout time.Duration
+	Status      int    // ActionReject
+	Reason      string // ActionReject: the reason phrase of Status
 
 	to, from, exts []*pattern
 }
@@ -231,7 +237,7 @@ func (p *Plan) Route(c Call) Decision {
 	case ActionCollect:
 		d.Collect = r.Collect
 	case ActionExtension:
-		d.Extension = r.Extension
+		d.Extension, d.RingTimeout = r.Extension, r.RingTimeout
 		if d.Extension == "" {
 			d.Extension = to
 		}

@@ -17,7 +17,7 @@ var routeMatchKeys = []string{"name", "to", "from", "trunk", "from_extension", "
 var actionKeys = map[Action][]string{
 	ActionConference: {"prompt", "not_live_prompt"},
 	ActionCollect:    {"prompt", "digits", "terminator", "first_digit_timeout", "inter_digit_timeout", "retries", "invalid_prompt"},
-	ActionExtension:  {"extension"},
+	ActionExtension:  {"extension", "ring_timeout"},
 	ActionReject:     {"status", "prompt"},
 }
 
@@ -157,6 +157,18 @@ func decodeRule(d *decoder, path string, n *yaml.Node, s *sections, keys []strin
 					d.errorf(e.value, e.path, expected, "bad extension %q", x)
 				}
 				r.Extension = x
+			}
+		}
+		if e, has := rec["ring_timeout"]; has {
+			// Below 5 s nobody reaches a phone; above 5 min the carrier
+			// gives up first.
+			const expected = "a duration from 5s to 5m, e.g. 30s"
+			if v, ok := d.duration(e.path, e.value, expected); ok {
+				if v < 5*time.Second || v > 5*time.Minute {
+					d.errorf(e.value, e.path, expected, "%s is out of range", e.value.Value)
+				} else {
+					r.RingTimeout = v
+				}
 			}
 		}
 	case ActionReject:

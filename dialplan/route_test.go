@@ -304,3 +304,26 @@ func randomDigits012(r *rand.Rand) string {
 	}
 	return string(b)
 }
+
+// TestRouteExtensionRingTimeout: an extension route's ring_timeout reaches
+// the decision; without it the decision leaves the default to the
+// telephony side (0).
+func TestRouteExtensionRingTimeout(t *testing.T) {
+	p := mustLoad(t, `
+routes:
+  - name: front-desk
+    to: "0312345679"
+    action: extension
+    extension: "201"
+    ring_timeout: 45s
+  - name: operators
+    to: _2XX
+    action: extension
+`)
+	if d := p.Route(Call{To: "0312345679"}); d.Action != ActionExtension || d.Extension != "201" || d.RingTimeout != 45*time.Second {
+		t.Errorf("front desk: %+v", d)
+	}
+	if d := p.Route(Call{To: "202"}); d.Extension != "202" || d.RingTimeout != 0 {
+		t.Errorf("operators: %+v", d)
+	}
+}

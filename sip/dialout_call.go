@@ -56,19 +56,13 @@ func (c *OutboundCall) Deliver(ev bridge.Event) { c.post(ev) }
 // left open. Called by Dial before the goroutine starts.
 func (c *OutboundCall) prepare() error {
 	s := c.srv
-	ep, err := media.Listen(media.EndpointConfig{
-		Ports:   s.cfg.Ports,
-		IP:      s.cfg.RTPBind,
-		Timeout: s.rtpTimeout(),
-		OnPacket: func(p *rtp.Packet, at time.Time) {
-			// Early media before the answer is dropped: the leg exists
-			// only once the codec is agreed.
-			if l := c.legp.Load(); l != nil {
-				l.onPacket(p, at)
-			}
-		},
-		OnTimeout: func() { c.post(rtpTimedOut{}) },
-	})
+	ep, err := s.listenRTP(func(p *rtp.Packet, at time.Time) {
+		// Early media before the answer is dropped: the leg exists only
+		// once the codec is agreed.
+		if l := c.legp.Load(); l != nil {
+			l.onPacket(p, at)
+		}
+	}, func() { c.post(rtpTimedOut{}) })
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,8 @@ type harnessOptions struct {
 	answerDelay time.Duration
 	rtpTimeout  time.Duration
 	portBase    int
-	plan        string // the dialplan; "" means testPlan
+	plan        string        // the dialplan; "" means testPlan
+	ringTimeout time.Duration // extension calls; 0 is the default
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -158,6 +159,8 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		AnswerDelay: opts.answerDelay,
 		RTPTimeout:  opts.rtpTimeout,
 		Credentials: h.credentials,
+		// Extension routes (extension_test.go).
+		Operator: h.operator, OperatorByExtension: h.operatorByExtension, ExtensionRingTimeout: opts.ringTimeout,
 		// Both algorithms, strongest first: registrar_test.go checks both.
 		DigestAlgorithms: []string{"SHA-256", "MD5"},
 	})
@@ -202,6 +205,26 @@ func (h *harness) credentials(_ context.Context, login string) (dialroom.SIPCred
 		return dialroom.SIPCredentials{}, nil
 	}
 	return dialroom.SIPCredentials{}, dialroom.Errorf(dialroom.ENOTFOUND, "no such operator")
+}
+
+// The harness's operators' extensions: alice 201, bob 202, carol none.
+var harnessExtensions = map[string]string{"alice": "201", "bob": "202", "carol": ""}
+
+func (h *harness) operator(_ context.Context, login string) (*dialroom.Operator, error) {
+	ext, ok := harnessExtensions[login]
+	if !ok {
+		return nil, dialroom.Errorf(dialroom.ENOTFOUND, "no such operator")
+	}
+	return &dialroom.Operator{Login: login, Extension: ext}, nil
+}
+
+func (h *harness) operatorByExtension(ctx context.Context, ext string) (*dialroom.Operator, error) {
+	for login, e := range harnessExtensions {
+		if e != "" && e == ext {
+			return h.operator(ctx, login)
+		}
+	}
+	return nil, dialroom.Errorf(dialroom.ENOTFOUND, "no such extension")
 }
 
 // addTonePhone puts a phone member in the number's room that says a tone

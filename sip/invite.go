@@ -70,6 +70,10 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 		rec.Rule = d.Rule.Name
 	}
 	log := s.log.With("call_id", callID(req), "trunk", trunk.Name, "from", maskCaller(from), "decision", d.String())
+	if d.Action == dialplan.ActionExtension {
+		s.ringExtension(req, tx, d, presentedNumber(req), rec, log) // extension.go
+		return
+	}
 
 	num, opName, o, err := s.prepare(d, req)
 	var timer sessionTimer
@@ -122,7 +126,7 @@ func (s *Server) prepare(d dialplan.Decision, req *sip.Request) (*dialroom.Numbe
 	case dialplan.ActionReject:
 		return nil, "", offer{}, &rejection{Status: d.Status, Reason: d.Reason}
 	default:
-		// extension is a later phase of issue 4.
+		// extension calls do not come here (ringExtension).
 		return nil, "", offer{}, fmt.Errorf("%w: %s", errNotImplemented, d.Action)
 	}
 	if len(req.Body()) == 0 {
@@ -212,17 +216,11 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, lo
 	// opens it once the answer is applied, which is also what makes the
 	// reader goroutine see the negotiated law (the atomic orders it).
 	c.mediaOpen.Store(!o.late)
-	ep, err := media.Listen(media.EndpointConfig{
-		Ports:   s.cfg.Ports,
-		IP:      s.cfg.RTPBind,
-		Timeout: s.rtpTimeout(),
-		OnPacket: func(p *rtp.Packet, arrival time.Time) {
-			if c.mediaOpen.Load() {
-				l.onPacket(p, arrival)
-			}
-		},
-		OnTimeout: func() { c.post(rtpTimedOut{}) },
-	})
+	ep, err := s.listenRTP(func(p *rtp.Packet, arrival time.Time) {
+		if c.mediaOpen.Load() {
+			l.onPacket(p, arrival)
+		}
+	}, func() { c.post(rtpTimedOut{}) })
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +234,21 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, lo
 		return nil, errShuttingDown
 	}
 	return c, nil
+}
+
+// listenRTP opens a call's RTP endpoint: a port from the range, read by the
+// server's poller at each clock tick. onPacket and onTimeout run on the
+// clock's goroutine (or the endpoint's reader): they must be quick and must
+// not close the endpoint (see media.EndpointConfig).
+func (s *Server) listenRTP(onPacket func(*rtp.Packet, time.Time), onTimeout func()) (*media.Endpoint, error) {
+	return media.Listen(media.EndpointConfig{
+		Ports:     s.cfg.Ports,
+		IP:        s.cfg.RTPBind,
+		Poller:    s.rtp,
+		Timeout:   s.rtpTimeout(),
+		OnPacket:  onPacket,
+		OnTimeout: onTimeout,
+	})
 }
 
 func (s *Server) rtpTimeout() time.Duration {
@@ -388,7 +401,7 @@ func (c *call) answerSDP(o offer) ([]byte, error) {
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.lookupCall(req)
 	if c == nil {
-		if s.onDialoutReinvite(req, tx) {
+		if s.onDialoutReinvite(req, tx) || s.onExtensionReinvite(req, tx) {
 			return
 		}
 		s.respondErr(req, tx, errNoDialog)

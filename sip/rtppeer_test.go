@@ -16,13 +16,24 @@ type rtpPeer struct {
 	conn *net.UDPConn
 	done chan struct{}
 	dtmf *media.DTMFSender // keys to send as RFC 4733 events (payload type 101)
+	law  media.G711        // what it sends and decodes; PCMU unless newRTPPeerLaw
+	// remote hands the send goroutine where to send: the server's first
+	// packet's source, or sendTo's address, whichever comes first.
+	remote chan *net.UDPAddr
 
 	mu       sync.Mutex
+	events   []byte // RFC 4733 event codes received (payload type 101), one per packet
 	received []int16
 	marks    map[string]int // sample index at named moments
 }
 
 func newRTPPeer(t *testing.T, sendHz float64) *rtpPeer {
+	t.Helper()
+	return newRTPPeerLaw(t, sendHz, media.PCMU)
+}
+
+// newRTPPeerLaw is newRTPPeer speaking law.
+func newRTPPeerLaw(t *testing.T, sendHz float64, law media.G711) *rtpPeer {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -32,17 +43,25 @@ func newRTPPeer(t *testing.T, sendHz float64) *rtpPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &rtpPeer{conn: conn, done: make(chan struct{}), marks: map[string]int{}, dtmf: dtmf}
+	p := &rtpPeer{conn: conn, done: make(chan struct{}), marks: map[string]int{}, dtmf: dtmf, law: law, remote: make(chan *net.UDPAddr, 1)}
 	var wg sync.WaitGroup
-	remote := make(chan *net.UDPAddr, 1)
-	wg.Go(func() { p.read(remote) })
-	wg.Go(func() { p.send(t, remote, sendHz) })
+	wg.Go(func() { p.read(p.remote) })
+	wg.Go(func() { p.send(t, p.remote, sendHz) })
 	t.Cleanup(func() {
 		close(p.done)
 		conn.Close()
 		wg.Wait()
 	})
 	return p
+}
+
+// sendTo starts sending at once, to addr, without waiting for a packet
+// (a relay sends nothing before the other side does).
+func (p *rtpPeer) sendTo(addr *net.UDPAddr) {
+	select {
+	case p.remote <- addr:
+	default:
+	}
 }
 
 func (p *rtpPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -56,14 +75,26 @@ func (p *rtpPeer) read(remote chan<- *net.UDPAddr) {
 		if err != nil {
 			return
 		}
-		if n < 12 || buf[1]&0x7f != 0 {
+		if n < 12 {
 			continue
 		}
 		if first {
 			first = false
-			remote <- from
+			select {
+			case remote <- from:
+			default: // sendTo came first
+			}
 		}
-		k := media.PCMU.Decode(pcm, buf[12:n])
+		if buf[1]&0x7f == 101 && n > 12 {
+			p.mu.Lock()
+			p.events = append(p.events, buf[12])
+			p.mu.Unlock()
+			continue
+		}
+		if buf[1]&0x7f != p.law.PayloadType() {
+			continue
+		}
+		k := p.law.Decode(pcm, buf[12:n])
 		p.mu.Lock()
 		p.received = append(p.received, pcm[:k]...)
 		p.mu.Unlock()
@@ -108,7 +139,8 @@ func (p *rtpPeer) send(t *testing.T, remote <-chan *net.UDPAddr, hz float64) {
 				pkt[1] |= 0x80
 			}
 		} else {
-			media.PCMU.Encode(pkt[12:], frame)
+			pkt[1] = p.law.PayloadType()
+			p.law.Encode(pkt[12:], frame)
 		}
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
 		pkt[4], pkt[5], pkt[6], pkt[7] = byte(pktTS>>24), byte(pktTS>>16), byte(pktTS>>8), byte(pktTS)
@@ -136,6 +168,13 @@ func (p *rtpPeer) between(from, to string) []int16 {
 		b = p.marks[to]
 	}
 	return append([]int16(nil), p.received[a:b]...)
+}
+
+// eventCodes returns the telephone-event codes received so far.
+func (p *rtpPeer) eventCodes() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]byte(nil), p.events...)
 }
 
 func (p *rtpPeer) samples() int {

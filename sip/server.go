@@ -93,6 +93,17 @@ type Config struct {
 	// AuthLimiter counts digest failures per source address; an address at
 	// its limit is refused without a check. Nil: 5 failures per 10 minutes.
 	AuthLimiter *dialroom.Limiter
+	// OperatorByExtension and Operator look operators up by extension
+	// number and by login for dialplan extension routes (extension.go):
+	// a route's target is an extension number first, then a login; a
+	// softphone's calls come from its operator's extension. Nil or an
+	// ENOTFOUND error: no such operator (404). The caller owns the result.
+	OperatorByExtension func(ctx context.Context, ext string) (*dialroom.Operator, error)
+	Operator            func(ctx context.Context, login string) (*dialroom.Operator, error)
+	// ExtensionRingTimeout bounds how long an extension rings before the
+	// caller gets 480 where the route names no ring_timeout; 0 means
+	// DefaultExtensionRingTimeout.
+	ExtensionRingTimeout time.Duration
 }
 
 func (c *Config) validate() error {
@@ -151,10 +162,17 @@ type Server struct {
 
 	prompts *promptCache // the dialplan's prompts as sound (prompts.go)
 
+	// rtp reads every call's RTP at the start of each media clock tick
+	// (media.Poller); nil where the platform has none, and calls' endpoints
+	// then read with a goroutine each. Closed by Close after every call.
+	rtp *media.Poller
+
 	dialouts dialouts // calls placed by Dial (dialout.go); maps guarded by mu
 
 	auth *authenticator // softphones' digest credentials (digestauth.go)
 	regs bindings       // softphone registrations (registrar.go)
+
+	exts extensionCalls // calls ringing or bridged to an extension (extension.go)
 }
 
 // New opens the listeners and starts serving. The caller must Close the
@@ -191,6 +209,11 @@ func New(cfg Config) (*Server, error) {
 	s.auth = newAuthenticator(cfg.Realm, cfg.DigestAlgorithms, s.credentialsOf, cfg.AuthLimiter, cfg.Now, s.log)
 	s.prompts = newPromptCache(s.log)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	if p, err := media.NewPoller(media.PollerConfig{Clock: cfg.Clock}); err != nil {
+		s.log.Warn("RTP read by a goroutine per call", "reason", err)
+	} else {
+		s.rtp = p
+	}
 
 	var err error
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.MediaIP.String()),
@@ -319,7 +342,7 @@ func (s *Server) TCPAddrs() []netip.AddrPort {
 func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.calls)
+	return len(s.calls) + s.exts.count()
 }
 
 // Close un-registers the trunks (bounded by
@@ -350,6 +373,9 @@ func (s *Server) Close() error {
 		_ = s.ua.Close()
 	}
 	s.serve.Wait()
+	if s.rtp != nil {
+		_ = s.rtp.Close() // every call, and so every endpoint, has ended
+	}
 	return nil
 }
 
@@ -421,7 +447,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := s.lookupCall(req); c != nil && c.dlg != nil {
 		c.noteAck(req.Body()) // the answer to an offer of ours, if any (latesdp.go)
 		_ = c.dlg.ReadAck(req, tx)
+		return
 	}
+	s.onExtensionAck(req, tx)
 }
 
 // onBye ends a call from the caller's side (RFC 3261 §15.1.2): 200 OK, then
@@ -429,7 +457,7 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.lookupCall(req)
 	if c == nil || c.dlg == nil {
-		if s.onDialoutBye(req, tx) {
+		if s.onDialoutBye(req, tx) || s.onExtensionBye(req, tx) {
 			return
 		}
 		s.respondErr(req, tx, errNoDialog)

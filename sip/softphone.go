@@ -15,8 +15,9 @@ import (
 // (digestauth.go); a challenge or a refusal leaves no call state. The
 // number's own operator enters the room as its operator, without the lobby;
 // another operator calling someone else's number waits in that lobby like
-// any phone guest. Softphones dial issued numbers only: the dialplan's
-// routes are for carriers' calls.
+// any phone guest. Softphones dial issued numbers, and other operators'
+// extensions where a dialplan extension route matches the call (with the
+// operator's extension as from_extension; extension.go).
 func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, plan *dialplan.Plan, started time.Time) {
 	user, ok := s.authenticateRequest(req, tx)
 	if !ok {
@@ -41,7 +42,18 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 	}
 	digits, err := dialroom.NormalizeNumber(dialledNumber(req, nil))
 	if err != nil {
-		// Not an 11-digit number: nothing a softphone may reach.
+		// Not an 11-digit number: another operator's extension if the
+		// dialplan routes it so (from_extension), else nothing a softphone
+		// may reach.
+		ext := s.softphoneExtension(user)
+		if d := plan.Route(dialplan.Call{To: dialledNumber(req, nil), Extension: ext}); d.Action == dialplan.ActionExtension {
+			rec.Number = d.Number
+			if d.Rule != nil {
+				rec.Rule = d.Rule.Name
+			}
+			s.ringExtension(req, tx, d, ext, rec, log.With("decision", d.String()))
+			return
+		}
 		refuse(dialroom.Errorf(dialroom.ENOTFOUND, "The number is not in service."))
 		return
 	}

@@ -23,8 +23,9 @@ var (
 	// errUnsupportedBody: a body that is not application/sdp (415 with
 	// Accept, RFC 3261 §21.4.13).
 	errUnsupportedBody = errors.New("sip: body is not application/sdp")
-	// errNotImplemented: a dialplan action this phase does not carry out
-	// (collect, extension): 480, so a carrier may try elsewhere.
+	// errNotImplemented: a dialplan action this server does not carry out
+	// (none today; extension calls go to ringExtension): 480, so a carrier
+	// may try elsewhere.
 	errNotImplemented = errors.New("sip: action not available")
 	// errShuttingDown: the server is closing (503).
 	errShuttingDown = errors.New("sip: server shutting down")

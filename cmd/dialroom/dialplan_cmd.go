@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/sip"
 )
 
 const dialplanUsage = `Usage:
@@ -196,7 +197,11 @@ func printRoute(w io.Writer, file string, plan *dialplan.Plan, c dialplan.Call) 
 		fmt.Fprintf(w, "          dialroom dialplan route %s --to DIGITS%s --collected\n", file, origin)
 	case dialplan.ActionExtension:
 		fmt.Fprintf(w, "decision: extension %s\n", d.Extension)
-		fmt.Fprintf(w, "next:     rings the softphone registered as extension %s\n", d.Extension)
+		ring := sip.DefaultExtensionRingTimeout.String() + " (the default)"
+		if d.RingTimeout > 0 {
+			ring = d.RingTimeout.String()
+		}
+		fmt.Fprintf(w, "next:     rings every softphone registered for extension %s (an extension number, else a login) for up to %s\n", d.Extension, ring)
 	case dialplan.ActionReject:
 		fmt.Fprintf(w, "decision: reject %d %s\n", d.Status, d.Reason)
 		if d.Prompt != nil {

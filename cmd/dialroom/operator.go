@@ -21,6 +21,8 @@ const operatorUsage = `Usage:
   dialroom operator passwd LOGIN              set a new password from stdin (logs out everywhere)
   dialroom operator sip-password LOGIN        set the softphone (SIP) password from stdin
   dialroom operator sip-password LOGIN --clear   remove the softphone password
+  dialroom operator extension LOGIN NUMBER    give the operator extension NUMBER (2-6 digits)
+  dialroom operator extension LOGIN --clear   take the operator's extension away
   dialroom operator list                      list operators
   dialroom operator remove LOGIN              remove an operator and revoke their numbers
 All take --config FILE and --data DIR to find the database serve uses.
@@ -47,12 +49,19 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if sub == "sip-password" {
 		fs.BoolVar(&clearPW, "clear", false, "remove the softphone password: the softphone can no longer register")
 	}
+	if sub == "extension" {
+		fs.BoolVar(&clearPW, "clear", false, "take the extension away: extension routes no longer reach the operator")
+	}
 	positional, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	needLogin := sub != "list"
-	if needLogin && len(positional) != 1 || !needLogin && len(positional) != 0 {
+	want := 1
+	if sub == "extension" && !clearPW {
+		want = 2 // LOGIN NUMBER
+	}
+	if needLogin && len(positional) != want || !needLogin && len(positional) != 0 {
 		fmt.Fprint(stderr, operatorUsage)
 		return errUsage
 	}
@@ -69,6 +78,8 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return operatorPasswd(ctx, db, positional[0], stdin, stdout)
 	case "sip-password":
 		return operatorSIPPassword(ctx, db, common, positional[0], clearPW, stdin, stdout)
+	case "extension":
+		return operatorExtension(ctx, db, positional, clearPW, stdout)
 	case "list":
 		return operatorList(ctx, db, stdout)
 	case "remove":
@@ -192,19 +203,41 @@ func operatorSIPPassword(ctx context.Context, db *storage.DB, c commonFlags, log
 	return nil
 }
 
+// operatorExtension sets or clears an operator's extension number
+// (docs/phone.md): args are LOGIN [NUMBER].
+func operatorExtension(ctx context.Context, db *storage.DB, args []string, clearExt bool, stdout io.Writer) error {
+	login, ext := args[0], ""
+	if !clearExt {
+		ext = args[1]
+	}
+	if err := db.SetOperatorExtension(ctx, login, ext); err != nil {
+		return err
+	}
+	if clearExt {
+		fmt.Fprintf(stdout, "Extension of %q removed.\n", login)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Operator %q has extension %s: a dialplan extension route naming %s (or %q) rings their softphone.\n", login, ext, ext, login)
+	return nil
+}
+
 func operatorList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
 	ops, err := db.ListOperators(ctx)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOGIN\tNAME\tSOFTPHONE\tCREATED")
+	fmt.Fprintln(tw, "LOGIN\tNAME\tEXTENSION\tSOFTPHONE\tCREATED")
 	for _, op := range ops {
 		soft := "-"
 		if op.SIP.Set() {
 			soft = "realm " + op.SIP.Realm
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", op.Login, op.Name(), soft, op.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		ext := op.Extension
+		if ext == "" {
+			ext = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op.Login, op.Name(), ext, soft, op.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

@@ -64,6 +64,9 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 			}
 			return op.SIP, nil
 		},
+		// Dialplan extension routes ring operators' softphones.
+		Operator:            m.DB.OperatorByLogin,
+		OperatorByExtension: m.DB.OperatorByExtension,
 		// Softphone passwords are guessed like console passwords: the same
 		// limits per address.
 		AuthLimiter: dialroom.NewLimiter(cfg.Auth.LoginFailures, cfg.Auth.LoginWindow, nil),

@@ -1,0 +1,718 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+)
+
+// Extension calls (docs/phone.md, "Ringing an operator's extension"): a
+// dialplan `extension` route rings every registered softphone of one
+// operator. dialroom acts as a back-to-back user agent: the caller's INVITE
+// ends here (we are its UAS) and a new INVITE goes to each of the operator's
+// bindings (we are their UAC); the first to answer is bridged to the caller
+// by relaying RTP between two media endpoints. This file holds the call and
+// its lifecycle, extension_fork.go the forks, extension_media.go the relay.
+
+// DefaultExtensionRingTimeout is how long an extension rings before the
+// caller gets 480, unless the route says otherwise (ring_timeout). Thirty
+// seconds is what desk phones and voicemail systems usually allow, and well
+// under carriers' own no-answer timers (typically 60–180 s), so the caller
+// hears our answer, not the carrier's.
+const DefaultExtensionRingTimeout = 30 * time.Second
+
+// Why an extension call ended: its context's cause, for logs and records.
+var (
+	errExtensionNoAnswer = errors.New("the extension did not answer")
+	errExtensionBusy     = errors.New("the extension is busy")
+	errExtensionFailed   = errors.New("no softphone of the extension could take the call")
+	errCalleeBye         = errors.New("the extension hung up")
+	errCalleeRTPTimeout  = errors.New("no RTP from the extension")
+	errGiveUp            = errors.New("ringing stopped")
+)
+
+// notRegisteredWarning is the Warning (RFC 3261 §20.43; 399: miscellaneous)
+// of the 480 for an extension without a registered softphone: the status
+// alone cannot tell "not registered" from "did not answer".
+const notRegisteredWarning = `399 dialroom "the extension is not registered"`
+
+// extensionCalls is the server's index of extension calls for in-dialog
+// requests: by the caller's dialog ID (we are its UAS) and by the answering
+// softphone's (we are its UAC). Safe for concurrent use.
+type extensionCalls struct {
+	mu    sync.Mutex
+	byUAS map[string]*extensionCall
+	byUAC map[string]*extensionCall
+}
+
+func (x *extensionCalls) count() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.byUAS)
+}
+
+// ringExtension carries out an extension decision for a new INVITE on its
+// handler goroutine, which becomes the call's goroutine (like call.run):
+// it refuses the call or rings the operator's softphones and, once one
+// answers, bridges the two until either hangs up. from is the From user
+// the softphones are shown: the caller's number as presentedNumber gives
+// it, or the calling operator's extension. rec is the call's record so far
+// (party, rule, number, started); it is written once, here.
+func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from string, rec dialroom.CallRecord, log *slog.Logger) {
+	refuse := func(code int, reason, outcome string, cause error, hdrs ...sip.Header) {
+		log.Info("sip: extension call refused", "status", code, "err", cause)
+		s.respond(req, tx, code, reason, hdrs...)
+		rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
+		s.recordCall(rec)
+	}
+	op, err := s.resolveExtension(d.Extension)
+	if err != nil {
+		code, reason := statusOf(err)
+		refuse(code, reason, "rejected", err)
+		return
+	}
+	rec.Operator = op.Login
+	log = log.With("extension", d.Extension, "operator", op.Login)
+	bindings := s.liveBindings(op.Login)
+	if len(bindings) == 0 {
+		refuse(480, "Temporarily Unavailable", "rejected", errors.New("not registered"), sip.NewHeader("Warning", notRegisteredWarning))
+		return
+	}
+	o, err := extensionOffer(req)
+	if err != nil {
+		code, reason := statusOf(err)
+		refuse(code, reason, "rejected", err, statusHeaders(err)...)
+		return
+	}
+	c, err := s.newExtensionCall(req, tx, o, log)
+	if err != nil {
+		log.Warn("sip: extension call setup failed", "err", err)
+		code, reason := statusOf(err)
+		refuse(code, reason, "failed", err)
+		return
+	}
+	c.record, c.from, c.op, c.ringTimeout = rec, from, op, d.RingTimeout
+	c.run(bindings)
+}
+
+// resolveExtension finds the operator an extension route's target names:
+// an extension number first, then an operator's login (docs/dialplan.md).
+// ENOTFOUND when neither matches.
+func (s *Server) resolveExtension(target string) (*dialroom.Operator, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
+	defer cancel()
+	if s.cfg.OperatorByExtension != nil && dialroom.ValidateExtension(target) == nil {
+		op, err := s.cfg.OperatorByExtension(ctx, target)
+		if err == nil && op != nil {
+			return op, nil
+		}
+		if err != nil && dialroom.ErrorCode(err) != dialroom.ENOTFOUND {
+			return nil, err
+		}
+	}
+	if s.cfg.Operator != nil && target != "" {
+		op, err := s.cfg.Operator(ctx, target)
+		if err == nil && op != nil {
+			return op, nil
+		}
+		if err != nil && dialroom.ErrorCode(err) != dialroom.ENOTFOUND {
+			return nil, err
+		}
+	}
+	return nil, dialroom.Errorf(dialroom.ENOTFOUND, "No operator has extension %q.", target)
+}
+
+// softphoneExtension is what a softphone's calls come from for the
+// dialplan's from_extension: the operator's extension number, else the
+// login (routes may name either).
+func (s *Server) softphoneExtension(login string) string {
+	if s.cfg.Operator == nil {
+		return login
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, lookupTimeout)
+	defer cancel()
+	if op, err := s.cfg.Operator(ctx, login); err == nil && op != nil && op.Extension != "" {
+		return op.Extension
+	}
+	return login
+}
+
+// liveBindings returns a copy of the operator's unexpired registrations.
+func (s *Server) liveBindings(login string) []Binding {
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	if s.regs.users == nil {
+		return nil
+	}
+	bs := s.regs.liveLocked(login, s.cfg.Now())
+	return append([]Binding(nil), bs...)
+}
+
+// extensionOffer reads the caller's SDP offer. A late offer (no body) is
+// refused with 488: the forks need the caller's codec to offer it first,
+// and re-offering across both legs is not worth it for a case no carrier
+// or softphone here uses.
+func extensionOffer(req *sip.Request) (offer, error) {
+	if len(req.Body()) == 0 {
+		return offer{}, fmt.Errorf("%w: an extension call needs an offer in the INVITE", errNoCodec)
+	}
+	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
+		return offer{}, fmt.Errorf("%w: content type %q", errUnsupportedBody, ct.Value())
+	}
+	return parseOffer(req.Body())
+}
+
+// Messages posted to an extension call's goroutine.
+type (
+	forkRinging  struct{ f *fork }
+	forkAnswered struct{ f *fork } // f won (extensionCall.winner); ACKed
+	forkEnded    struct {
+		f      *fork
+		status int // the final status, 0 for none (cancelled, timeout, transport)
+		err    error
+	}
+	calleeBye      struct{}
+	calleeReoffer  struct{ offer offer }
+	calleeTimedOut struct{}
+)
+
+// extensionCall is one call to an extension. Its state belongs to its
+// goroutine (run, the INVITE's handler goroutine); sipgo's handlers, the
+// forks' goroutines and the endpoints' readers only post to its mailbox or
+// read the atomics. run closes everything it opened before it returns.
+type extensionCall struct {
+	srv *Server
+	log *slog.Logger
+	id  string // the caller's dialog ID
+
+	ctx    context.Context // cancelled with the cause the call ended for
+	cancel context.CancelCauseFunc
+
+	in      *sipgo.DialogServerSession // the caller's leg
+	inOffer offer
+	inEP    *media.Endpoint
+	sdpMu   sync.Mutex // guards inSDP and outSDP: re-INVITEs are answered on handler goroutines
+	inSDP   sdpSession
+	outSDP  sdpSession
+	outEP   *media.Endpoint
+	relay   relay
+
+	from   string // the From user of the forks
+	op     *dialroom.Operator
+	record dialroom.CallRecord
+	// ringTimeout is the route's ring_timeout; 0 takes the server's.
+	ringTimeout time.Duration
+
+	forks    []*fork
+	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
+	answered atomic.Pointer[fork]   // winner once bridged; in-dialog requests from it reach the call
+	lost     fork                   // the sentinel winner when ringing stopped without an answer
+	uacID    atomic.Pointer[string] // the winner's dialog ID once filed
+
+	mailbox
+}
+
+// newExtensionCall creates the caller's dialog and both media endpoints and
+// files the call with the server. On error nothing is left behind.
+func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger) (*extensionCall, error) {
+	dua := s.dialog[req.Transport()]
+	if dua == nil {
+		if dua = s.dialog["UDP"]; dua == nil {
+			dua = s.dialog["TCP"]
+		}
+	}
+	dlg, err := dua.ReadInvite(req, tx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errMalformed, err)
+	}
+	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, mailbox: newMailbox()}
+	// The relay's endpoints read with a goroutine each, not on the server's
+	// poller: the poller reads at the media clock's ticks, which would delay
+	// each relayed packet by up to a frame for nothing (nothing here mixes).
+	c.inEP, err = media.Listen(media.EndpointConfig{
+		Ports: s.cfg.Ports, IP: s.cfg.RTPBind, Timeout: s.rtpTimeout(),
+		OnPacket:  func(p *rtp.Packet, _ time.Time) { c.relay.fromCaller(p) },
+		OnTimeout: func() { c.post(rtpTimedOut{}) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.outEP, err = media.Listen(media.EndpointConfig{
+		Ports: s.cfg.Ports, IP: s.cfg.RTPBind, Timeout: s.rtpTimeout(),
+		OnPacket:  func(p *rtp.Packet, _ time.Time) { c.relay.fromCallee(p) },
+		OnTimeout: func() { c.post(calleeTimedOut{}) },
+	})
+	if err != nil {
+		_ = c.inEP.Close()
+		return nil, err
+	}
+	c.relay.caller, c.relay.callee = c.inEP, c.outEP
+	c.inSDP = newSDPSession(s.cfg.MediaIP, c.inEP)
+	c.outSDP = newSDPSession(s.cfg.MediaIP, c.outEP)
+	c.ctx, c.cancel = context.WithCancelCause(s.ctx)
+	if !s.addExtensionCall(c) {
+		c.cancel(errShuttingDown)
+		_ = c.inEP.Close()
+		_ = c.outEP.Close()
+		return nil, errShuttingDown
+	}
+	return c, nil
+}
+
+func newSDPSession(ip netip.Addr, ep *media.Endpoint) sdpSession {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return sdpSession{id: binary.BigEndian.Uint64(id[:]) >> 1, local: netip.AddrPortFrom(ip, uint16(ep.Port()))}
+}
+
+// addExtensionCall files a call and counts its goroutine with the server's;
+// false when the server is closing.
+func (s *Server) addExtensionCall(c *extensionCall) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.exts.mu.Lock()
+	if s.exts.byUAS == nil {
+		s.exts.byUAS, s.exts.byUAC = map[string]*extensionCall{}, map[string]*extensionCall{}
+	}
+	s.exts.byUAS[c.id] = c
+	s.exts.mu.Unlock()
+	s.wg.Add(1)
+	return true
+}
+
+// removeExtensionCall forgets a call; called once by its goroutine as it ends.
+func (s *Server) removeExtensionCall(c *extensionCall) {
+	s.exts.mu.Lock()
+	delete(s.exts.byUAS, c.id)
+	if id := c.uacID.Load(); id != nil && s.exts.byUAC[*id] == c {
+		delete(s.exts.byUAC, *id)
+	}
+	s.exts.mu.Unlock()
+	s.wg.Done()
+}
+
+// run is the call's goroutine: ring the forks, bridge the first answer,
+// supervise, release. It returns when the call is over, with its dialog
+// and endpoints closed (their ports back in the allocator), the call
+// unfiled and its record written. A cancelled fork's goroutine may still be
+// waiting for the softphone's 487 (RFC 3261 §9.1); Server.Close waits for
+// those too.
+func (c *extensionCall) run(bindings []Binding) {
+	s := c.srv
+	defer func() {
+		c.cancel(nil)
+		c.relay.stop()
+		_ = c.in.Close()
+		_ = c.inEP.Close()
+		_ = c.outEP.Close()
+		// Releases every fork's context (the winner's is done with). A
+		// cancelled fork's goroutine may outlive the call, waiting for
+		// its 487 (RFC 3261 §9.1); the server's WaitGroup counts it.
+		c.cancelForks(nil, false)
+		s.removeExtensionCall(c)
+	}()
+
+	c.startForks(bindings)
+	w := c.ring()
+	if w == nil {
+		return
+	}
+	if !c.bridge(w) {
+		return
+	}
+	c.supervise(w)
+}
+
+// ring waits for the first fork to answer (RFC 3261 §13.2.2.4: the first
+// 2xx wins) while relaying ringing to the caller as 180 (183 too: we offer
+// no early media of our own). It returns the winner, or nil once the
+// caller has its final response and the call is recorded: the caller
+// cancelled (sipgo already answered 487, RFC 3261 §9.2), every fork failed
+// (486 when all were busy, else 480), the ring timeout passed (480), or the
+// server is closing (503).
+func (c *extensionCall) ring() *fork {
+	timeout := c.ringTimeout // the route's ring_timeout
+	if timeout <= 0 {
+		timeout = c.srv.cfg.ExtensionRingTimeout
+	}
+	if timeout <= 0 {
+		timeout = DefaultExtensionRingTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	ringing := false
+	busy, ended := 0, 0
+	giveUp := func(cause error) bool {
+		if !c.winner.CompareAndSwap(nil, &c.lost) {
+			return false // a fork answered meanwhile: bridge it after all
+		}
+		c.cancel(cause)
+		c.cancelForks(nil, errors.Is(cause, errShuttingDown))
+		return true
+	}
+	for {
+		select {
+		case <-c.in.Context().Done():
+			// RFC 3261 §9.2: the caller's CANCEL was answered 200 and the
+			// INVITE 487 by sipgo's transaction layer; cancel every fork.
+			if giveUp(errCancelled) {
+				c.finish("abandoned", errCancelled)
+				return nil
+			}
+		case <-timer.C:
+			if giveUp(errExtensionNoAnswer) {
+				c.refuse(480, "Temporarily Unavailable", "no_answer", fmt.Errorf("%w in %v", errExtensionNoAnswer, timeout))
+				return nil
+			}
+		case <-c.srv.ctx.Done():
+			if giveUp(errShuttingDown) {
+				c.refuse(503, "Service Unavailable", "failed", errShuttingDown)
+				return nil
+			}
+		case <-c.wake:
+		}
+		if w := c.winner.Load(); w != nil && w != &c.lost {
+			return w
+		}
+		for _, m := range c.takeInbox() {
+			switch m := m.(type) {
+			case forkRinging:
+				if !ringing {
+					ringing = true
+					if err := c.in.Respond(180, "Ringing", nil); err != nil {
+						c.log.Debug("sip: 180 to the caller", "err", err)
+					}
+				}
+			case forkEnded:
+				ended++
+				// RFC 3261 §21.4.24, §21.6.1: Busy Here, Busy Everywhere.
+				if m.status == 486 || m.status == 600 {
+					busy++
+				}
+				c.log.Debug("sip: fork ended", "contact", m.f.b.Contact, "status", m.status, "err", m.err)
+			}
+		}
+		if w := c.winner.Load(); w != nil && w != &c.lost {
+			return w
+		}
+		if ended == len(c.forks) && c.winner.CompareAndSwap(nil, &c.lost) {
+			// Every fork has its final answer and none answered (RFC 3261
+			// §16.7 step 6 would pick the best response; for one user's
+			// phones "all busy" is the one worth telling apart).
+			if busy == ended {
+				c.cancel(errExtensionBusy)
+				c.refuse(486, "Busy Here", "busy", errExtensionBusy)
+			} else {
+				c.cancel(errExtensionFailed)
+				c.refuse(480, "Temporarily Unavailable", "failed", errExtensionFailed)
+			}
+			return nil
+		}
+	}
+}
+
+// refuse answers the caller's INVITE with a final status and records the
+// call as outcome.
+func (c *extensionCall) refuse(code int, reason, outcome string, cause error) {
+	if err := c.in.Respond(code, reason, nil); err != nil {
+		c.log.Debug("sip: extension final response", "status", code, "err", err)
+	}
+	c.log.Info("sip: extension call not answered", "status", code, "cause", cause)
+	rec := c.record
+	rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
+	c.srv.recordCall(rec)
+}
+
+// finish records the call as outcome with cause.
+func (c *extensionCall) finish(outcome string, cause error) {
+	rec := c.record
+	rec.Outcome, rec.Reason = outcome, cause.Error()
+	c.srv.recordCall(rec)
+	c.log.Info("sip: extension call ended", "outcome", outcome, "cause", cause)
+}
+
+// bridge connects the caller to the answering fork w: the relay learns both
+// legs' codecs and addresses, the caller gets our 200 with our SDP answer
+// (RFC 3264 §6) and ACKs it. false when the call ended instead (the
+// callee's answer was unusable, or the caller never ACKed); everything is
+// then recorded and both legs are ended.
+func (c *extensionCall) bridge(w *fork) bool {
+	ans, err := parseOffer(w.dlg.InviteResponse.Body())
+	if err == nil && !ans.Remote.Addr().IsValid() {
+		err = errBadAnswer
+	}
+	if err != nil {
+		c.byeCallee(w)
+		c.cancel(fmt.Errorf("%w: %v", errBadAnswer, err))
+		c.refuse(480, "Temporarily Unavailable", "failed", context.Cause(c.ctx))
+		return false
+	}
+	c.relay.setCallee(ans)
+	if !ans.Remote.Addr().IsUnspecified() {
+		c.outEP.SetRemote(ans.Remote)
+	}
+	c.relay.setCaller(c.inOffer)
+	if !c.inOffer.Remote.Addr().IsUnspecified() {
+		c.inEP.SetRemote(c.inOffer.Remote)
+	}
+	c.sdpMu.Lock()
+	body, err := c.inSDP.answer(c.inOffer)
+	c.sdpMu.Unlock()
+	if err != nil {
+		c.byeCallee(w)
+		c.cancel(err)
+		c.refuse(500, "Server Internal Error", "failed", err)
+		return false
+	}
+	// WriteResponse retransmits the 200 until the ACK (RFC 3261 §13.3.1.4).
+	if err := c.in.WriteResponse(sip.NewSDPResponseFromRequest(c.in.InviteRequest, body)); err != nil {
+		c.byeCallee(w)
+		if c.byeWaiting() {
+			// The caller's BYE overtook its ACK (sipgo handles each on
+			// its own goroutine): the call was answered and is over.
+			c.record.Admitted = c.srv.cfg.Now()
+			c.cancel(errCallerHungUp)
+			c.finish("answered", errCallerHungUp)
+			return false
+		}
+		c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
+		c.finish("abandoned", context.Cause(c.ctx))
+		return false
+	}
+	c.record.Admitted = c.srv.cfg.Now()
+	c.log.Info("sip: extension answered", "contact", w.b.Contact, "caller_codec", c.inOffer.Codec.String(), "callee_codec", ans.Codec.String())
+	return true
+}
+
+// byeWaiting reports whether the caller's BYE is in the mailbox; the other
+// messages stay there.
+func (c *extensionCall) byeWaiting() bool {
+	msgs := c.takeInbox()
+	defer c.requeue(msgs)
+	for _, m := range msgs {
+		if _, ok := m.(byeReceived); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fileCallee makes in-dialog requests from the answering softphone (BYE,
+// re-INVITE) reach this call. The winning fork's goroutine calls it as it
+// wins, before the softphone can send any.
+func (c *extensionCall) fileCallee(w *fork) {
+	id := w.dlg.ID
+	c.uacID.Store(&id)
+	c.answered.Store(w)
+	s := c.srv
+	s.exts.mu.Lock()
+	s.exts.byUAC[id] = c
+	s.exts.mu.Unlock()
+}
+
+// supervise runs a bridged call until either side hangs up, a leg's RTP
+// stops, or the server closes; then it ends the other leg (BYE, RFC 3261
+// §15) and records the call.
+func (c *extensionCall) supervise(w *fork) {
+	for c.ctx.Err() == nil {
+		select {
+		case <-c.ctx.Done():
+		case <-c.wake:
+			for _, m := range c.takeInbox() {
+				switch m := m.(type) {
+				case byeReceived:
+					c.cancel(errCallerHungUp)
+				case calleeBye:
+					c.cancel(errCalleeBye)
+				case rtpTimedOut:
+					c.cancel(errRTPTimeout)
+				case calleeTimedOut:
+					c.cancel(errCalleeRTPTimeout)
+				case reoffer:
+					c.applyCallerOffer(m.offer)
+				case calleeReoffer:
+					c.applyCalleeOffer(m.offer)
+				}
+			}
+		}
+	}
+	cause := context.Cause(c.ctx)
+	c.relay.stop()
+	if !errors.Is(cause, errCalleeBye) {
+		c.byeCallee(w)
+	}
+	if !errors.Is(cause, errCallerHungUp) {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		if err := c.in.Bye(ctx); err != nil {
+			c.log.Debug("sip: BYE to the caller", "err", err)
+		}
+		cancel()
+	}
+	c.finish("answered", cause)
+}
+
+// applyCallerOffer takes the caller's re-INVITE offer (already answered):
+// hold, resume or a new address (RFC 3264 §8).
+func (c *extensionCall) applyCallerOffer(o offer) {
+	c.inOffer = o
+	c.relay.setCaller(o)
+	applyRemote(c.inEP, o, c.srv.rtpTimeout())
+}
+
+// applyCalleeOffer takes the softphone's re-INVITE offer (already answered).
+func (c *extensionCall) applyCalleeOffer(o offer) {
+	c.relay.setCallee(o)
+	applyRemote(c.outEP, o, c.srv.rtpTimeout())
+}
+
+// applyRemote points an endpoint at a (re-)offer's address; a held leg
+// (RFC 3264 §8.4) may send nothing for as long as the hold lasts.
+func applyRemote(ep *media.Endpoint, o offer, timeout time.Duration) {
+	if o.Remote.Addr().IsValid() && !o.Remote.Addr().IsUnspecified() {
+		ep.SetRemote(o.Remote)
+	}
+	if o.onHold() {
+		ep.SetTimeout(-1)
+	} else {
+		ep.SetTimeout(timeout)
+	}
+}
+
+// extensionCallOf finds the extension call an in-dialog request belongs to:
+// from the caller (our tag in To, UAS view) or from the answering softphone
+// (our tag in From, UAC view, RFC 3261 §12.2.2). fromCallee says which.
+func (s *Server) extensionCallOf(req *sip.Request) (c *extensionCall, fromCallee bool) {
+	s.exts.mu.Lock()
+	defer s.exts.mu.Unlock()
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if c := s.exts.byUAS[id]; c != nil {
+			return c, false
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		if c := s.exts.byUAC[id]; c != nil {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// onExtensionAck hands the caller's ACK for our 200 to its dialog (RFC 3261
+// §13.3.1.4). false when it is not for an extension call.
+func (s *Server) onExtensionAck(req *sip.Request, tx sip.ServerTransaction) bool {
+	c, fromCallee := s.extensionCallOf(req)
+	if c == nil || fromCallee {
+		return false
+	}
+	_ = c.in.ReadAck(req, tx)
+	return true
+}
+
+// onExtensionBye ends an extension call from either side (RFC 3261
+// §15.1.2): 200 at once, then the call's goroutine ends the other leg.
+// false when the BYE is not for an extension call.
+func (s *Server) onExtensionBye(req *sip.Request, tx sip.ServerTransaction) bool {
+	c, fromCallee := s.extensionCallOf(req)
+	if c == nil {
+		return false
+	}
+	if fromCallee {
+		w := c.answered.Load()
+		if err := w.dlg.ReadBye(req, tx); err != nil {
+			s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
+			return true
+		}
+		c.post(calleeBye{})
+		return true
+	}
+	if err := c.in.ReadBye(req, tx); err != nil {
+		s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
+		return true
+	}
+	c.post(byeReceived{})
+	return true
+}
+
+// onExtensionReinvite answers a re-INVITE with an offer from either leg
+// (RFC 3261 §14.2) from our side of that leg's SDP, on this handler
+// goroutine; the call's goroutine applies it. Each leg negotiates with us
+// alone: the relay transcodes if the laws come to differ. A re-INVITE
+// without an offer gets 488, which leaves the session as it was. false when
+// it is not for an extension call.
+func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction) bool {
+	c, fromCallee := s.extensionCallOf(req)
+	if c == nil {
+		return false
+	}
+	var err error
+	if fromCallee {
+		err = c.answered.Load().dlg.ReadRequest(req, tx)
+	} else {
+		err = c.in.ReadRequest(req, tx)
+	}
+	if err != nil {
+		// RFC 3261 §14.2: a lower CSeq than one already seen is answered 500.
+		s.respond(req, tx, 500, "Server Internal Error")
+		return true
+	}
+	o, err := parseOffer(req.Body())
+	if err != nil {
+		s.respondErr(req, tx, err)
+		return true
+	}
+	c.sdpMu.Lock()
+	var body []byte
+	if fromCallee {
+		body, err = c.outSDP.answer(o)
+	} else {
+		body, err = c.inSDP.answer(o)
+	}
+	c.sdpMu.Unlock()
+	if err != nil {
+		s.respondErr(req, tx, err)
+		return true
+	}
+	if err := tx.Respond(s.reinviteOK(req, body, sessionTimer{})); err != nil {
+		return true
+	}
+	if fromCallee {
+		c.post(calleeReoffer{o})
+	} else {
+		c.post(reoffer{offer: o})
+	}
+	return true
+}
+
+// presentedNumber is the caller's number as the forks show it: From's user
+// (RFC 3261 §20.20), or "anonymous" when it is withheld or the caller asked
+// for privacy of its identity (RFC 3323 §4.2, Privacy: id or user).
+func presentedNumber(req *sip.Request) string {
+	num := callerNumber(req)
+	for _, v := range strings.FieldsFunc(strings.ToLower(headerValue(req, "Privacy")), func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+		if v == "id" || v == "user" {
+			num = ""
+		}
+	}
+	if num == "" || strings.EqualFold(num, "anonymous") {
+		return "anonymous"
+	}
+	return num
+}

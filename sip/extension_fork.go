@@ -1,0 +1,213 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+
+	"github.com/dialroom/dialroom/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// errLateAnswer: a softphone answered after another had won, or after
+// ringing stopped; its dialog is ACKed and ended at once.
+var errLateAnswer = errors.New("answered after the call was taken or given up")
+
+// fork is one INVITE to one binding of the extension's operator. Forking
+// is parallel, as a proxy's (RFC 3261 §16.6, §16.7), but done by a B2BUA:
+// each fork is a dialog of its own, with a Call-ID of its own, so the
+// softphones never see the caller's dialog.
+//
+// A fork's goroutine (runFork) owns its dialog until it posts forkAnswered
+// or forkEnded; once it has won (extensionCall.winner), the call's goroutine
+// owns the dialog.
+type fork struct {
+	b   Binding
+	dlg *sipgo.DialogClientSession // set by the fork's goroutine before the fork can win
+
+	ctx    context.Context // cancelled to CANCEL the fork (RFC 3261 §9.1)
+	cancel context.CancelCauseFunc
+	// responded: a response came, so a CANCEL can go at once (RFC 3261
+	// §9.1); see cancelForks.
+	responded atomic.Bool
+}
+
+// startForks sends an INVITE to every binding, each from its own
+// goroutine, counted in the server's WaitGroup (Close waits for them; the
+// call is alive, so its count keeps the group open). Our offer is the same
+// for all: the caller's G.711 law first, so a softphone that takes it needs
+// no transcoding, then the other law, and telephone-event.
+func (c *extensionCall) startForks(bindings []Binding) {
+	laws := []media.G711{c.inOffer.Codec, media.PCMA}
+	if c.inOffer.Codec == media.PCMA {
+		laws[1] = media.PCMU
+	}
+	c.sdpMu.Lock()
+	body, err := c.outSDP.offer(laws, dialoutDTMF)
+	c.sdpMu.Unlock()
+	type start struct {
+		f   *fork
+		dua *sipgo.DialogUA
+		req *sip.Request
+	}
+	var starts []start
+	for _, b := range bindings {
+		f := &fork{b: b}
+		f.ctx, f.cancel = context.WithCancelCause(context.Background())
+		c.forks = append(c.forks, f)
+		if err != nil {
+			starts = append(starts, start{f: f})
+			continue
+		}
+		dua, req, ferr := c.forkInvite(b, body)
+		if ferr != nil {
+			c.log.Info("sip: binding cannot be called", "contact", b.Contact, "err", ferr)
+		}
+		starts = append(starts, start{f, dua, req})
+	}
+	// c.forks is complete before any fork runs: a winner reads it
+	// (cancelForks) from its own goroutine.
+	for _, st := range starts {
+		if st.req == nil {
+			c.post(forkEnded{f: st.f, err: fmt.Errorf("%w: no INVITE for this binding", errExtensionFailed)})
+			continue
+		}
+		c.srv.wg.Add(1)
+		go c.runFork(st.f, st.dua, st.req)
+	}
+	c.log.Info("sip: ringing extension", "bindings", len(bindings))
+}
+
+// forkInvite builds the INVITE to one binding (RFC 3261 §8.1.1): to the
+// registered Contact, sent where the REGISTER came from (a softphone behind
+// NAT is reachable there, not at its Contact), From the caller's number as
+// the caller presented it (or "anonymous"), To the operator's address of
+// record, with our offer.
+func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *sip.Request, error) {
+	s := c.srv
+	var ruri sip.Uri
+	if err := sip.ParseUri(b.Contact, &ruri); err != nil {
+		return nil, nil, fmt.Errorf("contact %q: %w", b.Contact, err)
+	}
+	transport := strings.ToUpper(b.Transport)
+	dua := s.dialog[transport]
+	if dua == nil {
+		return nil, nil, fmt.Errorf("no %s listener", transport)
+	}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	host := s.cfg.MediaIP.String()
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.from, Host: host}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.op.Login, Host: host}, Params: sip.NewParams()})
+	callID := sip.CallIDHeader(sip.GenerateTagN(24))
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(allowHeader())
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	req.SetTransport(transport)
+	if b.Source != "" {
+		req.SetDestination(b.Source)
+	}
+	if transport == "UDP" && len(s.udp) > 0 {
+		// From the listener the softphone registered with, so its NAT
+		// (and its idea of who we are) sees the address it knows.
+		ap := netipAddrPort(s.udp[0].LocalAddr())
+		req.Laddr = sip.Addr{IP: net.IP(ap.Addr().AsSlice()), Port: int(ap.Port())}
+	}
+	return dua, req, nil
+}
+
+// runFork is a fork's goroutine: send the INVITE, report ringing, and on a
+// 2xx ACK it (RFC 3261 §13.2.2.4: the UAC core ACKs every 2xx, wanted or
+// not) and try to win. Exactly one fork wins, and none once ringing has
+// stopped (extensionCall.winner); a fork that answers too late is ended
+// with BYE right after its ACK. A 2xx that crosses our CANCEL is ACKed and
+// ended alike (RFC 3261 §9.1). It always posts forkAnswered or forkEnded
+// last.
+func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) {
+	defer c.srv.wg.Done()
+	dlg, err := dua.WriteInvite(f.ctx, req)
+	if err != nil {
+		c.post(forkEnded{f: f, err: err})
+		return
+	}
+	f.dlg = dlg
+	err = dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		f.responded.Store(true)
+		if res.StatusCode == 180 || res.StatusCode == 183 {
+			c.post(forkRinging{f})
+		}
+		return nil
+	}})
+	if err == nil {
+		if ackErr := dlg.Ack(context.Background()); ackErr != nil {
+			c.post(forkEnded{f: f, err: fmt.Errorf("ACK: %w", ackErr)})
+			return
+		}
+		if c.winner.CompareAndSwap(nil, f) {
+			// RFC 3261 §13.2.2.4 and §16.7 step 10: the first 2xx wins;
+			// the other forks are cancelled.
+			c.fileCallee(f)
+			c.cancelForks(f, false)
+			c.post(forkAnswered{f})
+			return
+		}
+		c.byeDialog(dlg)
+		c.post(forkEnded{f: f, status: 200, err: errLateAnswer})
+		return
+	}
+	if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
+		if dlg.Ack(context.Background()) == nil {
+			c.byeDialog(dlg)
+		}
+		c.post(forkEnded{f: f, status: res.StatusCode, err: errLateAnswer})
+		return
+	}
+	status := 0
+	var rejected *sipgo.ErrDialogResponse
+	if errors.As(err, &rejected) {
+		status = rejected.Res.StatusCode
+	}
+	c.post(forkEnded{f: f, status: status, err: err})
+}
+
+// cancelForks cancels every fork but except (nil: all). RFC 3261 §9.1:
+// a fork that has had no provisional response yet must not be CANCELled
+// until it has one, so sipgo waits for one (or for Timer B, 64·T1, when
+// the softphone has vanished) before it sends the CANCEL; that wait is the
+// fork's goroutine's, not the call's. With force (the server is closing)
+// a fork without a response is abandoned at once instead, so Close does
+// not wait for vanished softphones. Safe from any goroutine.
+func (c *extensionCall) cancelForks(except *fork, force bool) {
+	for _, f := range c.forks {
+		if f == except {
+			continue
+		}
+		if force && !f.responded.Load() {
+			f.cancel(sipgo.WaitAnswerForceCancelErr)
+		} else {
+			f.cancel(errGiveUp)
+		}
+	}
+}
+
+// byeDialog ends a dialog with a softphone (RFC 3261 §15.1.1), bounded by
+// byeTimeout.
+func (c *extensionCall) byeDialog(dlg *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := dlg.Bye(ctx); err != nil {
+		c.log.Debug("sip: BYE to the extension", "err", err)
+	}
+}
+
+// byeCallee ends the answering softphone's leg.
+func (c *extensionCall) byeCallee(w *fork) { c.byeDialog(w.dlg) }
