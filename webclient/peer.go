@@ -22,6 +22,7 @@ import (
 // callbacks runs there. Callbacks reach the session through post.
 type peer struct {
 	pc     *webrtc.PeerConnection
+	rtcp   *rtcpRouter // where RTCP about each forwarded track goes
 	member *bridge.Member
 	log    *slog.Logger
 	signal func(msg any)  // queue a message to the browser; never blocks
@@ -38,18 +39,20 @@ type peer struct {
 
 type subscription struct {
 	sender      *webrtc.RTPSender
+	ssrc        uint32 // the sender's; its RTCP is dropped for audio
 	unsubscribe func()
 }
 
 // newPeer creates the peer connection with one receive-only audio and one
 // receive-only video transceiver, for the browser's microphone and camera.
 // The first offer is sent by the first flush.
-func newPeer(api *webrtc.API, m *bridge.Member, log *slog.Logger, signal func(any), post func(func())) (*peer, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+func newPeer(api *peerAPI, m *bridge.Member, log *slog.Logger, signal func(any), post func(func())) (*peer, error) {
+	router := newRTCPRouter()
+	pc, err := api.newPeerConnection(router)
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{pc: pc, member: m, log: log, signal: signal, post: post,
+	p := &peer{pc: pc, rtcp: router, member: m, log: log, signal: signal, post: post,
 		subs: map[*bridge.Track]*subscription{}, streams: map[string]string{}, dirty: true}
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -134,15 +137,28 @@ func (p *peer) subscribe(t *bridge.Track) {
 		return
 	}
 	sender := tr.Sender()
-	go readSenderRTCP(sender, t)
-	p.subs[t] = &subscription{sender: sender, unsubscribe: t.Subscribe(local)}
+	s := &subscription{sender: sender}
+	if spec.Kind == bridge.KindAudio {
+		// Nothing in an audio track's RTCP needs an answer (rtcpbuf.go): drop
+		// it on arrival instead of keeping a goroutine per track to read it.
+		if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+			s.ssrc = uint32(enc[0].SSRC)
+			p.rtcp.dropRTCP(s.ssrc)
+		}
+	}
+	if s.ssrc == 0 {
+		go readSenderRTCP(sender, t)
+	}
+	s.unsubscribe = t.Subscribe(local)
+	p.subs[t] = s
 	p.streams[spec.StreamID] = t.Member().ID()
 	p.dirty = true
 }
 
-// readSenderRTCP reads the browser's RTCP about a forwarded track. Reading is
-// also what lets the NACK interceptor answer retransmission requests. Key frame
-// requests (PLI, FIR) are passed to the publisher. It ends when the sender stops.
+// readSenderRTCP reads the browser's RTCP about a forwarded video track.
+// Reading is also what lets the NACK interceptor answer retransmission
+// requests. Key frame requests (PLI, FIR) are passed to the publisher. It ends
+// when the sender stops.
 func readSenderRTCP(sender *webrtc.RTPSender, t *bridge.Track) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
@@ -168,6 +184,9 @@ func (p *peer) unsubscribe(t *bridge.Track) {
 	s.unsubscribe()
 	if err := p.pc.RemoveTrack(s.sender); err != nil {
 		p.log.Debug("remove track", "err", err)
+	}
+	if s.ssrc != 0 {
+		p.rtcp.forget(s.ssrc)
 	}
 	p.dirty = true
 }

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -92,7 +91,7 @@ type Config struct {
 // Server serves the UI, the API and the WebSocket signalling.
 type Server struct {
 	cfg     Config
-	api     *webrtc.API
+	api     *peerAPI
 	closeMu func() error
 	log     *slog.Logger
 	mux     *http.ServeMux
