@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"strings"
 	"sync"
@@ -58,6 +59,26 @@ type extensionCalls struct {
 	mu    sync.Mutex
 	byUAS map[string]*extensionCall
 	byUAC map[string]*extensionCall
+	ended map[string]uint64 // by call record outcome, for /metrics
+}
+
+// countEnded counts one extension call that ended (or was refused) as outcome.
+func (x *extensionCalls) countEnded(outcome string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ended == nil {
+		x.ended = map[string]uint64{}
+	}
+	x.ended[outcome]++
+}
+
+// ExtensionCalls reports the calls to extensions ringing or bridged now, and
+// those that ended since the server started by their call record outcome
+// (answered, rejected, busy, no_answer, abandoned, failed).
+func (s *Server) ExtensionCalls() (active int, ended map[string]uint64) {
+	s.exts.mu.Lock()
+	defer s.exts.mu.Unlock()
+	return len(s.exts.byUAS), maps.Clone(s.exts.ended)
 }
 
 func (x *extensionCalls) count() int {
@@ -79,6 +100,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		s.respond(req, tx, code, reason, hdrs...)
 		rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
 		s.recordCall(rec)
+		s.exts.countEnded(outcome)
 	}
 	op, err := s.resolveExtension(d.Extension)
 	if err != nil {
@@ -439,6 +461,7 @@ func (c *extensionCall) refuse(code int, reason, outcome string, cause error) {
 	rec := c.record
 	rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
 	c.srv.recordCall(rec)
+	c.srv.exts.countEnded(outcome)
 }
 
 // finish records the call as outcome with cause.
@@ -446,6 +469,7 @@ func (c *extensionCall) finish(outcome string, cause error) {
 	rec := c.record
 	rec.Outcome, rec.Reason = outcome, cause.Error()
 	c.srv.recordCall(rec)
+	c.srv.exts.countEnded(outcome)
 	c.log.Info("sip: extension call ended", "outcome", outcome, "cause", cause)
 }
 

@@ -549,6 +549,9 @@ func TestExtensionNotAnswered(t *testing.T) {
 			if rec := h.lastRecord(); rec.Outcome != tt.outcome || rec.Operator != "alice" {
 				t.Errorf("record %+v, want outcome %s", rec, tt.outcome)
 			}
+			if active, ended := h.srv.ExtensionCalls(); active != 0 || ended[tt.outcome] != 1 {
+				t.Errorf("metrics: %d active, ended %v; want 0 and one %s", active, ended, tt.outcome)
+			}
 		})
 	}
 }

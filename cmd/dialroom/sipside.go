@@ -100,6 +100,7 @@ type trunkCollector struct {
 	up, status, failures *prometheus.Desc
 	bindings, authFails  *prometheus.Desc
 	dialInvites, dialing *prometheus.Desc
+	extActive, extEnded  *prometheus.Desc
 }
 
 func newTrunkCollector(srv *sip.Server) trunkCollector {
@@ -118,6 +119,10 @@ func newTrunkCollector(srv *sip.Server) trunkCollector {
 			"Calls placed from the console (initial INVITEs sent to trunks).", nil, nil),
 		dialing: prometheus.NewDesc("dialroom_dialout_calls",
 			"Calls placed from the console that are in progress (ringing or answered).", nil, nil),
+		extActive: prometheus.NewDesc("dialroom_extension_calls",
+			"Calls to operators' extensions ringing or connected now.", nil, nil),
+		extEnded: prometheus.NewDesc("dialroom_extension_calls_total",
+			"Calls to operators' extensions that ended, by outcome (answered, rejected, busy, no_answer, abandoned, failed).", []string{"outcome"}, nil),
 	}
 }
 
@@ -129,6 +134,8 @@ func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.authFails
 	ch <- c.dialInvites
 	ch <- c.dialing
+	ch <- c.extActive
+	ch <- c.extEnded
 }
 
 func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
@@ -136,6 +143,11 @@ func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.authFails, prometheus.CounterValue, float64(c.srv.AuthFailures()))
 	ch <- prometheus.MustNewConstMetric(c.dialInvites, prometheus.CounterValue, float64(c.srv.OutboundInvites()))
 	ch <- prometheus.MustNewConstMetric(c.dialing, prometheus.GaugeValue, float64(c.srv.DialingCalls()))
+	active, ended := c.srv.ExtensionCalls()
+	ch <- prometheus.MustNewConstMetric(c.extActive, prometheus.GaugeValue, float64(active))
+	for outcome, n := range ended {
+		ch <- prometheus.MustNewConstMetric(c.extEnded, prometheus.CounterValue, float64(n), outcome)
+	}
 	for _, t := range c.srv.Trunks() {
 		up := 0.0
 		if t.State == sip.TrunkRegistered {
