@@ -25,6 +25,11 @@
 #   DURATION=5s WINDOWS=3 WARMUP=3s
 #   BENCH_DIR=.bench             where results go (the Makefile's)
 #   DIALROOM_PPROF=127.0.0.1:6060  profile the spawned server (see docs/benchmarks.md)
+#   SERVER_CPUS=1 LOAD_CPUS=0    pin the server (its GOMAXPROCS = its CPUs) and the
+#                                load generator to disjoint CPUs: the ramp's capacity
+#                                is then per server core, without the load competing
+#                                (docs/benchmarks.md, "one server core"); empty: no pinning
+#   LOAD_PROFILE=FILE            the load generator's own CPU profile (go tool pprof)
 #
 # One pass takes 2–5 minutes on 2 cores (the ramp stops where the server
 # saturates). Results: BENCH_DIR/phone-STAMP.txt (tables, markdown rows) and
@@ -41,6 +46,17 @@ SETUP_RATES=${SETUP_RATES:-50,100,200,400,800,1600}
 DURATION=${DURATION:-5s}
 WINDOWS=${WINDOWS:-3}
 WARMUP=${WARMUP:-3s}
+SERVER_CPUS=${SERVER_CPUS:-}
+LOAD_CPUS=${LOAD_CPUS:-}
+LOAD_PROFILE=${LOAD_PROFILE:-}
+
+pin=()
+if [[ -n $SERVER_CPUS ]]; then
+	pin+=(--server-cpus "$SERVER_CPUS")
+fi
+if [[ -n $LOAD_CPUS ]]; then
+	pin+=(--load-cpus "$LOAD_CPUS")
+fi
 
 sets=("$@")
 if ((${#sets[@]} == 0)); then
@@ -71,13 +87,16 @@ for run in $(seq "$RUNS"); do
 	for set in "${sets[@]}"; do
 		case $set in
 		ramp)
-			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown) ;;
+			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown "${pin[@]}")
+			if [[ -n $LOAD_PROFILE ]]; then
+				args+=(--cpuprofile "$LOAD_PROFILE")
+			fi ;;
 		setup)
 			if ! command -v sipp >/dev/null; then
 				log "sipp not installed (make deps): setup rate skipped"
 				continue
 			fi
-			args=(--sipp-rates "$SETUP_RATES" --sipp-duration "$DURATION") ;;
+			args=(--sipp-rates "$SETUP_RATES" --sipp-duration "$DURATION" "${pin[@]}") ;;
 		*)
 			log "unknown set $set (ramp, setup)"; exit 2 ;;
 		esac

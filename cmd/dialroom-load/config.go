@@ -86,6 +86,15 @@ type Config struct {
 	SIPpDuration time.Duration
 	SIPpBin      string
 
+	// ServerCPUs pins the spawned server (all its threads) to these CPUs and
+	// sets its GOMAXPROCS to their number; LoadCPUs pins this tool likewise
+	// (cpus.go). Empty: no pinning.
+	ServerCPUs []int
+	LoadCPUs   []int
+	// CPUProfile, if set, is where this tool writes its own CPU profile
+	// (runtime/pprof) of the whole run.
+	CPUProfile string
+
 	// Markdown also prints the summary as one row of the docs/benchmarks.md table.
 	Markdown bool
 	// Verbose logs protocol traffic at debug level.
@@ -211,6 +220,9 @@ func (c *Config) Validate() error {
 	}
 	if d := time.Duration(len(c.Rooms)) * (c.Warmup + time.Duration(c.Windows)*c.Duration); d > maxTimeout {
 		bad("steps × (warm-up + windows × duration) is %v; at most %v", d, maxTimeout)
+	}
+	if len(c.ServerCPUs) > 0 && !c.Spawn {
+		bad("--server-cpus needs --spawn: only a server this tool starts is pinned")
 	}
 	if c.phoneMode() {
 		errs = append(errs, c.validatePhones()...)

@@ -40,6 +40,12 @@
 // the server and against a SIPp UAS. Both spawn the server with a SIP config
 // and dialplan of their own.
 //
+// --server-cpus LIST pins the spawned server (every thread, from its start)
+// to CPUs such as 1 and sets its GOMAXPROCS to their number; --load-cpus
+// LIST pins this tool likewise (cpus.go). With disjoint lists the phone
+// ramp's capacity is per server core, without the load generator competing;
+// the report says which CPUs each had. --cpuprofile FILE profiles this tool.
+//
 // Pointer mode (pointerrun.go) measures the shared pointer's relay:
 //
 //	dialroom-load --spawn --pointer-members 10 [--pointer-rate 25] [--duration 20s]
@@ -54,6 +60,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -78,6 +85,32 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(cfg.ServerCPUs) > 0 {
+		if err := checkCPUsAllowed("--server-cpus", cfg.ServerCPUs); err != nil {
+			fmt.Fprintln(stderr, "dialroom-load:", err)
+			return 2
+		}
+	}
+	if len(cfg.LoadCPUs) > 0 {
+		if err := pinSelf(cfg.LoadCPUs); err != nil {
+			fmt.Fprintln(stderr, "dialroom-load:", err)
+			return 1
+		}
+		log.Info("load generator pinned", "cpus", formatCPUList(cfg.LoadCPUs), "gomaxprocs", len(cfg.LoadCPUs))
+	}
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "dialroom-load:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "dialroom-load: cpu profile:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	runner := run
 	if cfg.PointerMembers > 0 {
 		runner = runPointer
@@ -125,6 +158,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.SIPpBin, "sipp", cfg.SIPpBin, "call setup mode: the SIPp binary")
 	fs.IntVar(&cfg.PointerMembers, "pointer-members", cfg.PointerMembers, "pointer mode: one room of this many WebSocket-only members, the operator moving the shared pointer for --duration")
 	fs.IntVar(&cfg.PointerRate, "pointer-rate", cfg.PointerRate, "pointer mode: material_pointer moves a second")
+	fs.Func("server-cpus", "with --spawn: pin the server (every thread) to these CPUs, e.g. 1 or 2-3, and set its GOMAXPROCS to their number",
+		func(v string) (err error) { cfg.ServerCPUs, err = parseCPUList(v); return err })
+	fs.Func("load-cpus", "pin this load generator to these CPUs, e.g. 0, and set its GOMAXPROCS to their number",
+		func(v string) (err error) { cfg.LoadCPUs, err = parseCPUList(v); return err })
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", cfg.CPUProfile, "write this load generator's own CPU profile (go tool pprof) to FILE")
 	fs.BoolVar(&cfg.Markdown, "markdown", cfg.Markdown, "also print a docs/benchmarks.md table row")
 	fs.BoolVar(&cfg.Verbose, "v", cfg.Verbose, "log protocol traffic")
 	fs.Usage = func() {

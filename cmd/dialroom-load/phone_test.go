@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/binary"
+	"math"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -119,5 +122,170 @@ func TestQuantile(t *testing.T) {
 	s := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if quantile(s, 0.5) != 5 || quantile(s, 0.99) != 10 || quantile(nil, 0.5) != 0 {
 		t.Errorf("quantile: %v %v", quantile(s, 0.5), quantile(s, 0.99))
+	}
+}
+
+// The phone clock writes each socket's packets in one batch; every leg's
+// packets still carry consecutive sequence numbers and timestamps, the
+// marker on a spurt's first packet only, the tone while talking, and the
+// room's onset is marked when the spurt starts. The reader counts what the
+// "server" sends back, gaps as loss.
+func TestPhoneBatchSendAndCount(t *testing.T) {
+	sock, err := newRTPSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	talk, quiet := make([]byte, phoneFrame), make([]byte, phoneFrame)
+	for i := range talk {
+		talk[i], quiet[i] = 0x11, 0xff
+	}
+	pc := &phoneClock{payloads: &loadPayloads{talk: [][]byte{talk}, quiet: [][]byte{quiet}}}
+	room := &phoneRoom{lat: &latencyLog{}}
+	var servers []*net.UDPConn
+	var legs []*phoneLeg
+	for i := range 3 {
+		srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		servers = append(servers, srv)
+		l := sock.newLeg(room, i)
+		sock.attach(l, srv.LocalAddr().(*net.UDPAddr).AddrPort())
+		l.live.Store(true)
+		legs = append(legs, l)
+	}
+	pc.add(legs, nil)
+	const ticks = talkEvery + 5 // leg 0 talks from tick 0, leg 1 from talkEvery
+	for k := range uint32(ticks) {
+		pc.sendTick(k)
+	}
+	if pc.failed.Load() != 0 {
+		t.Fatalf("%d sends failed", pc.failed.Load())
+	}
+	if room.onsetSeq != 2 {
+		t.Errorf("%d onsets marked, want 2 (legs 0 and 1)", room.onsetSeq)
+	}
+	buf := make([]byte, 1500)
+	for i, srv := range servers {
+		_ = srv.SetReadDeadline(time.Now().Add(2 * time.Second))
+		var prevSeq uint16
+		var prevTS uint32
+		markers := 0
+		for k := range ticks {
+			n, err := srv.Read(buf)
+			if err != nil {
+				t.Fatalf("leg %d packet %d: %v", i, k, err)
+			}
+			if n != rtpHeaderLen+phoneFrame || buf[0] != 0x80 {
+				t.Fatalf("leg %d packet %d: %d bytes, first byte %#x", i, k, n, buf[0])
+			}
+			seq, ts := binary.BigEndian.Uint16(buf[2:]), binary.BigEndian.Uint32(buf[4:])
+			if k > 0 && (seq != prevSeq+1 || ts != prevTS+phoneFrame) {
+				t.Fatalf("leg %d packet %d: seq %d ts %d after %d %d", i, k, seq, ts, prevSeq, prevTS)
+			}
+			prevSeq, prevTS = seq, ts
+			talking, _ := talkTurn(uint32(k), 0, i, phonesPerRoom)
+			if want := map[bool]byte{true: 0x11, false: 0xff}[talking]; buf[rtpHeaderLen] != want {
+				t.Fatalf("leg %d tick %d: payload %#x, talking %v", i, k, buf[rtpHeaderLen], talking)
+			}
+			if buf[1]&0x80 != 0 {
+				markers++
+			}
+		}
+		if want := map[int]int{0: 1, 1: 1, 2: 0}[i]; markers != want {
+			t.Errorf("leg %d: %d marker packets, want %d", i, markers, want)
+		}
+	}
+
+	// The server side sends to the shared socket: leg 0 gets seq 10, 11, 13
+	// (one lost), leg 1 gets 5, 6; a stranger's packet counts as foreign.
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sock.port))
+	send := func(c *net.UDPConn, seq uint16) {
+		p := make([]byte, rtpHeaderLen+10)
+		p[0] = 0x80
+		binary.BigEndian.PutUint16(p[2:], seq)
+		if _, err := c.WriteToUDPAddrPort(p, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, seq := range []uint16{10, 11, 13} {
+		send(servers[0], seq)
+	}
+	send(servers[1], 5)
+	send(servers[1], 6)
+	stranger, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	send(stranger, 1)
+	deadline := time.Now().Add(2 * time.Second)
+	for (legs[0].received.Load() < 3 || legs[1].received.Load() < 2 || sock.foreign.Load() < 1) &&
+		time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r, l := legs[0].received.Load(), legs[0].lost.Load(); r != 3 || l != 1 {
+		t.Errorf("leg 0: received %d lost %d, want 3 and 1", r, l)
+	}
+	if r, l := legs[1].received.Load(), legs[1].lost.Load(); r != 2 || l != 0 {
+		t.Errorf("leg 1: received %d lost %d, want 2 and 0", r, l)
+	}
+	if f := sock.foreign.Load(); f != 1 {
+		t.Errorf("foreign %d, want 1", f)
+	}
+}
+
+// The first step is the memory base: its per-leg cells say so instead of
+// NaN, and growth from idle to it is reported on its own line.
+func TestPhoneReportMemoryBase(t *testing.T) {
+	mk := func(legs int, rssMiB, heapMiB, gor float64) *phoneStep {
+		st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom}
+		st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: int64(rssMiB * (1 << 20)),
+			heap: heapMiB * (1 << 20), goroutines: gor, serverCoresBusy: math.NaN()}}
+		return st
+	}
+	r := &phoneResult{cfg: DefaultConfig(), steps: []*phoneStep{mk(80, 100, 60, 900), mk(160, 127.5, 80, 1700)}}
+	r.idle.proc.serverRSS = 60 << 20
+	r.idle.metrics.values = map[string]float64{"go_memstats_heap_inuse_bytes": 20 << 20, "go_goroutines": 100}
+	var out strings.Builder
+	r.print(&out)
+	r.printMarkdown(&out)
+	s := out.String()
+	if strings.Contains(s, "NaN") {
+		t.Errorf("NaN in the report:\n%s", s)
+	}
+	if !strings.Contains(s, "base") {
+		t.Errorf("no base marker:\n%s", s)
+	}
+	// 80 → 160 legs: RSS +27.5 MiB = 352 KiB per leg, heap +20 MiB = 256.
+	if !strings.Contains(s, "| 352 | 256 |") {
+		t.Errorf("per-leg growth of the second step not 352/256 KiB:\n%s", s)
+	}
+	// Idle → 80 legs: RSS +40 MiB = 512 KiB, heap +40 MiB = 512, 10 goroutines.
+	if !strings.Contains(s, "RSS 512 KiB, heap 512 KiB, 10.0 goroutines per leg") {
+		t.Errorf("idle growth line missing:\n%s", s)
+	}
+}
+
+// With the server pinned, the capacity is stated per server core, and a
+// smaller step that missed is named next to a larger one that passed.
+func TestPhonePerCoreLine(t *testing.T) {
+	r := &phoneResult{cfg: DefaultConfig(), cpus: cpuReport{server: []int{1}, load: []int{0}, serverProcs: 1, pinned: true}}
+	if got := r.perCoreLine(120, 0); got != "" {
+		t.Errorf("not pinned: %q, want nothing", got)
+	}
+	r.cfg.ServerCPUs = []int{1}
+	got := r.perCoreLine(200, 160)
+	for _, want := range []string{"CPU 1 (GOMAXPROCS 1)", "load generator on CPU 0", "200 legs per server core",
+		"but 160 missed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	r.cpus.server, r.cfg.ServerCPUs = []int{0, 1}, []int{0, 1}
+	if got := r.perCoreLine(200, 240); !strings.Contains(got, "on 2 server cores") || strings.Contains(got, "missed") {
+		t.Errorf("two cores: %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,8 +24,12 @@ type phoneWindow struct {
 	wall               time.Duration
 	serverCPU, selfCPU time.Duration
 	machineCPU         time.Duration
+	serverCoresBusy    float64 // share of the server's CPUs' time anything ran; NaN when not pinned
+	serverCoresIRQ     float64 // … of it in interrupts and softirqs (charged to no process)
+	serverCPUs         []int
 	rss                int64
 	heap, goroutines   float64
+	gcs                float64 // the server's GC cycles in the window
 	lateP50, lateP99   time.Duration
 	late5ms            float64 // ticks that started 5 ms late or more
 	ticks              float64
@@ -36,8 +41,9 @@ type phoneWindow struct {
 	legs               int
 }
 
-// collect turns the boundary samples into windows.
-func (st *phoneStep) collect(lat *latencyLog) {
+// collect turns the boundary samples into windows. serverCPUs are the CPUs
+// the server is pinned to, none if it is not.
+func (st *phoneStep) collect(lat *latencyLog, serverCPUs []int) {
 	for i := 1; i < len(st.samples); i++ {
 		a, b := st.samples[i-1], st.samples[i]
 		late := b.metrics.late.sub(a.metrics.late)
@@ -49,7 +55,9 @@ func (st *phoneStep) collect(lat *latencyLog) {
 			rss:        b.proc.serverRSS,
 			heap:       b.metrics.values["go_memstats_heap_inuse_bytes"],
 			goroutines: b.metrics.values["go_goroutines"],
-			lateP50:    late.quantile(0.50), lateP99: late.quantile(0.99), late5ms: late.above(phoneGoalLateP99),
+			gcs: b.metrics.values["go_gc_duration_seconds_count"] -
+				a.metrics.values["go_gc_duration_seconds_count"],
+			lateP50: late.quantile(0.50), lateP99: late.quantile(0.99), late5ms: late.above(phoneGoalLateP99),
 			ticks:   late.count(),
 			busyP99: busy.quantile(0.99),
 			skipped: b.metrics.values["dialroom_media_clock_skipped_ticks_total"] -
@@ -57,6 +65,14 @@ func (st *phoneStep) collect(lat *latencyLog) {
 			received: b.received - a.received, lost: b.lost - a.lost,
 			lagged: b.lagged - a.lagged, legs: b.legs}
 		w.expected = int64(b.legs) * int64(w.wall/tickInterval)
+		w.serverCoresBusy, w.serverCoresIRQ, w.serverCPUs = math.NaN(), math.NaN(), serverCPUs
+		if len(serverCPUs) > 0 {
+			bt, at := b.proc.machine.busyOf(serverCPUs), a.proc.machine.busyOf(serverCPUs)
+			if bt.total > at.total {
+				w.serverCoresBusy = float64(bt.busy-at.busy) / float64(bt.total-at.total)
+				w.serverCoresIRQ = float64(bt.irq-at.irq) / float64(bt.total-at.total)
+			}
+		}
 		st.windows = append(st.windows, w)
 	}
 	st.latency = lat.between(st.samples[0].proc.at, st.samples[len(st.samples)-1].proc.at)
@@ -65,9 +81,13 @@ func (st *phoneStep) collect(lat *latencyLog) {
 // phoneFigures are a step's medians over its windows.
 type phoneFigures struct {
 	serverPct, selfPct, machinePct float64 // % of one core; machine: % of all cores
+	serverCoresPct                 float64 // % of the server's CPUs busy (anything); NaN unpinned
+	serverCoresIRQPct              float64 // … in interrupts and softirqs
+	serverCoresOtherPct            float64 // … by other processes: busy - irq - the server's own CPU
 	usPerLegFrame                  float64 // server CPU per leg per 20 ms frame
 	rssMiB, heapMiB                float64
 	goroutines                     float64
+	gcPerSec                       float64 // the server's GC cycles per second
 	lateP50, lateP99, busyP99      time.Duration
 	late5ms, skipped, lagged       float64 // sums over the windows
 	ticks                          float64 // clock ticks run in the windows
@@ -91,6 +111,14 @@ func (st *phoneStep) figures(cores int) phoneFigures {
 	f.machinePct = med(func(w phoneWindow) float64 {
 		return 100 * w.machineCPU.Seconds() / w.wall.Seconds() / float64(max(cores, 1))
 	})
+	f.serverCoresPct = med(func(w phoneWindow) float64 { return 100 * w.serverCoresBusy })
+	f.serverCoresIRQPct = med(func(w phoneWindow) float64 { return 100 * w.serverCoresIRQ })
+	f.serverCoresOtherPct = med(func(w phoneWindow) float64 {
+		// % of the server's CPUs' time: the server's own CPU is % of one core.
+		n := float64(max(len(w.serverCPUs), 1))
+		own := w.serverCPU.Seconds() / w.wall.Seconds() / n
+		return max(0, 100*(w.serverCoresBusy-w.serverCoresIRQ-own))
+	})
 	f.usPerLegFrame = med(func(w phoneWindow) float64 {
 		frames := float64(w.legs) * w.wall.Seconds() * 50
 		return float64(w.serverCPU.Microseconds()) / max(frames, 1)
@@ -98,6 +126,7 @@ func (st *phoneStep) figures(cores int) phoneFigures {
 	f.rssMiB = med(func(w phoneWindow) float64 { return float64(w.rss) / (1 << 20) })
 	f.heapMiB = med(func(w phoneWindow) float64 { return w.heap / (1 << 20) })
 	f.goroutines = med(func(w phoneWindow) float64 { return w.goroutines })
+	f.gcPerSec = med(func(w phoneWindow) float64 { return w.gcs / w.wall.Seconds() })
 	f.lateP50 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP50) }))
 	f.lateP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP99) }))
 	f.busyP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.busyP99) }))
@@ -163,6 +192,7 @@ type phoneResult struct {
 	idle    phoneSample
 	steps   []*phoneStep
 	aborted error
+	cpus    cpuReport // which CPUs the server and the load generator had
 
 	setupTimes            []time.Duration
 	setupFails            int
@@ -170,34 +200,50 @@ type phoneResult struct {
 	serverLog             []string
 }
 
+// serverPinned reports whether the server ran on CPUs of its own.
+func (r *phoneResult) serverPinned() bool { return len(r.cfg.ServerCPUs) > 0 }
+
 func (r *phoneResult) print(out io.Writer) {
 	cores := r.idle.proc.machine.cores
 	fmt.Fprintf(out, "\ndialroom phone load, %s, %d cores, rooms of %d phones + %d browsers, %d windows of %v per step\n",
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), cores, phonesPerRoom, browsersPerRoom, r.cfg.Windows, r.cfg.Duration)
-	fmt.Fprintf(out, "idle server: RSS %.1f MiB\n", float64(r.idle.proc.serverRSS)/(1<<20))
+	fmt.Fprintf(out, "CPUs: %v\n", r.cpus)
+	fmt.Fprintf(out, "idle server: RSS %.1f MiB, Go heap in use %.1f MiB, %.0f goroutines\n",
+		float64(r.idle.proc.serverRSS)/(1<<20), r.idle.metrics.values["go_memstats_heap_inuse_bytes"]/(1<<20),
+		r.idle.metrics.values["go_goroutines"])
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tload cpu%\tmachine %\tpass\t")
+	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tsrv CPUs busy%\tsrv CPUs irq%\tsrv CPUs other%\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tGC/s\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tload cpu%\tload lag\tmachine %\tpass\t")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
 		kib, heapKiB := base.perLeg(st.legs, f)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%v\t%v\t%v\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%.1f\t%.0f\t%v\t\n",
-			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, f.rssMiB, kib, heapKiB, base.goroutinesPerLeg(st.legs, f),
-			f.lateP50, f.lateP99, f.busyP99, f.late5ms,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%v\t%v\t%v\t%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%.1f\t%.0f\t%.0f\t%v\t\n",
+			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
+			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0), orBase(base.goroutinesPerLeg(st.legs, f), 1),
+			f.lateP50, f.lateP99, f.busyP99, f.gcPerSec, f.late5ms,
 			f.skipped, f.lossPct, f.rxPct, f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond),
-			f.latN, f.selfPct, f.machinePct, st.passed())
+			f.latN, f.selfPct, f.lagged, f.machinePct, st.passed())
 	}
 	tw.Flush()
-	maxN, firstMiss := 0, 0
-	for _, st := range r.steps {
-		if st.passed() {
-			maxN = st.legs
-		} else if firstMiss == 0 {
-			firstMiss = st.legs
+	if len(r.steps) > 0 {
+		fmt.Fprintf(out, "memory per leg: growth from the first step (%d legs, \"base\") to each later one, per added leg"+
+			" (its room's browsers' share included)\n", base.legs)
+		if g, ok := r.idleGrowth(cores); ok {
+			fmt.Fprintf(out, "  idle → first step: RSS %.0f KiB/leg, heap %.0f KiB/leg, %.1f goroutines/leg"+
+				" (RSS and heap also move by the start-up garbage freed meanwhile: RSS may even shrink; goroutines are exact)\n",
+				g.rssKiB, g.heapKiB, g.goroutines)
 		}
 	}
-	fmt.Fprintf(out, "largest N meeting the goal (p99 lateness < %v, no skipped ticks, no phone loss): %d; first miss at %d\n",
-		phoneGoalLateP99, maxN, firstMiss)
+	maxN, firstMiss := r.capacity()
+	miss := "none missed"
+	if firstMiss > 0 {
+		miss = fmt.Sprintf("first miss at %d", firstMiss)
+	}
+	fmt.Fprintf(out, "largest N meeting the goal (p99 lateness < %v, no skipped ticks, no phone loss): %d; %s\n",
+		phoneGoalLateP99, maxN, miss)
+	if line := r.perCoreLine(maxN, firstMiss); line != "" {
+		fmt.Fprintln(out, line)
+	}
 	if len(r.setupTimes) > 0 {
 		s := slices.Clone(r.setupTimes)
 		slices.Sort(s)
@@ -212,11 +258,49 @@ func (r *phoneResult) print(out io.Writer) {
 	}
 }
 
+// capacity returns the largest step that met the goal and the first that
+// did not (0 for none).
+func (r *phoneResult) capacity() (maxN, firstMiss int) {
+	for _, st := range r.steps {
+		if st.passed() {
+			maxN = st.legs
+		} else if firstMiss == 0 {
+			firstMiss = st.legs
+		}
+	}
+	return maxN, firstMiss
+}
+
+// perCoreLine states the capacity per server core when the server ran on
+// CPUs of its own, "" otherwise. It is what was measured on that many CPUs;
+// nothing is extrapolated to more. A smaller step that missed the goal is
+// named, so that a lucky larger step does not read as a clean ramp.
+func (r *phoneResult) perCoreLine(maxN, firstMiss int) string {
+	if !r.serverPinned() {
+		return ""
+	}
+	n := len(r.cpus.server)
+	if n == 0 {
+		n = len(r.cfg.ServerCPUs)
+	}
+	what := "legs per server core"
+	if n != 1 {
+		what = fmt.Sprintf("legs on %d server cores (measured on %d, not per core)", n, n)
+	}
+	line := fmt.Sprintf("capacity with the server alone on CPU %s (GOMAXPROCS %d) and the load generator on CPU %s: %d %s",
+		formatCPUList(r.cpus.server), r.cpus.serverProcs, formatCPUList(r.cpus.load), maxN, what)
+	if firstMiss > 0 && firstMiss < maxN {
+		line += fmt.Sprintf(" (but %d missed the goal in this run)", firstMiss)
+	}
+	return line
+}
+
 // memoryBase is what per-leg memory is measured from: the first step. A
 // fresh server's RSS still holds tens of MiB of argon2 garbage from its first
 // start and the login, which the runtime returns to the OS at an unknown
 // moment, so growth from idle misleads; growth from the first loaded step to
 // later ones is the cost of the added legs (with their rooms' browsers).
+// Growth from idle to the first step is printed separately (idleGrowth).
 type memoryBase struct {
 	legs                        int
 	rssMiB, heapMiB, goroutines float64
@@ -231,7 +315,7 @@ func (r *phoneResult) memoryBase(cores int) memoryBase {
 }
 
 // perLeg returns RSS and heap growth per added leg in KiB; NaN for the base
-// step itself.
+// step itself (printed as "base").
 func (b memoryBase) perLeg(legs int, f phoneFigures) (rssKiB, heapKiB float64) {
 	if legs <= b.legs {
 		return math.NaN(), math.NaN()
@@ -249,17 +333,66 @@ func (b memoryBase) goroutinesPerLeg(legs int, f phoneFigures) float64 {
 	return (f.goroutines - b.goroutines) / float64(legs-b.legs)
 }
 
+// memGrowth is memory growth per leg between two readings.
+type memGrowth struct{ rssKiB, heapKiB, goroutines float64 }
+
+// idleGrowth returns the growth per leg from the idle server (before any
+// room) to the first step; false when there is no step or no idle reading.
+func (r *phoneResult) idleGrowth(cores int) (memGrowth, bool) {
+	if len(r.steps) == 0 || r.idle.proc.serverRSS == 0 || r.steps[0].legs == 0 {
+		return memGrowth{}, false
+	}
+	f := r.steps[0].figures(cores)
+	n := float64(r.steps[0].legs)
+	iv := r.idle.metrics.values
+	return memGrowth{
+		rssKiB:     (f.rssMiB*(1<<20) - float64(r.idle.proc.serverRSS)) / 1024 / n,
+		heapKiB:    (f.heapMiB*(1<<20) - iv["go_memstats_heap_inuse_bytes"]) / 1024 / n,
+		goroutines: (f.goroutines - iv["go_goroutines"]) / n,
+	}, true
+}
+
+// orBase formats a per-leg figure; NaN (the base step) prints as "base".
+func orBase(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return "base"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// orDash formats a figure that may be unknown (NaN) as "—".
+func orDash(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
 // printMarkdown prints one docs/benchmarks.md row per step.
 func (r *phoneResult) printMarkdown(out io.Writer) {
 	cores := r.idle.proc.machine.cores
-	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | RSS MiB | RSS KiB per leg | heap KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | load gen CPU % | machine busy % |")
-	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(out, "\nCPUs: %v\n", r.cpus)
+	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | server CPUs busy % (irq / other) | RSS MiB | RSS KiB per leg | heap KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | load gen CPU % | machine busy % | goal |")
+	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
 		kib, heapKiB := base.perLeg(st.legs, f)
-		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %.1f | %.0f | %.0f | %v | %v | %.0f | %.3f | %v | %v | %.1f | %.0f |\n",
-			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, f.rssMiB, kib, heapKiB, f.lateP50, f.lateP99, f.skipped, f.lossPct,
-			f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond), f.selfPct, f.machinePct)
+		goal := "missed"
+		if st.passed() {
+			goal = "met"
+		}
+		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %s (%s / %s) | %.1f | %s | %s | %v | %v | %.0f | %.3f | %v | %v | %.1f | %.0f | %s |\n",
+			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
+			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0),
+			f.lateP50, f.lateP99, f.skipped, f.lossPct,
+			f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond), f.selfPct, f.machinePct, goal)
+	}
+	if g, ok := r.idleGrowth(cores); ok {
+		fmt.Fprintf(out, "\nMemory from the idle server to the first step (%d legs): RSS %.0f KiB, heap %.0f KiB, %.1f goroutines per leg.\n",
+			r.steps[0].legs, g.rssKiB, g.heapKiB, g.goroutines)
+	}
+	if line := r.perCoreLine(r.capacity()); line != "" {
+		fmt.Fprintln(out, line)
 	}
 }

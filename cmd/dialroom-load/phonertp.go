@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // rtpHeaderLen is a fixed RTP header without CSRCs or extensions (RFC 3550 §5.1).
@@ -23,11 +25,16 @@ type phoneLeg struct {
 	sock  *rtpSocket
 	call  *sipCall
 	dest  netip.AddrPort // the server's RTP port for this call
+	addr  *net.UDPAddr   // dest, for sendmmsg
 	ssrc  uint32
 	seq   uint16
 	ts    uint32
 	spurt bool // sending the talk tone (marker bit on the first packet)
-	pkt   [rtpHeaderLen + phoneFrame]byte
+	// hdr is the leg's RTP header, rewritten per frame (marker, sequence
+	// number, timestamp); bufs is the packet as two pieces for the batch
+	// write: hdr and the frame's shared, pre-encoded payload.
+	hdr  [rtpHeaderLen]byte
+	bufs [2][]byte
 
 	live atomic.Bool // answered: the clock sends for it
 
@@ -40,9 +47,11 @@ type phoneLeg struct {
 	haveSeq  bool
 }
 
-// send writes one 20 ms frame.
-func (l *phoneLeg) send(payload []byte, marker bool) error {
-	b := l.pkt[:]
+// frame returns the leg's next 20 ms packet, header and payload, as the
+// pieces of one datagram, and advances its sequence number and timestamp.
+// The payload is shared (pre-encoded) and only read.
+func (l *phoneLeg) frame(payload []byte, marker bool) [][]byte {
+	b := l.hdr[:]
 	b[0] = 0x80 // version 2
 	b[1] = 0    // PT 0 = PCMU
 	if marker {
@@ -51,26 +60,62 @@ func (l *phoneLeg) send(payload []byte, marker bool) error {
 	binary.BigEndian.PutUint16(b[2:], l.seq)
 	binary.BigEndian.PutUint32(b[4:], l.ts)
 	binary.BigEndian.PutUint32(b[8:], l.ssrc)
-	copy(b[rtpHeaderLen:], payload)
 	l.seq++
 	l.ts += phoneFrame
-	_, err := l.sock.conn.WriteToUDPAddrPort(b, l.dest)
-	return err
+	l.bufs = [2][]byte{b, payload}
+	return l.bufs[:]
 }
 
 // rtpSocket is one UDP socket many phone legs share, as a carrier's media
 // gateway does: each leg's SDP names this socket's port, and the server's
 // packets for a leg come from that leg's own server port, which tells the
-// legs apart. One reader goroutine per socket.
+// legs apart. One reader goroutine per socket. The phone clock writes each
+// tick's packets of the socket's legs in one batch (sendmmsg), so the load
+// generator spends one system call per socket and tick instead of one per
+// packet. (Reading in batches, recvmmsg through x/net/ipv4, measured twice
+// as expensive as one read per packet: the server's packets for one socket
+// trickle in over the tick, so batches are small, and x/net allocates an
+// address per datagram.)
 type rtpSocket struct {
 	conn *net.UDPConn
+	pc   *ipv4.PacketConn // conn, for batch writes
 	port int
+
+	out []ipv4.Message // this tick's packets not yet written; phone clock only
 
 	mu   sync.RWMutex
 	legs map[uint16]*phoneLeg // by the server's source port
 
 	foreign atomic.Int64 // packets from a port no leg knows
+	closing atomic.Bool
 	done    chan struct{}
+}
+
+// queue adds l's next packet to the socket's batch and returns the batch's
+// length. Only the phone clock calls it.
+func (s *rtpSocket) queue(l *phoneLeg, payload []byte, marker bool) int {
+	s.out = append(s.out, ipv4.Message{Buffers: l.frame(payload, marker), Addr: l.addr})
+	return len(s.out)
+}
+
+// flush writes the batch (sendmmsg, as often as it takes) and returns how
+// many packets could not be written. Only the phone clock calls it.
+func (s *rtpSocket) flush() (failed int64) {
+	ms := s.out
+	for len(ms) > 0 {
+		n, err := s.pc.WriteBatch(ms, 0)
+		if err != nil {
+			// The first message failed; count it and go on with the rest
+			// (loopback does not fail for one destination and not others,
+			// but a closed socket fails them all, one by one, cheaply).
+			failed++
+			n = max(n, 1)
+		}
+		ms = ms[n:]
+	}
+	clear(s.out) // drop the references to payloads and addresses
+	s.out = s.out[:0]
+	return failed
 }
 
 // newRTPSocket opens a socket on 127.0.0.1 with buffers big enough for a
@@ -82,8 +127,8 @@ func newRTPSocket() (*rtpSocket, error) {
 	}
 	_ = conn.SetReadBuffer(4 << 20)
 	_ = conn.SetWriteBuffer(4 << 20)
-	s := &rtpSocket{conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port, legs: map[uint16]*phoneLeg{},
-		done: make(chan struct{})}
+	s := &rtpSocket{conn: conn, pc: ipv4.NewPacketConn(conn), port: conn.LocalAddr().(*net.UDPAddr).Port,
+		legs: map[uint16]*phoneLeg{}, done: make(chan struct{})}
 	go s.read()
 	return s, nil
 }
@@ -97,6 +142,7 @@ func (s *rtpSocket) newLeg(r *phoneRoom, index int) *phoneLeg {
 // attach routes the server's packets from dest to l.
 func (s *rtpSocket) attach(l *phoneLeg, dest netip.AddrPort) {
 	l.dest = dest
+	l.addr = net.UDPAddrFromAddrPort(dest)
 	s.mu.Lock()
 	s.legs[dest.Port()] = l
 	s.mu.Unlock()
@@ -113,40 +159,48 @@ func (s *rtpSocket) detach(l *phoneLeg) {
 
 // Close stops the reader.
 func (s *rtpSocket) Close() {
+	s.closing.Store(true)
 	_ = s.conn.Close()
 	<-s.done
 }
 
+// read counts what the server sends to the socket's legs.
 func (s *rtpSocket) read() {
 	defer close(s.done)
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		if n < rtpHeaderLen || buf[0]>>6 != 2 {
-			continue
-		}
 		s.mu.RLock()
-		l := s.legs[from.Port()]
+		s.count(buf[:n], from.Port())
 		s.mu.RUnlock()
-		if l == nil {
-			s.foreign.Add(1)
-			continue
-		}
-		seq := binary.BigEndian.Uint16(buf[2:])
-		if l.haveSeq {
-			if gap := seq - l.lastSeq; gap > 1 && gap < 3000 {
-				l.lost.Add(int64(gap - 1))
-			}
-		}
-		l.lastSeq, l.haveSeq = seq, true
-		l.received.Add(1)
 	}
+}
+
+// count counts one datagram from the server's port from; s.mu is
+// read-locked.
+func (s *rtpSocket) count(buf []byte, from uint16) {
+	if len(buf) < rtpHeaderLen || buf[0]>>6 != 2 {
+		return
+	}
+	l := s.legs[from]
+	if l == nil {
+		s.foreign.Add(1)
+		return
+	}
+	seq := binary.BigEndian.Uint16(buf[2:])
+	if l.haveSeq {
+		if gap := seq - l.lastSeq; gap > 1 && gap < 3000 {
+			l.lost.Add(int64(gap - 1))
+		}
+	}
+	l.lastSeq, l.haveSeq = seq, true
+	l.received.Add(1)
 }
 
 // phoneClock is the one 20 ms loop that sends every phone leg's frame: a
@@ -161,6 +215,8 @@ type phoneClock struct {
 	tick     atomic.Uint32
 	failed   atomic.Int64 // sends that failed
 	lagged   atomic.Int64 // ticks sent more than maxLag late (skipped)
+
+	touched []*rtpSocket // sockets with a batch this tick; clock goroutine only
 }
 
 // add appends legs and browser clients to what the clock drives.
@@ -229,7 +285,11 @@ func (pc *phoneClock) run(stop <-chan struct{}) {
 	}
 }
 
-// sendTick sends tick k for every live leg and browser.
+// sendTick sends tick k for every live leg and browser. Phone packets go
+// out in one batch per socket (sendmmsg), except a talk spurt's first
+// packet: its onset time is taken just before it is written in a batch of
+// its own, so the latency measured from it starts when the packet leaves,
+// as it did with one write per packet.
 func (pc *phoneClock) sendTick(k uint32) {
 	if legs := pc.legs.Load(); legs != nil {
 		for _, l := range *legs {
@@ -241,14 +301,24 @@ func (pc *phoneClock) sendTick(k uint32) {
 			if talking {
 				frames = pc.payloads.talk
 			}
-			if onset {
-				l.room.markOnset(time.Now())
-			}
-			if err := l.send(frames[int(k)%len(frames)], talking && !l.spurt); err != nil {
-				pc.failed.Add(1)
-			}
+			payload, marker := frames[int(k)%len(frames)], talking && !l.spurt
 			l.spurt = talking
+			if onset {
+				pc.failed.Add(l.sock.flush())
+				l.room.markOnset(time.Now())
+				l.sock.queue(l, payload, marker)
+				pc.failed.Add(l.sock.flush())
+				continue
+			}
+			if l.sock.queue(l, payload, marker) == 1 {
+				pc.touched = append(pc.touched, l.sock)
+			}
 		}
+		for _, s := range pc.touched {
+			pc.failed.Add(s.flush())
+		}
+		clear(pc.touched)
+		pc.touched = pc.touched[:0]
 	}
 	if bs := pc.browsers.Load(); bs != nil {
 		for _, c := range *bs {

@@ -139,6 +139,7 @@ func runPhones(ctx context.Context, cfg Config, out, stderr io.Writer, log *slog
 			break
 		}
 	}
+	res.cpus = readCPUReport(tg.pid, len(cfg.ServerCPUs) > 0, len(cfg.LoadCPUs) > 0)
 	res.setupTimes, res.setupFails = pe.setupTimes, pe.setupFails
 	res.serverWarn, res.serverErr, res.serverLog = tg.spawned.logLevels()
 	res.print(out)
@@ -203,7 +204,7 @@ log:
 		}
 		return []string{"--config", path}, nil
 	}
-	s, err := spawnServer(ctx, cfg.ServerBin, log, setup)
+	s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, log, setup)
 	if err != nil {
 		return target{}, err
 	}
@@ -294,7 +295,7 @@ func (pe *phoneEnv) step(ctx context.Context, si, legs int) (*phoneStep, error) 
 		}
 		st.samples = append(st.samples, s)
 	}
-	st.collect(pe.lat)
+	st.collect(pe.lat, pe.cfg.ServerCPUs)
 	return st, nil
 }
 

@@ -32,6 +32,24 @@ type sample struct {
 type machineCPU struct {
 	busy, total uint64
 	cores       int // the cpuN lines
+	// perCPU holds the same figures per cpuN line, by CPU number.
+	perCPU map[int]cpuTicks
+}
+
+// cpuTicks is one CPU's busy and total time in USER_HZ ticks, and the
+// part of busy spent in interrupts and softirqs (on loopback that is mostly
+// delivering UDP: the kernel charges it to no process).
+type cpuTicks struct{ busy, total, irq uint64 }
+
+// busyOf returns the busy, total and interrupt ticks of cpus together.
+func (m machineCPU) busyOf(cpus []int) (t cpuTicks) {
+	for _, c := range cpus {
+		p := m.perCPU[c]
+		t.busy += p.busy
+		t.total += p.total
+		t.irq += p.irq
+	}
+	return t
 }
 
 // takeSample reads everything; pid 0 skips the server.
@@ -135,28 +153,50 @@ func readMachineCPU() (machineCPU, error) {
 // Idle and iowait are free time; steal (the hypervisor gave the time to
 // another VM) counts as busy, since it was not available to us either. Guest
 // time is already inside user.
+// The cpuN lines that follow have the same fields per CPU.
 func parseMachineCPU(stat string) (machineCPU, error) {
 	line, _, _ := strings.Cut(stat, "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return machineCPU{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	all, err := parseCPULine(line, "cpu")
+	if err != nil {
+		return machineCPU{}, err
 	}
-	var v [8]uint64
-	for i := range v {
-		n, err := strconv.ParseUint(f[i+1], 10, 64)
+	m := machineCPU{busy: all.busy, total: all.total, cores: strings.Count(stat, "\ncpu"), perCPU: map[int]cpuTicks{}}
+	for l := range strings.Lines(stat) {
+		name, _, _ := strings.Cut(l, " ")
+		n, err := strconv.Atoi(strings.TrimPrefix(name, "cpu"))
+		if !strings.HasPrefix(name, "cpu") || err != nil {
+			continue
+		}
+		t, err := parseCPULine(strings.TrimSpace(l), name)
 		if err != nil {
-			return machineCPU{}, fmt.Errorf("/proc/stat: %w", err)
+			return machineCPU{}, err
 		}
-		v[i] = n
-	}
-	m := machineCPU{cores: strings.Count(stat, "\ncpu")}
-	for i, n := range v {
-		m.total += n
-		if i != 3 && i != 4 { // idle, iowait
-			m.busy += n
-		}
+		m.perCPU[n] = t
 	}
 	return m, nil
+}
+
+// parseCPULine reads one "cpu…" line of /proc/stat named name.
+func parseCPULine(line, name string) (cpuTicks, error) {
+	var t cpuTicks
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != name {
+		return t, fmt.Errorf("/proc/stat: unexpected line %q", line)
+	}
+	for i := range 8 {
+		n, err := strconv.ParseUint(f[i+1], 10, 64)
+		if err != nil {
+			return t, fmt.Errorf("/proc/stat: %w", err)
+		}
+		t.total += n
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += n
+		}
+		if i == 5 || i == 6 { // irq, softirq
+			t.irq += n
+		}
+	}
+	return t, nil
 }
 
 // processName returns /proc/PID/comm, for a sanity check of --server-pid.

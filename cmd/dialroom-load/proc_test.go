@@ -43,6 +43,12 @@ func TestParseMachineCPU(t *testing.T) {
 	if m.total != 1020 || m.busy != 180 || m.cores != 2 {
 		t.Errorf("got %+v; want total 1020, busy 180, cores 2", m)
 	}
+	if got := m.busyOf([]int{1}); got != (cpuTicks{busy: 90, total: 510, irq: 5}) {
+		t.Errorf("cpu1: %+v; want busy 90 of 510, irq 5", got)
+	}
+	if got := m.busyOf([]int{0, 1}); got != (cpuTicks{busy: 180, total: 1020, irq: 10}) {
+		t.Errorf("cpu0-1: %+v; want busy 180 of 1020, irq 10", got)
+	}
 }
 
 // TestProcSelf reads this very process, so the parsers meet the real format.

@@ -218,7 +218,7 @@ func resolveTarget(ctx context.Context, cfg Config, stderr io.Writer, log *slog.
 				return target{}, err
 			}
 		}
-		s, err := spawnServer(ctx, cfg.ServerBin, log, nil)
+		s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, log, nil)
 		if err != nil {
 			return target{}, err
 		}

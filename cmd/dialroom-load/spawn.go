@@ -71,8 +71,8 @@ func freeLoopbackPort() (int, error) {
 // directory and waits for the first-start password and a healthy API. setup,
 // if not nil, runs first with the server's directory (removed at Stop): it
 // may write files there (a config, a dialplan) and returns more arguments
-// for serve.
-func spawnServer(ctx context.Context, bin string, log *slog.Logger,
+// for serve. cpus, if any, pin the server from its start (startPinned).
+func spawnServer(ctx context.Context, bin string, cpus []int, log *slog.Logger,
 	setup func(dir string) ([]string, error)) (*spawnedServer, error) {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
@@ -112,9 +112,13 @@ func spawnServer(ctx context.Context, bin string, log *slog.Logger,
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
+	if err := startPinned(s.cmd, cpus); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", abs, err)
+	}
+	if len(cpus) > 0 {
+		got, _ := threadsAffinity(s.cmd.Process.Pid)
+		log.Info("server pinned", "pid", s.cmd.Process.Pid, "cpus", formatCPUList(got), "gomaxprocs", len(cpus))
 	}
 	go func() {
 		s.waitErr = s.cmd.Wait()
