@@ -1,8 +1,11 @@
 package dialplan
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +88,19 @@ type Trunk struct {
 	// default: a carrier is known by its addresses.
 	InboundAuth bool
 
+	// TLSCAFile (tls_ca, TLS trunks only) names a PEM file of certificates
+	// trusted for this trunk's carrier in addition to the system's roots: a
+	// private carrier's CA, or a test's. TLSRoots holds them; nil when the
+	// trunk has none, or when the file was not read (a disabled trunk, or
+	// LoadOptions.SkipSecrets).
+	TLSCAFile string
+	TLSRoots  *x509.CertPool
+	// TLSServerName (tls_server_name, TLS trunks only) is the SIP domain
+	// the carrier's certificate must prove (RFC 5922 §7) when it differs
+	// from the registrar's host, e.g. a registrar given by IP address; ""
+	// means the registrar's host.
+	TLSServerName string
+
 	dids   []*pattern
 	column int    // where the trunk is written, with Line, for warnings
 	path   string // e.g. trunks[0]
@@ -113,7 +129,7 @@ func (t *Trunk) From(addr netip.Addr) bool {
 }
 
 var trunkKeys = []string{"name", "enabled", "registrar", "transport", "username", "password", "password_file",
-	"register_interval", "sources", "dids", "caller_id", "codecs", "inbound_auth"}
+	"register_interval", "sources", "dids", "caller_id", "codecs", "inbound_auth", "tls_ca", "tls_server_name"}
 
 // decodeTrunks decodes the trunks section, a list of trunks.
 func decodeTrunks(d *decoder, path string, n *yaml.Node) []*Trunk {
@@ -219,6 +235,7 @@ func decodeTrunk(d *decoder, path string, n *yaml.Node) *Trunk {
 			d.errorf(e.value, e.path, "username and password: the credentials the peer authenticates with", "inbound_auth needs the trunk's username and password")
 		}
 	}
+	decodeTLS(d, path, rec, t)
 	if t.Enabled {
 		if len(t.DIDs) > 0 && len(t.Sources) == 0 && !t.InboundAuth {
 			d.warnf(n, path, "trunk %q delivers numbers but has no sources: calls from it cannot be told from a stranger's and are refused (add sources: with the carrier's addresses)", t.Name)
@@ -267,6 +284,91 @@ func decodeCredentials(d *decoder, path string, rec map[string]entry, t *Trunk) 
 	case hasPF:
 		t.Password, _ = d.secretFile(pf.path, pf.value, t.Enabled)
 	}
+}
+
+// decodeTLS decodes tls_ca and tls_server_name, which only a TLS trunk
+// takes.
+func decodeTLS(d *decoder, path string, rec map[string]entry, t *Trunk) {
+	for _, key := range []string{"tls_ca", "tls_server_name"} {
+		if e, has := rec[key]; has && t.Transport != TLS {
+			d.errorf(e.key, path, "transport: tls (or a sips: registrar)", "%s applies to TLS trunks only, and this one uses %s", key, t.Transport)
+		}
+	}
+	if e, has := rec["tls_server_name"]; has {
+		const expected = "the carrier's SIP domain as its certificate names it, e.g. sip.example.net"
+		if s, ok := d.str(e.path, e.value, expected); ok {
+			if _, err := netip.ParseAddr(s); err == nil || !validHost(s) {
+				d.errorf(e.value, e.path, expected, "bad server name %q", s)
+			} else {
+				t.TLSServerName = strings.ToLower(strings.TrimSuffix(s, "."))
+			}
+		}
+	}
+	e, has := rec["tls_ca"]
+	if !has {
+		return
+	}
+	const expected = "the path of a PEM file of CA certificates, e.g. /etc/dialroom/carrier-ca.pem"
+	file, ok := d.str(e.path, e.value, expected)
+	if !ok {
+		return
+	}
+	if file == "" || strings.ContainsRune(file, 0) {
+		d.errorf(e.value, e.path, expected, "bad file name %q", file)
+		return
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(d.File), file)
+	}
+	t.TLSCAFile = file
+	// Read like password_file: only for an enabled trunk, and not by a
+	// check that skips the server's files.
+	if !t.Enabled || d.opts.SkipSecrets {
+		return
+	}
+	if d.opts.ReadFile == nil {
+		d.errorf(e.value, e.path, "a loader that may read files", "%s cannot be read: this loader reads no files", file)
+		return
+	}
+	data, err := d.opts.ReadFile(file)
+	if err != nil {
+		d.errorf(e.value, e.path, "a readable file", "cannot read the CA certificates: %v", err)
+		return
+	}
+	pool, err := parseCAs(data)
+	if err != nil {
+		d.errorf(e.value, e.path, expected, "%s: %v", file, err)
+		return
+	}
+	t.TLSRoots = pool
+}
+
+// parseCAs reads PEM CERTIFICATE blocks; anything else, or none, is an
+// error (a key or a mangled file in place of the CA would otherwise go
+// unnoticed until every handshake fails).
+func parseCAs(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("holds a %s block, want CERTIFICATE blocks only", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %v", n+1, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("holds no PEM certificate")
+	}
+	return pool, nil
 }
 
 // registrar decodes the registrar URI into t.Registrar, t.Host and t.Port.

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"math"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -275,5 +279,38 @@ func checkHeard(t *testing.T, p *Phone, want, notWant float64) {
 	}
 	if other > level-30 {
 		t.Errorf("%s: its own %g Hz tone at %.1f dBFS, want 30 dB below the %.1f dBFS it heard", p.Name(), notWant, other, level)
+	}
+}
+
+// TestCarrierTLS proves the carrier's TLS listener: a client that trusts
+// the test CA completes the handshake, sees the certificate issued for
+// 127.0.0.1, and gets OPTIONS answered over it.
+func TestCarrierTLS(t *testing.T) {
+	t.Parallel()
+	ca := NewTestCA(t, "carrier test CA")
+	cert := ca.Issue(CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, URIs: []string{"sip:127.0.0.1"}})
+	c := StartCarrier(t, CarrierOptions{Users: map[string]string{testTrunk: testTrunkPass}, TLS: &cert})
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(ca.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(pem)
+	conn, err := tls.Dial("tcp", c.TLSAddr(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatalf("TLS handshake with the carrier: %v", err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	msg := "OPTIONS sip:" + c.TLSAddr() + ";transport=tls SIP/2.0\r\nVia: SIP/2.0/TLS " + local + ";branch=z9hG4bK-e2e-tls\r\n" +
+		"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: e2e-tls-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(eventTimeout))
+	buf := make([]byte, 2048)
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("OPTIONS over TLS: %q, %v", buf[:n], err)
 	}
 }

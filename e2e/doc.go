@@ -1,6 +1,6 @@
 // Package e2e holds dialroom's end-to-end tests and the harness they share:
 // a network namespace with only loopback for the whole test binary, real peers
-// (headless Chromium: NewBrowser; Kamailio as the carrier: StartCarrier; baresip as a phone: StartPhone; SIPp: RunSIPp with the SIPpUAC scenarios), test tones, and
+// (headless Chromium: NewBrowser; Kamailio as the carrier: StartCarrier, optionally with a TLS listener whose certificate comes from a NewTestCA; baresip as a phone: StartPhone; SIPp: RunSIPp with the SIPpUAC scenarios), test tones, and
 // audio analysis inside the browser.
 //
 // It is test-only code. Nothing outside e2e may import it; its non-_test.go

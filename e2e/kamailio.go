@@ -65,6 +65,22 @@ type CarrierOptions struct {
 
 	// Style is how calls to a DID address the trunk.
 	Style CarrierStyle
+
+	// TLS, when set, adds a SIP over TLS listener (RFC 3261 §26.2) on
+	// 127.0.0.1:TLSPort that presents this certificate (see TestCA). It
+	// does not ask clients for certificates. It needs Kamailio's tls
+	// module: without it the test is skipped, or failed in CI
+	// (RequireKamailioTLS).
+	TLS *ServerCert
+	// TLSPort is the TLS listener's port; 0 picks a free one. It stays the
+	// same across Stop and Start.
+	TLSPort int
+
+	// ReuseConnection makes calls to a DID go back over the connection the
+	// trunk registered on (RFC 5923 style: nathelper's set_contact_alias
+	// on REGISTER, handle_ruri_alias on the INVITE), not to the address in
+	// its Contact. Over UDP that is the trunk's source address and port.
+	ReuseConnection bool
 }
 
 // defaultCarrierExpires is what a carrier grants when CarrierOptions.Expires
@@ -143,6 +159,16 @@ func StartCarrier(t testing.TB, opts CarrierOptions) *Carrier {
 	if opts.Expires < time.Second {
 		t.Fatalf("carrier: Expires %v: want at least 1s", opts.Expires)
 	}
+	if opts.TLS != nil {
+		RequireKamailioTLS(t)
+		if opts.TLSPort == 0 {
+			p, err := freeLoopbackPort(1)
+			if err != nil {
+				t.Fatalf("carrier: %v", err)
+			}
+			opts.TLSPort = p
+		}
+	}
 	opts.Users = maps.Clone(opts.Users)
 	if opts.Port == 0 {
 		p, err := freeLoopbackPort(1)
@@ -182,6 +208,37 @@ func StartCarrier(t testing.TB, opts CarrierOptions) *Carrier {
 // Addr returns the carrier's address, "127.0.0.1:PORT", for UDP and TCP.
 func (c *Carrier) Addr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.opts.Port))
+}
+
+// TLSAddr returns the carrier's TLS address, "127.0.0.1:PORT"; "" when
+// CarrierOptions.TLS was not set.
+func (c *Carrier) TLSAddr() string {
+	if c.opts.TLS == nil {
+		return ""
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.opts.TLSPort))
+}
+
+// kamailioModuleDirs are where Debian and source builds put Kamailio's
+// modules.
+var kamailioModuleDirs = []string{"/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+	"/usr/lib/kamailio/modules", "/usr/local/lib64/kamailio/modules", "/usr/local/lib/kamailio/modules"}
+
+// RequireKamailioTLS checks that Kamailio's tls module is installed (the
+// Debian package kamailio-tls-modules). When it is missing it fails the
+// test in CI (see [InCI]) and skips it elsewhere.
+func RequireKamailioTLS(t testing.TB) {
+	t.Helper()
+	for _, dir := range kamailioModuleDirs {
+		if _, err := os.Stat(filepath.Join(dir, "tls.so")); err == nil {
+			return
+		}
+	}
+	msg := "Kamailio's tls module not found (install the Debian package kamailio-tls-modules: make deps)"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 // Port returns the carrier's UDP and TCP port.
@@ -234,7 +291,7 @@ func (c *Carrier) configLocked() *carrierConfig {
 	if c.opts.QOP {
 		qop = "1"
 	}
-	return &carrierConfig{
+	cfg := &carrierConfig{
 		Port:          c.opts.Port,
 		CtlSocket:     c.ctl,
 		ExpiresSec:    int(c.opts.Expires / time.Second),
@@ -243,7 +300,12 @@ func (c *Carrier) configLocked() *carrierConfig {
 		Users:         c.opts.Users,
 		DIDs:          maps.Clone(c.dids),
 		PSTN:          maps.Clone(c.pstn),
+		ReuseConn:     c.opts.ReuseConnection,
 	}
+	if c.opts.TLS != nil {
+		cfg.TLSPort, cfg.TLSCert, cfg.TLSKey = c.opts.TLSPort, c.opts.TLS.CertFile, c.opts.TLS.KeyFile
+	}
+	return cfg
 }
 
 // Start starts Kamailio again after Stop, on the same port and with the

@@ -18,11 +18,19 @@ type carrierConfig struct {
 	ExpiresSec int
 	// QOPFlag is the flags argument of www_challenge/proxy_challenge: "1"
 	// asks for qop=auth, "0" for the RFC 2069 digest without qop.
-	QOPFlag        string
-	RewriteNumber  bool
-	Users          map[string]string // user → password
-	DIDs           map[string]string // number → trunk user
-	PSTN           map[string]string // number prefix → contact URI
+	QOPFlag       string
+	RewriteNumber bool
+	Users         map[string]string // user → password
+	DIDs          map[string]string // number → trunk user
+	PSTN          map[string]string // number prefix → contact URI
+	// ReuseConn sends calls to a trunk over the connection it registered
+	// on (CarrierOptions.ReuseConnection).
+	ReuseConn bool
+	// TLSPort, when not 0, adds a TLS listener presenting TLSCert (the
+	// chain, PEM) with TLSKey.
+	TLSPort        int
+	TLSCert        string
+	TLSKey         string
 	SortedUsers    []string
 	SortedDIDs     []string
 	SortedPrefixes []string
@@ -32,6 +40,9 @@ type carrierConfig struct {
 // contain: they are written into the configuration as string literals and
 // used as hash-table keys, so quotes, backslashes and spaces are out.
 var carrierToken = regexp.MustCompile(`^[A-Za-z0-9._~+*#!-]+$`)
+
+// carrierPath is what a certificate or key file path may look like.
+var carrierPath = regexp.MustCompile(`^/[A-Za-z0-9._/+-]+$`)
 
 // carrierURI is what a PSTN contact may look like.
 var carrierURI = regexp.MustCompile(`^sips?:[A-Za-z0-9._~+*#!@:;=-]+$`)
@@ -55,6 +66,10 @@ func (c *carrierConfig) validate() error {
 	for p, uri := range c.PSTN {
 		check("PSTN prefix", p, carrierToken)
 		check("PSTN contact of "+p, uri, carrierURI)
+	}
+	if c.TLSPort != 0 {
+		check("TLS certificate file", c.TLSCert, carrierPath)
+		check("TLS key file", c.TLSKey, carrierPath)
 	}
 	return errors.Join(errs...)
 }
@@ -106,6 +121,11 @@ auto_aliases=no
 listen=udp:127.0.0.1:{{.Port}}
 listen=tcp:127.0.0.1:{{.Port}}
 alias="127.0.0.1:{{.Port}}"
+{{- if .TLSPort}}
+enable_tls=yes
+listen=tls:127.0.0.1:{{.TLSPort}}
+alias="127.0.0.1:{{.TLSPort}}"
+{{- end}}
 dns=no
 rev_dns=no
 use_dns_cache=no
@@ -126,6 +146,22 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 loadmodule "htable.so"
 loadmodule "ctl.so"
+{{- if .ReuseConn}}
+loadmodule "nathelper.so"
+{{- end}}
+{{- if .TLSPort}}
+loadmodule "tls.so"
+
+# TLS (RFC 3261 §26.2): the test CA's certificate for our listener; clients
+# are not asked for one, and the connections Kamailio opens to a trunk's
+# transport=tls Contact do not check the trunk's (dialroom's own listener
+# presents its HTTPS certificate, which is no business of this carrier).
+modparam("tls", "certificate", {{q .TLSCert}})
+modparam("tls", "private_key", {{q .TLSKey}})
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)
+{{- end}}
 
 modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
 modparam("usrloc", "db_mode", 0)
@@ -219,6 +255,11 @@ route[REGISTRAR] {
 		exit;
 	}
 	consume_credentials();
+{{- if .ReuseConn}}
+	# Remember the connection the REGISTER came on, as ;alias= in the
+	# Contact, so calls go back over it (RFC 5923 style).
+	set_contact_alias();
+{{- end}}
 	if (!save("location", "0x04")) {
 		sl_reply_error();
 	}
@@ -233,6 +274,10 @@ route[TO_TRUNK] {
 		sl_send_reply("480", "Trunk Not Registered");
 		exit;
 	}
+{{- if .ReuseConn}}
+	# To the connection the trunk registered on, not to its Contact.
+	handle_ruri_alias();
+{{- end}}
 {{- if .RewriteNumber}}
 	# This carrier's style: the Request-URI user is the dialed number.
 	$rU = $var(did);

@@ -32,6 +32,7 @@ test_packages=(
 	sip-tester      # SIPp: the phone callers of the sip package's tests
 	baresip         # a real softphone for the telephone-side tests
 	kamailio        # the carrier (registrar and proxy) of the telephone-side e2e tests
+	kamailio-tls-modules # the carrier's SIP over TLS listener (tests of TLS trunks)
 )
 
 # Usage: scripts/deps.sh [run|test] — run: what building and serving need;

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,11 +131,16 @@ func (c *OutboundCall) finish(st DialState, code int, reason string) {
 // its user name, which carriers authenticate), with our offer.
 func (c *OutboundCall) newInvite() *sip.Request {
 	t := c.decision.Trunk
-	const scheme = "sip" // dialogUA refuses TLS trunks (sips:) for now
+	scheme := "sip"
+	if strings.HasPrefix(t.Registrar, "sips:") {
+		// RFC 3261 §26.2.2, RFC 5630: through a SIPS carrier the call
+		// asks for TLS on every hop to the callee.
+		scheme = "sips"
+	}
 	ruri := sip.Uri{Scheme: scheme, User: c.decision.Number, Host: t.Host, Port: t.Port}
-	if t.Transport == dialplan.TCP {
+	if (t.Transport == dialplan.TCP || t.Transport == dialplan.TLS) && scheme == "sip" {
 		ruri.UriParams = sip.NewParams()
-		ruri.UriParams.Add("transport", "tcp")
+		ruri.UriParams.Add("transport", string(t.Transport))
 	}
 	req := sip.NewRequest(sip.INVITE, ruri)
 	user := t.CallerID
@@ -156,9 +162,15 @@ func (c *OutboundCall) newInvite() *sip.Request {
 	req.AppendHeader(allowHeader())
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(c.offer)
-	if t.Transport == dialplan.TCP {
+	switch {
+	case t.Transport == dialplan.TCP:
 		req.SetTransport("TCP")
-	} else if len(c.srv.udp) > 0 {
+	case t.Transport == dialplan.TLS:
+		// RFC 3261 §26.2: over a TLS connection to the carrier, verified
+		// like the registration's (trunk_tls.go); sipgo reuses the
+		// registration's connection when it is still open.
+		req.SetTransport("TLS")
+	case len(c.srv.udp) > 0:
 		// Send from the listener the trunk registered, so the carrier sees
 		// the address it knows (and a NAT keeps one mapping).
 		ap := netipAddrPort(c.srv.udp[0].LocalAddr())
@@ -175,8 +187,12 @@ func (c *OutboundCall) dialogUA() *sipgo.DialogUA {
 		return c.srv.dialog["UDP"]
 	case dialplan.TCP:
 		return c.srv.dialog["TCP"]
+	case dialplan.TLS:
+		// Our Contact names the TLS listener: the callee's in-dialog
+		// requests (BYE) come to it if the connection is gone.
+		return c.srv.dialog["TLS"]
 	}
-	return nil // TLS: no TLS listener yet
+	return nil
 }
 
 // invite sends the INVITE and waits for the final response: ringing on
@@ -211,7 +227,7 @@ func (c *OutboundCall) invite(setup context.Context) bool {
 
 	dlg, err := dua.WriteInvite(c.ctx, c.newInvite())
 	if err != nil {
-		c.finish(DialFailed, 0, "could not send the INVITE: "+err.Error())
+		c.finish(DialFailed, 0, "could not send the INVITE: "+transportReason(err))
 		return false
 	}
 	c.dlg = dlg

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -55,13 +57,14 @@ type regSpec struct {
 	registrar sip.Uri // the Request-URI (RFC 3261 §10.2: the domain, no user)
 	aor       sip.Uri // To and From: the address of record
 	contact   sip.Uri // where the carrier sends our calls
-	transport string  // "UDP" or "TCP"
+	transport string  // "UDP", "TCP" or "TLS"
 	laddr     sip.Addr
 	username  string
 	password  string
 	interval  time.Duration
 	// unusable, when set, says why the trunk cannot register at all (no
-	// listener for its transport); no REGISTER is sent.
+	// listener for its transport, whose address our Contact must name); no
+	// REGISTER is sent.
 	unusable string
 }
 
@@ -71,6 +74,7 @@ type regSpec struct {
 type registration struct {
 	spec   regSpec
 	key    regKey
+	roots  *x509.CertPool // the trunk's tls_ca as the registration started with it
 	client registrarClient
 	cfg    RegistrationConfig
 	now    func() time.Time
@@ -245,7 +249,7 @@ func (r *registration) attempt(ctx context.Context, expires time.Duration) outco
 	authed, staleRetried, intervalRetried := false, false, false
 	for {
 		if err != nil {
-			return outcome{reason: err.Error()}
+			return outcome{reason: transportReason(err)}
 		}
 		switch code := res.StatusCode; {
 		case code == 401 || code == 407:
@@ -284,6 +288,18 @@ func (r *registration) attempt(ctx context.Context, expires time.Duration) outco
 			return outcome{status: code, reason: res.Reason, retryAfter: ra}
 		}
 	}
+}
+
+// transportReason is what a trunk's state says when a REGISTER got no
+// response: a refused TLS certificate as the console should show it
+// ("TLS: certificate for carrier.example is not trusted …"), else the
+// transport's error.
+func transportReason(err error) string {
+	var tlsErr *TLSPeerError
+	if errors.As(err, &tlsErr) {
+		return tlsErr.Error()
+	}
+	return err.Error()
 }
 
 // staleChallenge reports whether a 401/407 says our nonce had expired

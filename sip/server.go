@@ -217,6 +217,7 @@ func New(cfg Config) (*Server, error) {
 
 	var err error
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.MediaIP.String()),
+		sipgo.WithUserAgenTLSConfig(s.tlsClientConfig()), // connections we open to TLS trunks (trunk_tls.go)
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(s.log)))
 	if err != nil {

@@ -116,10 +116,18 @@ func (c RegistrationConfig) withDefaults() RegistrationConfig {
 type regKey struct {
 	registrar, transport, username, password string
 	interval                                 time.Duration
+	tlsCA, tlsServerName                     string
 }
 
 func keyOf(t *dialplan.Trunk) regKey {
-	return regKey{t.Registrar, string(t.Transport), t.Username, t.Password.Reveal(), t.RegisterInterval}
+	return regKey{t.Registrar, string(t.Transport), t.Username, t.Password.Reveal(), t.RegisterInterval, t.TLSCAFile, t.TLSServerName}
+}
+
+// sameRegistration reports whether a running registration still serves
+// trunk t as the plan now defines it; a tls_ca file whose certificates
+// changed counts as a change, so the next connection uses them.
+func sameRegistration(r *registration, t *dialplan.Trunk) bool {
+	return keyOf(t) == r.key && r.roots.Equal(t.TLSRoots)
 }
 
 // trunkSet is the server's registrations. sync serialises SyncTrunks and
@@ -166,7 +174,7 @@ func (s *Server) SyncTrunks() {
 	var stop []*registration
 	next := map[string]*registration{}
 	for name, r := range current {
-		if t, ok := want[name]; ok && keyOf(t) == r.key {
+		if t, ok := want[name]; ok && sameRegistration(r, t) {
 			next[name] = r
 			continue
 		}
@@ -185,6 +193,7 @@ func (s *Server) SyncTrunks() {
 		}
 		if next[t.Name] == nil {
 			r := newRegistration(s.regSpec(t), keyOf(t), s.client, s.cfg.Registration, s.cfg.Now, s.log)
+			r.roots = t.TLSRoots
 			r.start()
 			next[t.Name] = r
 		}
@@ -292,12 +301,22 @@ func (s *Server) regSpec(t *dialplan.Trunk) regSpec {
 		if len(s.tcp) > 0 {
 			addr = s.tcp[0].Addr()
 		}
+	case dialplan.TLS:
+		// RFC 3261 §26.2: REGISTER over a TLS connection we open to the
+		// registrar (port 5061 by default, §19.1.2), verified by
+		// trunk_tls.go. The carrier reaches us at our TLS listener, or
+		// over that same connection (RFC 5923 connection reuse), which
+		// sipgo reads like any other.
+		spec.transport = "TLS"
+		if len(s.tls) > 0 {
+			addr = s.tls[0].Addr()
+		}
 	default:
-		spec.unusable = fmt.Sprintf("transport %s is not supported for registration yet", t.Transport)
+		spec.unusable = fmt.Sprintf("transport %s is not supported for registration", t.Transport)
 		return spec
 	}
 	if addr == nil {
-		spec.unusable = fmt.Sprintf("no %s listener: configure one to register over %s", t.Transport, t.Transport)
+		spec.unusable = fmt.Sprintf("no %s listener: configure one (sip.%s in the server config) to register over %s", t.Transport, t.Transport, t.Transport)
 		return spec
 	}
 	ap := netipAddrPort(addr)
@@ -311,10 +330,17 @@ func (s *Server) regSpec(t *dialplan.Trunk) regSpec {
 		host = s.cfg.MediaIP
 	}
 	spec.contact = sip.Uri{Scheme: "sip", User: user, Host: host.String(), Port: int(ap.Port())}
-	if spec.transport == "TCP" {
+	switch {
+	case spec.transport == "TLS" && scheme == "sips":
+		// RFC 5630 (SIPS): a binding made through a SIPS registrar is a
+		// SIPS Contact, so the carrier keeps every hop to us on TLS.
+		spec.contact.Scheme = "sips"
+	case spec.transport == "TCP" || spec.transport == "TLS":
+		// RFC 3261 §19.1.4: sip: with transport=tls (or tcp) asks for that
+		// transport to our listener without requiring TLS end to end.
 		spec.contact.UriParams = sip.NewParams()
-		spec.contact.UriParams.Add("transport", "tcp")
-	} else {
+		spec.contact.UriParams.Add("transport", strings.ToLower(spec.transport))
+	default:
 		// UDP: send from the listener itself, so the carrier sees the
 		// address it will send calls to, and a NAT on the way keeps a
 		// mapping for it.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,7 +61,7 @@ type trunkHarness struct {
 
 func loadPlan(t *testing.T, text string) *dialplan.Plan {
 	t.Helper()
-	p, err := dialplan.Load("trunk.yaml", []byte(text))
+	p, err := dialplan.LoadWith("trunk.yaml", []byte(text), dialplan.LoadOptions{ReadFile: os.ReadFile}) // tls_ca files
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +71,13 @@ func loadPlan(t *testing.T, text string) *dialplan.Plan {
 // newTrunkHarness starts a Server on 127.0.0.1:0 (UDP and TCP) with plan and
 // a low backoff cap, so tests see retries within seconds.
 func newTrunkHarness(t *testing.T, plan string, portBase int) *trunkHarness {
+	t.Helper()
+	return newTrunkHarnessTLS(t, plan, portBase, nil)
+}
+
+// newTrunkHarnessTLS is newTrunkHarness with a TLS listener on 127.0.0.1:0
+// presenting tlsConf's certificate, unless tlsConf is nil.
+func newTrunkHarnessTLS(t *testing.T, plan string, portBase int, tlsConf *tls.Config) *trunkHarness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -88,9 +96,15 @@ func newTrunkHarness(t *testing.T, plan string, portBase int) *trunkHarness {
 		t.Fatal(err)
 	}
 	h.nports = h.ports.Free()
+	var tlsAddrs []string
+	if tlsConf != nil {
+		tlsAddrs = []string{"127.0.0.1:0"}
+	}
 	h.srv, err = New(Config{
 		UDP:          []string{"127.0.0.1:0"},
 		TCP:          []string{"127.0.0.1:0"},
+		TLS:          tlsAddrs,
+		TLSConfig:    tlsConf,
 		MediaIP:      netip.MustParseAddr("127.0.0.1"),
 		RTPBind:      netip.MustParseAddr("127.0.0.1"),
 		Ports:        h.ports,
