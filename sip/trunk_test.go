@@ -260,42 +260,52 @@ func TestTrunkCallThroughCarrier(t *testing.T) {
 			th := newTrunkHarness(t, trunkPlan(c.Addr(), "udp", trunkPass), 33480+20*i)
 			th.waitTrunk("carrier", waitTimeout, registered)
 
-			num := th.numbers[liveNumber]
-			op := newRecorder()
-			if _, err := th.engine.Host(num, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op); err != nil {
-				t.Fatal(err)
-			}
-			rtp, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rtp.Close()
-
-			bin := e2e.RequireSIPp(t)
-			path := filepath.Join(th.dir, "call.xml")
-			if err := os.WriteFile(path, []byte(e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(1500)))), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			result := make(chan e2e.SIPpResult, 1)
-			go func() {
-				res, err := e2e.RunSIPp(context.Background(), bin, th.dir, e2e.SIPpRun{
-					Scenario: path, Target: c.Addr(), Service: liveNumber,
-					Keys: map[string]string{"rtpport": strconv.Itoa(int(netipAddrPort(rtp.LocalAddr()).Port()))},
-				})
-				if err != nil {
-					res = e2e.SIPpResult{ExitCode: -1, Errors: err.Error()}
-				}
-				result <- res
-			}()
-
-			req := op.waitJoin(t)
-			if req.Identity.Trunk != "carrier" || req.Identity.Kind != dialroom.MemberKindPhone || !strings.HasSuffix(req.Identity.Address, "5678") {
+			req := th.callIntoLobby(t, c.Addr())
+			if !strings.HasSuffix(req.Identity.Address, "5678") {
 				t.Errorf("operator sees %+v", req.Identity)
 			}
-			requireSIPpOK(t, <-result)
-			th.waitIdle()
 		})
 	}
+}
+
+// callIntoLobby has Alice host the live number and a SIPp phone call it at
+// the carrier listening on target; it waits for the call in Alice's lobby,
+// checks that it came from the carrier trunk as a phone, lets SIPp hang up
+// and returns the join request.
+func (th *trunkHarness) callIntoLobby(t *testing.T, target string) bridge.RequestInfo {
+	t.Helper()
+	op := newRecorder()
+	if _, err := th.engine.Host(th.numbers[liveNumber], "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op); err != nil {
+		t.Fatal(err)
+	}
+	rtp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtp.Close()
+	bin := e2e.RequireSIPp(t)
+	path := filepath.Join(th.dir, "call.xml")
+	if err := os.WriteFile(path, []byte(e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(1500)))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan e2e.SIPpResult, 1)
+	go func() {
+		res, err := e2e.RunSIPp(context.Background(), bin, th.dir, e2e.SIPpRun{
+			Scenario: path, Target: target, Service: liveNumber,
+			Keys: map[string]string{"rtpport": strconv.Itoa(int(netipAddrPort(rtp.LocalAddr()).Port()))},
+		})
+		if err != nil {
+			res = e2e.SIPpResult{ExitCode: -1, Errors: err.Error()}
+		}
+		result <- res
+	}()
+	req := op.waitJoin(t)
+	if req.Identity.Trunk != "carrier" || req.Identity.Kind != dialroom.MemberKindPhone {
+		t.Errorf("operator sees %+v", req.Identity)
+	}
+	requireSIPpOK(t, <-result)
+	th.waitIdle()
+	return req
 }
 
 // TestTrunkSync: a reload that changes the trunk's password restarts its

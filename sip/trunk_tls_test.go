@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/e2e"
 )
@@ -280,37 +278,7 @@ func tlsCallThroughCarrier(t *testing.T, reuse bool, portBase int) {
 		t.Fatalf("binding %q: alias %v, want %v", reg.Contact, got, reuse)
 	}
 
-	op := newRecorder()
-	if _, err := th.engine.Host(th.numbers[liveNumber], "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op); err != nil {
-		t.Fatal(err)
-	}
-	rtp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rtp.Close()
-	bin := e2e.RequireSIPp(t)
-	path := filepath.Join(th.dir, "call.xml")
-	if err := os.WriteFile(path, []byte(e2e.SIPpUAC(e2e.SIPpAnsweredThen(e2e.SIPpByeAfter(1500)))), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	result := make(chan e2e.SIPpResult, 1)
-	go func() {
-		res, err := e2e.RunSIPp(context.Background(), bin, th.dir, e2e.SIPpRun{
-			Scenario: path, Target: c.Addr(), Service: liveNumber,
-			Keys: map[string]string{"rtpport": strconv.Itoa(int(netipAddrPort(rtp.LocalAddr()).Port()))},
-		})
-		if err != nil {
-			res = e2e.SIPpResult{ExitCode: -1, Errors: err.Error()}
-		}
-		result <- res
-	}()
-	req := op.waitJoin(t)
-	if req.Identity.Trunk != "carrier" || req.Identity.Kind != dialroom.MemberKindPhone {
-		t.Errorf("operator sees %+v", req.Identity)
-	}
-	requireSIPpOK(t, <-result)
-	th.waitIdle()
+	th.callIntoLobby(t, c.Addr())
 }
 
 // TestTLSTrunkDialout: a call placed through a TLS trunk goes to the

@@ -60,14 +60,5 @@ func (db *DB) SetOperatorExtension(ctx context.Context, login, ext string) error
 // OperatorByExtension returns the operator whose extension number is ext,
 // or ENOTFOUND. The caller owns the returned value.
 func (db *DB) OperatorByExtension(ctx context.Context, ext string) (*dialroom.Operator, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+operatorColumns+`
-		FROM operators WHERE extension = ?`, ext)
-	op, err := scanOperator(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dialroom.Errorf(dialroom.ENOTFOUND, "No operator has extension %q.", ext)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: operator by extension: %w", err)
-	}
-	return op, nil
+	return db.operatorWhere(ctx, "extension", ext, dialroom.Errorf(dialroom.ENOTFOUND, "No operator has extension %q.", ext))
 }

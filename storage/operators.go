@@ -40,14 +40,20 @@ func (db *DB) CreateOperator(ctx context.Context, op *dialroom.Operator) error {
 // OperatorByLogin returns the operator with this login, or ENOTFOUND. The
 // caller owns the returned value.
 func (db *DB) OperatorByLogin(ctx context.Context, login string) (*dialroom.Operator, error) {
+	return db.operatorWhere(ctx, "login", login, dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", login))
+}
+
+// operatorWhere returns the one operator whose column (login or extension,
+// both unique) equals value, or notFound.
+func (db *DB) operatorWhere(ctx context.Context, column, value string, notFound error) (*dialroom.Operator, error) {
 	row := db.db.QueryRowContext(ctx, `SELECT `+operatorColumns+`
-		FROM operators WHERE login = ?`, login)
+		FROM operators WHERE `+column+` = ?`, value)
 	op, err := scanOperator(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", login)
+		return nil, notFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: operator by login: %w", err)
+		return nil, fmt.Errorf("storage: operator by %s: %w", column, err)
 	}
 	return op, nil
 }
