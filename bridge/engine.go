@@ -31,6 +31,10 @@ type Config struct {
 	// TickInterval is the housekeeping period (lobby timeouts, talking
 	// indicator); 0 means 100 ms, fine enough for a talking light that feels live.
 	TickInterval time.Duration
+	// EncodeWorkers is how many goroutines encode phone voice for browsers
+	// off the media clock's tick (browserencode.go); 0 encodes on the tick
+	// itself, which keeps tests deterministic. The server uses one per core.
+	EncodeWorkers int
 	// RoomEnded is called once for each conference that ends, by End or
 	// because everyone left, with its number, after the room is dropped and
 	// without any lock held, on the goroutine that ended it. It must not
@@ -56,6 +60,7 @@ type Engine struct {
 	metrics  metricsOrNop
 	clock    *media.Clock
 	ownClock bool
+	encoders *encodeWorkers // nil: phone voice for browsers is encoded on the tick
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -82,6 +87,9 @@ func NewEngine(cfg Config) *Engine {
 		stop: make(chan struct{}), done: make(chan struct{}), clock: cfg.Clock}
 	if e.clock == nil {
 		e.clock, e.ownClock = media.NewClock(media.ClockConfig{}), true
+	}
+	if cfg.EncodeWorkers > 0 {
+		e.encoders = startEncodeWorkers(cfg.EncodeWorkers)
 	}
 	go e.housekeep()
 	return e
@@ -189,6 +197,9 @@ func (e *Engine) Close() {
 	}
 	if e.ownClock {
 		e.clock.Close()
+	}
+	if e.encoders != nil {
+		e.encoders.stop() // every room has ended: nothing is left to encode
 	}
 }
 

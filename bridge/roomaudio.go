@@ -94,8 +94,10 @@ type roomAudio struct {
 	lastSeq uint64            // last tick seen, to keep RTP timestamps in step
 
 	// encoders holds up to encoderPoolSize reset encoders that phone legs
-	// released; the tick alone uses it.
+	// released; only whoever sends to browsers uses it (browserencode.go).
 	encoders []*media.OpusEncoder
+
+	browserQ browserQueue // frames for browsers waiting for an encode worker
 }
 
 // audioPart is one participant of the phone mix: a phone leg, or a browser's
@@ -293,7 +295,7 @@ func (ra *roomAudio) tick(t media.Tick) {
 			continue
 		}
 		p.phone.WriteFrame(p.leg.Out, p.leg.Silent)
-		ra.sendToBrowsers(p, p.leg.Talking && browsers, step)
+		ra.queueForBrowsers(p, p.leg.Talking && browsers, step)
 	}
 }
 
@@ -336,14 +338,15 @@ func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
 	return p.vad.Detect(p.in)
 }
 
-// sendToBrowsers encodes phone leg p's frame to Opus and forwards it, when
-// the leg talks and browsers listen. Silent frames are not sent at all: to the
+// sendToBrowsers encodes phone leg p's frame pcm to Opus and forwards it,
+// when the leg talks and browsers listen (send). Silent frames are not sent at all: to the
 // browser that is a discontinuous transmission (RFC 7587 §3.1.3) and it plays
 // comfort silence; the timestamp keeps advancing so the gap is timed right.
 // The sequence number and timestamp belong to the leg's track, not to its
 // encoder, so they stay continuous when the encoder is released and another
-// taken. It runs on the tick.
-func (ra *roomAudio) sendToBrowsers(p *audioPart, send bool, step uint32) {
+// taken. It runs on the tick, or on the encode worker holding the room
+// (browserencode.go).
+func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step uint32) {
 	p.pkt.Timestamp += opusTicksPerFrame * step
 	if !send {
 		p.sending = false
@@ -358,7 +361,7 @@ func (ra *roomAudio) sendToBrowsers(p *audioPart, send bool, step uint32) {
 	if p.enc == nil && !ra.takeEncoder(p) {
 		return
 	}
-	n, err := p.enc.Encode(p.buf, p.in)
+	n, err := p.enc.Encode(p.buf, pcm)
 	if err != nil || n == 0 {
 		return
 	}

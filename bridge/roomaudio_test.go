@@ -60,11 +60,19 @@ type opusSink struct {
 	dec *media.OpusDecoder
 	pcm []int16
 	n   int
+
+	lastSeq  uint16
+	lastTS   uint32
+	disorder int // packets whose sequence number or timestamp did not rise
 }
 
 func (s *opusSink) WriteRTP(p *rtp.Packet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.n > 0 && (p.SequenceNumber != s.lastSeq+1 || int32(p.Timestamp-s.lastTS) <= 0) {
+		s.disorder++
+	}
+	s.lastSeq, s.lastTS = p.SequenceNumber, p.Timestamp
 	buf := make([]int16, 960)
 	n, err := s.dec.Decode(buf, p.Payload)
 	if err == nil {
@@ -78,7 +86,13 @@ func (s *opusSink) WriteRTP(p *rtp.Packet) error {
 // the browser and the other phone leg but not itself; the browser receives each
 // phone leg's voice as Opus; the room is mixed only while it has phone legs.
 func TestPhoneMix(t *testing.T) {
-	e := bridge.NewEngine(bridge.Config{})
+	for _, workers := range []int{0, 2} {
+		t.Run(map[int]string{0: "encode on the tick", 2: "encode workers"}[workers], func(t *testing.T) { testPhoneMix(t, workers) })
+	}
+}
+
+func testPhoneMix(t *testing.T, encodeWorkers int) {
+	e := bridge.NewEngine(bridge.Config{EncodeWorkers: encodeWorkers})
 	t.Cleanup(e.Close)
 	n := &dialroom.Number{Digits: "06011112222", Operator: "op"}
 	opRec := newRecorder("operator")
@@ -175,8 +189,11 @@ func TestPhoneMix(t *testing.T) {
 	}
 	sink.mu.Lock()
 	got := append([]int16(nil), sink.pcm...)
-	packets := sink.n
+	packets, disorder := sink.n, sink.disorder
 	sink.mu.Unlock()
+	if disorder != 0 {
+		t.Errorf("%d of phone A's Opus packets to the browser out of order", disorder)
+	}
 	if packets < 40 {
 		t.Fatalf("browser got %d Opus packets of phone A in 1.5 s, want about 75", packets)
 	}

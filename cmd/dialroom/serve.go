@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Record:       m.queueRecord,
 		Metrics:      metrics,
 		Logger:       m.Logger,
+		// Phone voice for browsers is encoded off the media clock's tick,
+		// one worker per core (bridge/browserencode.go).
+		EncodeWorkers: runtime.GOMAXPROCS(0),
 		// Rooms exist only once the HTTP and SIP sides run, after m.Web is set.
 		RoomEnded: func(number string) { m.Web.RoomEnded(number) },
 	})

@@ -1,0 +1,141 @@
+package bridge
+
+import (
+	"sync"
+)
+
+// Phone voice for browsers is encoded off the tick when the engine has
+// encode workers (Config.EncodeWorkers): the tick mixes and writes every
+// phone leg's frame, and hands each phone leg's frame for browsers (a job:
+// the PCM when the leg talks, else only the timestamp step) to the room's
+// queue; a worker then encodes the talkers to Opus and writes them to the
+// browsers. Why: the encodes (~47 µs per talker) and pion's writes are half
+// of a tick's work, and the tick's length is what makes the next tick late
+// on a busy machine (docs/benchmarks.md); phones need their frame by the
+// next tick, browsers run a jitter buffer of their own and do not mind a
+// millisecond more. The CPU is the same.
+//
+// Order: one leg's frames must be encoded in order (an Opus encoder's state
+// runs from frame to frame) and its RTP sequence numbers must rise. A room
+// is scheduled on at most one worker at a time, and the worker takes the
+// room's jobs in the order the ticks queued them, so a room's browser-bound
+// state (each leg's encoder, RTP header, quiet count, the room's encoder
+// pool) has one owner at a time: the worker holding the room, or the tick
+// itself when the engine has no workers.
+
+// maxQueuedBrowserJobs bounds a room's queue: beyond it (the workers are 25
+// ticks, half a second, behind) new frames for browsers are not encoded but
+// still advance the legs' timestamps, so the browsers hear a gap instead of
+// ever later audio, and memory stays bounded under overload.
+const maxQueuedBrowserJobs = 25 * 16
+
+// browserJob is one phone leg's frame for browsers from one tick.
+type browserJob struct {
+	p    *audioPart
+	step uint32
+	send bool
+	pcm  [PhoneFrameSamples]int16 // the frame, when send
+}
+
+// browserQueue is a room's jobs waiting for a worker. The tick appends under
+// mu; the worker holding the room swaps the slice out under mu and works
+// through it without the lock.
+type browserQueue struct {
+	mu        sync.Mutex
+	pending   []browserJob
+	spare     []browserJob // the last slice worked through, for reuse
+	scheduled bool         // the room is queued on, or held by, a worker
+}
+
+// encodeWorkers is the engine's pool of goroutines that encode phone voice
+// for browsers, one room at a time. Started by NewEngine, stopped by Close
+// once every room has ended; rooms is never closed (a tick may still try to
+// schedule a room, and does not block).
+type encodeWorkers struct {
+	rooms chan *roomAudio
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startEncodeWorkers(n int) *encodeWorkers {
+	w := &encodeWorkers{rooms: make(chan *roomAudio, 4096), quit: make(chan struct{})}
+	for range n {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for {
+				select {
+				case ra := <-w.rooms:
+					ra.workBrowserJobs()
+				case <-w.quit:
+					return
+				}
+			}
+		}()
+	}
+	return w
+}
+
+func (w *encodeWorkers) stop() {
+	close(w.quit)
+	w.wg.Wait()
+}
+
+// queueForBrowsers hands phone leg p's frame of this tick (send: it talks
+// and browsers listen) to the room's queue and schedules the room; without
+// workers, or when the workers' queue is full, the frame is sent from the
+// tick as before. It runs on the tick.
+func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
+	w := ra.room.engine.encoders
+	q := &ra.browserQ
+	if w == nil {
+		ra.sendToBrowsers(p, p.in, send, step)
+		return
+	}
+	q.mu.Lock()
+	if len(q.pending) >= maxQueuedBrowserJobs {
+		send = false
+	}
+	q.pending = append(q.pending, browserJob{p: p, step: step, send: send})
+	if send {
+		copy(q.pending[len(q.pending)-1].pcm[:], p.in)
+	}
+	schedule := !q.scheduled
+	q.scheduled = true
+	q.mu.Unlock()
+	if !schedule {
+		return
+	}
+	select {
+	case w.rooms <- ra:
+	default:
+		// Every worker is far behind: do this room's jobs here.
+		ra.workBrowserJobs()
+	}
+}
+
+// workBrowserJobs sends the room's queued frames to the browsers until the
+// queue is empty, then unschedules the room. It runs on a worker (or the
+// tick), never on two goroutines at once for one room.
+func (ra *roomAudio) workBrowserJobs() {
+	q := &ra.browserQ
+	for {
+		q.mu.Lock()
+		jobs := q.pending
+		if len(jobs) == 0 {
+			q.scheduled = false
+			q.mu.Unlock()
+			return
+		}
+		q.pending, q.spare = q.spare[:0], nil
+		q.mu.Unlock()
+		for i := range jobs {
+			j := &jobs[i]
+			ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step)
+			j.p = nil // let a removed leg be collected
+		}
+		q.mu.Lock()
+		q.spare = jobs[:0]
+		q.mu.Unlock()
+	}
+}
