@@ -28,7 +28,9 @@ import (
 // ends here (we are its UAS) and a new INVITE goes to each of the operator's
 // bindings (we are their UAC); the first to answer is bridged to the caller
 // by relaying RTP between two media endpoints. This file holds the call and
-// its lifecycle, extension_fork.go the forks, extension_media.go the relay.
+// its lifecycle, extension_fork.go the forks, extension_media.go the relay,
+// extension_sdp.go late offers and early media, extension_dialog.go the
+// in-dialog requests (ACK, BYE, re-INVITE) of either leg.
 
 // DefaultExtensionRingTimeout is how long an extension rings before the
 // caller gets 480, unless the route says otherwise (ring_timeout). Thirty
@@ -45,7 +47,13 @@ var (
 	errCalleeBye         = errors.New("the extension hung up")
 	errCalleeRTPTimeout  = errors.New("no RTP from the extension")
 	errGiveUp            = errors.New("ringing stopped")
+	errSelfCall          = errors.New("the operator called their own extension")
 )
+
+// selfCallWarning is the Warning (RFC 3261 §20.43) of the 486 an operator's
+// softphone gets for calling its own extension: "busy" alone would read as
+// if another call held the line.
+const selfCallWarning = `399 dialroom "you called your own extension"`
 
 // notRegisteredWarning is the Warning (RFC 3261 §20.43; 399: miscellaneous)
 // of the 480 for an extension without a registered softphone: the status
@@ -94,7 +102,11 @@ func (x *extensionCalls) count() int {
 // the softphones are shown: the caller's number as presentedNumber gives
 // it, or the calling operator's extension. rec is the call's record so far
 // (party, rule, number, started); it is written once, here.
-func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from string, rec dialroom.CallRecord, log *slog.Logger) {
+//
+// caller is the calling operator's login when the call comes from a
+// softphone, "" for a carrier's call: an operator ringing their own
+// extension is answered as busy (selfCallWarning).
+func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from, caller string, rec dialroom.CallRecord, log *slog.Logger) {
 	refuse := func(code int, reason, outcome string, cause error, hdrs ...sip.Header) {
 		log.Info("sip: extension call refused", "status", code, "err", cause)
 		s.respond(req, tx, code, reason, hdrs...)
@@ -110,12 +122,25 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 	}
 	rec.Operator = op.Login
 	log = log.With("extension", d.Extension, "operator", op.Login)
+	if caller != "" && caller == op.Login {
+		// A desk phone dialling its own extension gets a busy signal on
+		// every PBX, not 482 Loop Detected (RFC 3261 §21.4.20 is for
+		// requests that came back to a proxy): the phone is in use, by the
+		// caller. The Warning tells the operator why.
+		refuse(486, "Busy Here", "rejected", errSelfCall, sip.NewHeader("Warning", selfCallWarning))
+		return
+	}
 	bindings := s.liveBindings(op.Login)
 	if len(bindings) == 0 {
 		refuse(480, "Temporarily Unavailable", "rejected", errors.New("not registered"), sip.NewHeader("Warning", notRegisteredWarning))
 		return
 	}
 	o, err := extensionOffer(req)
+	var timer sessionTimer
+	if err == nil {
+		// RFC 4028 on the caller's leg, as for conference calls (session.go).
+		timer, err = parseSessionTimer(req, time.Duration(s.minSE.Load()))
+	}
 	if err != nil {
 		code, reason := statusOf(err)
 		refuse(code, reason, "rejected", err, statusHeaders(err)...)
@@ -128,7 +153,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(code, reason, "failed", err)
 		return
 	}
-	c.record, c.from, c.op, c.ringTimeout = rec, from, op, d.RingTimeout
+	c.record, c.from, c.op, c.ringTimeout, c.timer = rec, from, op, d.RingTimeout, timer
 	c.run(bindings)
 }
 
@@ -185,13 +210,13 @@ func (s *Server) liveBindings(login string) []Binding {
 	return append([]Binding(nil), bs...)
 }
 
-// extensionOffer reads the caller's SDP offer. A late offer (no body) is
-// refused with 488: the forks need the caller's codec to offer it first,
-// and re-offering across both legs is not worth it for a case no carrier
-// or softphone here uses.
+// extensionOffer reads the caller's SDP offer. A late offer (no body, RFC
+// 3261 §13.2.1) is accepted: we relay media, so each leg negotiates with us
+// alone; the forks get our usual offer and the caller gets our offer in the
+// 200 (lateOfferCodecs) and answers in the ACK (extension_sdp.go).
 func extensionOffer(req *sip.Request) (offer, error) {
 	if len(req.Body()) == 0 {
-		return offer{}, fmt.Errorf("%w: an extension call needs an offer in the INVITE", errNoCodec)
+		return offer{late: true, DTMF: -1}, nil
 	}
 	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
 		return offer{}, fmt.Errorf("%w: content type %q", errUnsupportedBody, ct.Value())
@@ -201,7 +226,11 @@ func extensionOffer(req *sip.Request) (offer, error) {
 
 // Messages posted to an extension call's goroutine.
 type (
-	forkRinging  struct{ f *fork }
+	forkRinging struct{ f *fork }
+	forkEarly   struct {
+		f    *fork
+		body []byte // the 183's SDP
+	}
 	forkAnswered struct{ f *fork } // f won (extensionCall.winner); ACKed
 	forkEnded    struct {
 		f      *fork
@@ -239,6 +268,27 @@ type extensionCall struct {
 	record dialroom.CallRecord
 	// ringTimeout is the route's ring_timeout; 0 takes the server's.
 	ringTimeout time.Duration
+	// timer is the caller's leg's session timer (RFC 4028, session.go);
+	// zero interval: none. Set before run, then the call goroutine's. The
+	// leg to the softphone requests none: the softphone is registered with
+	// us, and its RTP timeout and its BYE end a call it lost.
+	timer sessionTimer
+
+	// What offers of ours await (extension_sdp.go), guarded by sdpMu:
+	// inOfferOut and outOfferOut say which offer per leg (offerNone,
+	// offerInitial, offerReinvite), ackSDP is the body of the caller's ACK
+	// of a late offer, pendingTimerVal the session timer of the caller's
+	// re-INVITE we offered in.
+	inOfferOut, outOfferOut int
+	ackSDP                  []byte
+	pendingTimerVal         sessionTimer
+
+	// early is the fork whose 183 with SDP the caller hears as early media
+	// and earlyAnswer the SDP of our 183, reused in the 200 (RFC 3261
+	// §13.2.1: the answer must not change without a new offer); the call
+	// goroutine's.
+	early       *fork
+	earlyAnswer []byte
 
 	forks    []*fork
 	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
@@ -364,8 +414,8 @@ func (c *extensionCall) run(bindings []Binding) {
 }
 
 // ring waits for the first fork to answer (RFC 3261 §13.2.2.4: the first
-// 2xx wins) while relaying ringing to the caller as 180 (183 too: we offer
-// no early media of our own). It returns the winner, or nil once the
+// 2xx wins) while relaying ringing to the caller as 180, and the first
+// fork's 183 with SDP as our 183 with early media (startEarly). It returns the winner, or nil once the
 // caller has its final response and the call is recorded: the caller
 // cancelled (sipgo already answered 487, RFC 3261 §9.2), every fork failed
 // (486 when all were busy, else 480), the ring timeout passed (480), or the
@@ -416,6 +466,17 @@ func (c *extensionCall) ring() *fork {
 		}
 		for _, m := range c.takeInbox() {
 			switch m := m.(type) {
+			case forkEarly:
+				if c.early == nil && !c.inOffer.late && c.startEarly(m.f, m.body) {
+					ringing = true // our 183 said it; the other forks' rings add nothing
+					break
+				}
+				if !ringing {
+					ringing = true
+					if err := c.in.Respond(180, "Ringing", nil); err != nil {
+						c.log.Debug("sip: 180 to the caller", "err", err)
+					}
+				}
 			case forkRinging:
 				if !ringing {
 					ringing = true
@@ -425,6 +486,11 @@ func (c *extensionCall) ring() *fork {
 				}
 			case forkEnded:
 				ended++
+				if m.f == c.early {
+					// Its early media is over; the caller hears silence
+					// until another fork answers or ringing ends.
+					c.relay.stop()
+				}
 				// RFC 3261 §21.4.24, §21.6.1: Busy Here, Busy Everywhere.
 				if m.status == 486 || m.status == 600 {
 					busy++
@@ -493,21 +559,35 @@ func (c *extensionCall) bridge(w *fork) bool {
 	if !ans.Remote.Addr().IsUnspecified() {
 		c.outEP.SetRemote(ans.Remote)
 	}
-	c.relay.setCaller(c.inOffer)
-	if !c.inOffer.Remote.Addr().IsUnspecified() {
-		c.inEP.SetRemote(c.inOffer.Remote)
+	var body []byte
+	if c.inOffer.late {
+		// Our offer goes in the 200, the caller's answer in the ACK
+		// (RFC 3261 §13.2.1); the relay waits for it (applyLateAnswer).
+		body, err = c.lateOfferSDP()
+	} else {
+		c.relay.setCaller(c.inOffer)
+		if !c.inOffer.Remote.Addr().IsUnspecified() {
+			c.inEP.SetRemote(c.inOffer.Remote)
+		}
+		body = c.earlyAnswer
+		if body == nil {
+			c.sdpMu.Lock()
+			body, err = c.inSDP.answer(c.inOffer)
+			c.sdpMu.Unlock()
+		}
 	}
-	c.sdpMu.Lock()
-	body, err := c.inSDP.answer(c.inOffer)
-	c.sdpMu.Unlock()
 	if err != nil {
 		c.byeCallee(w)
 		c.cancel(err)
 		c.refuse(500, "Server Internal Error", "failed", err)
 		return false
 	}
+	ok := sip.NewSDPResponseFromRequest(c.in.InviteRequest, body)
+	for _, h := range c.timer.headers() { // RFC 4028 §9
+		ok.AppendHeader(h)
+	}
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 §13.3.1.4).
-	if err := c.in.WriteResponse(sip.NewSDPResponseFromRequest(c.in.InviteRequest, body)); err != nil {
+	if err := c.in.WriteResponse(ok); err != nil {
 		c.byeCallee(w)
 		if c.byeWaiting() {
 			// The caller's BYE overtook its ACK (sipgo handles each on
@@ -519,6 +599,14 @@ func (c *extensionCall) bridge(w *fork) bool {
 		}
 		c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
 		c.finish("abandoned", context.Cause(c.ctx))
+		return false
+	}
+	if c.inOffer.late && !c.applyLateAnswer() {
+		// RFC 3261 §13.3.1.4: an ACK without a usable answer leaves
+		// nothing but BYE, on both legs.
+		c.byeCallee(w)
+		c.byeCaller()
+		c.finish("failed", context.Cause(c.ctx))
 		return false
 	}
 	c.record.Admitted = c.srv.cfg.Now()
@@ -553,12 +641,26 @@ func (c *extensionCall) fileCallee(w *fork) {
 }
 
 // supervise runs a bridged call until either side hangs up, a leg's RTP
-// stops, or the server closes; then it ends the other leg (BYE, RFC 3261
-// §15) and records the call.
+// stops, the caller's session timer expires (RFC 4028 §10) or the server
+// closes; then it ends the other leg (BYE, RFC 3261 §15) and records the
+// call.
 func (c *extensionCall) supervise(w *fork) {
+	// The caller's session timer, as call.supervise's: stopped while none
+	// was agreed; a re-INVITE from the caller refreshes or changes it.
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
+	armExpiry := func() {
+		expiry.Stop()
+		if c.timer.interval > 0 {
+			expiry.Reset(c.timer.byeAfter())
+		}
+	}
+	armExpiry()
 	for c.ctx.Err() == nil {
 		select {
 		case <-c.ctx.Done():
+		case <-expiry.C:
+			c.cancel(errSessionExpired)
 		case <-c.wake:
 			for _, m := range c.takeInbox() {
 				switch m := m.(type) {
@@ -572,6 +674,8 @@ func (c *extensionCall) supervise(w *fork) {
 					c.cancel(errCalleeRTPTimeout)
 				case reoffer:
 					c.applyCallerOffer(m.offer)
+					c.timer = m.timer
+					armExpiry()
 				case calleeReoffer:
 					c.applyCalleeOffer(m.offer)
 				}
@@ -584,13 +688,18 @@ func (c *extensionCall) supervise(w *fork) {
 		c.byeCallee(w)
 	}
 	if !errors.Is(cause, errCallerHungUp) {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-		if err := c.in.Bye(ctx); err != nil {
-			c.log.Debug("sip: BYE to the caller", "err", err)
-		}
-		cancel()
+		c.byeCaller()
 	}
 	c.finish("answered", cause)
+}
+
+// byeCaller ends the caller's leg (RFC 3261 §15.1.1), bounded by byeTimeout.
+func (c *extensionCall) byeCaller() {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := c.in.Bye(ctx); err != nil {
+		c.log.Debug("sip: BYE to the caller", "err", err)
+	}
 }
 
 // applyCallerOffer takes the caller's re-INVITE offer (already answered):
@@ -618,111 +727,6 @@ func applyRemote(ep *media.Endpoint, o offer, timeout time.Duration) {
 	} else {
 		ep.SetTimeout(timeout)
 	}
-}
-
-// extensionCallOf finds the extension call an in-dialog request belongs to:
-// from the caller (our tag in To, UAS view) or from the answering softphone
-// (our tag in From, UAC view, RFC 3261 §12.2.2). fromCallee says which.
-func (s *Server) extensionCallOf(req *sip.Request) (c *extensionCall, fromCallee bool) {
-	s.exts.mu.Lock()
-	defer s.exts.mu.Unlock()
-	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
-		if c := s.exts.byUAS[id]; c != nil {
-			return c, false
-		}
-	}
-	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		if c := s.exts.byUAC[id]; c != nil {
-			return c, true
-		}
-	}
-	return nil, false
-}
-
-// onExtensionAck hands the caller's ACK for our 200 to its dialog (RFC 3261
-// §13.3.1.4). false when it is not for an extension call.
-func (s *Server) onExtensionAck(req *sip.Request, tx sip.ServerTransaction) bool {
-	c, fromCallee := s.extensionCallOf(req)
-	if c == nil || fromCallee {
-		return false
-	}
-	_ = c.in.ReadAck(req, tx)
-	return true
-}
-
-// onExtensionBye ends an extension call from either side (RFC 3261
-// §15.1.2): 200 at once, then the call's goroutine ends the other leg.
-// false when the BYE is not for an extension call.
-func (s *Server) onExtensionBye(req *sip.Request, tx sip.ServerTransaction) bool {
-	c, fromCallee := s.extensionCallOf(req)
-	if c == nil {
-		return false
-	}
-	if fromCallee {
-		w := c.answered.Load()
-		if err := w.dlg.ReadBye(req, tx); err != nil {
-			s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
-			return true
-		}
-		c.post(calleeBye{})
-		return true
-	}
-	if err := c.in.ReadBye(req, tx); err != nil {
-		s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
-		return true
-	}
-	c.post(byeReceived{})
-	return true
-}
-
-// onExtensionReinvite answers a re-INVITE with an offer from either leg
-// (RFC 3261 §14.2) from our side of that leg's SDP, on this handler
-// goroutine; the call's goroutine applies it. Each leg negotiates with us
-// alone: the relay transcodes if the laws come to differ. A re-INVITE
-// without an offer gets 488, which leaves the session as it was. false when
-// it is not for an extension call.
-func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction) bool {
-	c, fromCallee := s.extensionCallOf(req)
-	if c == nil {
-		return false
-	}
-	var err error
-	if fromCallee {
-		err = c.answered.Load().dlg.ReadRequest(req, tx)
-	} else {
-		err = c.in.ReadRequest(req, tx)
-	}
-	if err != nil {
-		// RFC 3261 §14.2: a lower CSeq than one already seen is answered 500.
-		s.respond(req, tx, 500, "Server Internal Error")
-		return true
-	}
-	o, err := parseOffer(req.Body())
-	if err != nil {
-		s.respondErr(req, tx, err)
-		return true
-	}
-	c.sdpMu.Lock()
-	var body []byte
-	if fromCallee {
-		body, err = c.outSDP.answer(o)
-	} else {
-		body, err = c.inSDP.answer(o)
-	}
-	c.sdpMu.Unlock()
-	if err != nil {
-		s.respondErr(req, tx, err)
-		return true
-	}
-	if err := tx.Respond(s.reinviteOK(req, body, sessionTimer{})); err != nil {
-		return true
-	}
-	if fromCallee {
-		c.post(calleeReoffer{o})
-	} else {
-		c.post(reoffer{offer: o})
-	}
-	return true
 }
 
 // presentedNumber is the caller's number as the forks show it: From's user

@@ -46,6 +46,9 @@ func (c *extensionCall) startForks(bindings []Binding) {
 	if c.inOffer.Codec == media.PCMA {
 		laws[1] = media.PCMU
 	}
+	if c.inOffer.late {
+		laws = lateOfferCodecs() // no law of the caller's to prefer yet
+	}
 	c.sdpMu.Lock()
 	body, err := c.outSDP.offer(laws, dialoutDTMF)
 	c.sdpMu.Unlock()
@@ -142,7 +145,12 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 	f.dlg = dlg
 	err = dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
 		f.responded.Store(true)
-		if res.StatusCode == 180 || res.StatusCode == 183 {
+		switch {
+		case res.StatusCode == 183 && len(res.Body()) > 0:
+			// Early media (RFC 3960): the call goroutine decides
+			// whether the caller hears it (startEarly).
+			c.post(forkEarly{f, res.Body()})
+		case res.StatusCode == 180 || res.StatusCode == 183:
 			c.post(forkRinging{f})
 		}
 		return nil

@@ -61,6 +61,7 @@ const (
 	modeAnswer answerMode = iota // 180, then 200 after answerAfter
 	modeBusy                     // 180, then 486
 	modeRing                     // 180, and rings until cancelled
+	modeEarly                    // 180, 183 with SDP and its tone (early media); 200 after answerAfter, or rings until cancelled when 0
 )
 
 // sipPhone is a SIP user agent of the tests built on sipgo, at its own
@@ -226,13 +227,26 @@ func (p *sipPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case modeBusy:
 		_ = dlg.Respond(486, "Busy Here", nil)
 		return
+	case modeEarly:
+		res := sip.NewSDPResponseFromRequest(req, p.sdp())
+		res.StatusCode, res.Reason = 183, "Session Progress"
+		if err := dlg.WriteResponse(res); err != nil {
+			p.t.Errorf("%s: 183: %v", p.ip, err)
+		}
+		p.startMedia(req.Body())
+		if after > 0 {
+			select {
+			case <-time.After(after):
+			case <-dlg.Context().Done():
+			}
+		}
 	case modeAnswer:
 		select {
 		case <-time.After(after):
 		case <-dlg.Context().Done():
 		}
 	}
-	if mode == modeRing || dlg.Context().Err() != nil {
+	if mode == modeRing || (mode == modeEarly && after == 0) || dlg.Context().Err() != nil {
 		<-dlg.Context().Done() // CANCEL: sipgo answers 487 (RFC 3261 §9.2)
 		p.mu.Lock()
 		p.cancelled++
@@ -311,6 +325,8 @@ type placedCall struct {
 	warning   string // the final response's Warning
 	cancelCtx func() // cancels the INVITE (CANCEL)
 	ringing   atomic.Bool
+	early     atomic.Bool // a 183 with SDP came; the phone's media started
+	earlyBody []byte      // its SDP; written before early is set
 	done      chan struct{}
 }
 
@@ -343,6 +359,11 @@ func (p *sipPhone) dial(h *harness, number string) *placedCall {
 			c.statuses = append(c.statuses, res.StatusCode)
 			if res.StatusCode == 180 {
 				c.ringing.Store(true)
+			}
+			if res.StatusCode == 183 && len(res.Body()) > 0 && !c.early.Load() {
+				p.startMedia(res.Body())
+				c.earlyBody = res.Body()
+				c.early.Store(true)
 			}
 			if res.StatusCode >= 200 {
 				c.status = res.StatusCode
@@ -709,5 +730,283 @@ func TestExtensionTwoAnswers(t *testing.T) {
 	h.waitIdle()
 	if rec := h.lastRecord(); rec.Outcome != "answered" {
 		t.Errorf("record %+v", rec)
+	}
+}
+
+// extInvite is an INVITE from the raw UA (on the trunk's address) for
+// number with an offer for RTP at rtpPort and the extra header lines.
+func (u *rawUA) extInvite(number, callID, extra string, rtpPort int) (string, string) {
+	u.cseq++
+	uri := fmt.Sprintf("sip:%s@%s", number, u.srv)
+	sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n", rtpPort)
+	return uri, fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:%s@127.0.0.1>;tag=ext-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
+		"Contact: <sip:caller@127.0.0.1:%d>\r\n%sContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		uri, u.port(), callID, u.cseq, callerPhone, callID, uri, callID, u.cseq, u.port(), extra, len(sdp), sdp)
+}
+
+// TestExtensionLateOffer: an INVITE without SDP to an extension (RFC 3261
+// §13.2.1) rings the softphone with our usual offer; its answer gets the
+// caller a 200 with our offer (PCMU, PCMA, telephone-event) and the answer
+// in the caller's ACK starts the relay. A re-INVITE without SDP from the
+// caller gets an offer of the law in use; so does one from the softphone.
+// An ACK without an answer ends both legs and is recorded failed.
+func TestExtensionLateOffer(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 33600, plan: extensionPlan})
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMA)
+	desk.behave(modeAnswer, 200*time.Millisecond)
+	desk.register(h, "alice")
+	u := newRawUAAt(t, h, "127.0.0.1")
+	peer := newRTPPeer(t, 1000)
+
+	uri, msg := u.lateInvite(frontDesk, "ext-late-1")
+	res := u.roundTrip(msg)
+	if res.StatusCode != 200 {
+		t.Fatalf("late-offer INVITE to the extension: %d %s, want 200 with an offer", res.StatusCode, res.Reason)
+	}
+	for _, want := range []string{"RTP/AVP 0 8 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv"} {
+		if !strings.Contains(string(res.Body()), want) {
+			t.Errorf("our offer to the caller lacks %q:\n%s", want, res.Body())
+		}
+	}
+	desk.mu.Lock()
+	forked := string(desk.invites[0].Body())
+	desk.mu.Unlock()
+	if !strings.Contains(forked, "RTP/AVP 0 8 101") {
+		t.Errorf("the softphone was offered\n%s\nwant PCMU, PCMA, telephone-event", forked)
+	}
+	u.ackWithAnswer(uri, "ext-late-1", res, peer.port())
+	desk.waitEvent("answered")
+	o, err := parseOffer(res.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.sendTo(net.UDPAddrFromAddrPort(o.Remote))
+	waitFor(t, "audio at both ends", func() bool { return peer.samples() >= 8000*2 && desk.peer.samples() >= 8000*2 })
+	peer.mark("a")
+	desk.peer.mark("a")
+	waitFor(t, "another second", func() bool { return peer.samples() >= 8000*3 && desk.peer.samples() >= 8000*3 })
+	if hz, db := dominant(peer.between("a", ""), 440, 660, 1000); hz != 660 || db < 20 {
+		t.Errorf("the caller hears %v Hz (%.1f dB), want the softphone's 660 (A-law, transcoded)", hz, db)
+	}
+	if hz, db := dominant(desk.peer.between("a", ""), 440, 660, 1000); hz != 1000 || db < 20 {
+		t.Errorf("the softphone hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
+	}
+
+	// The caller's re-INVITE without SDP: our offer of the law in use.
+	u.cseq++
+	reinvite := fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-re-%d\r\nMax-Forwards: 70\r\n"+
+		"From: %s\r\nTo: %s\r\nCall-ID: ext-late-1\r\nCSeq: %d INVITE\r\nContact: <sip:caller@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n",
+		res.Contact().Address.String(), u.port(), u.cseq, res.From().Value(), res.To().Value(), u.cseq, u.port())
+	re := u.roundTrip(reinvite)
+	if re.StatusCode != 200 || !strings.Contains(string(re.Body()), "RTP/AVP 0 101") {
+		t.Errorf("caller's re-INVITE without SDP: %d with\n%s\nwant 200 offering PCMU (in use) and telephone-event", re.StatusCode, re.Body())
+	}
+	u.ackWithAnswer(res.Contact().Address.String(), "ext-late-1", re, peer.port())
+
+	// The softphone's re-INVITE without SDP: our offer of its law (A-law).
+	desk.mu.Lock()
+	dlg := desk.answered
+	desk.mu.Unlock()
+	var target sip.Uri
+	if err := sip.ParseUri(dlg.InviteRequest.Contact().Address.String(), &target); err != nil {
+		t.Fatal(err)
+	}
+	rereq := sip.NewRequest(sip.INVITE, target)
+	rereq.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:phone@%s>", desk.addr())))
+	local := desk.conn.LocalAddr().(*net.UDPAddr)
+	rereq.Laddr = sip.Addr{IP: local.IP, Port: local.Port}
+	rereq.SetTransport("UDP")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	reres, err := dlg.Do(ctx, rereq)
+	cancel()
+	if err != nil || reres.StatusCode != 200 || !strings.Contains(string(reres.Body()), "RTP/AVP 8 101") {
+		t.Errorf("softphone's re-INVITE without SDP: %v %v, want 200 offering PCMA (in use) and telephone-event", reres, err)
+	} else {
+		ack := sip.NewRequest(sip.ACK, target)
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(desk.sdp())
+		ack.Laddr = rereq.Laddr
+		ack.SetTransport("UDP")
+		if err := dlg.WriteRequest(ack); err != nil {
+			t.Errorf("softphone's ACK: %v", err)
+		}
+	}
+	peer.mark("b")
+	waitFor(t, "audio after the re-INVITEs", func() bool { return peer.samples() >= 8000*4 })
+	if hz, db := dominant(peer.between("b", ""), 440, 660, 1000); hz != 660 || db < 20 {
+		t.Errorf("after the re-INVITEs the caller hears %v Hz (%.1f dB), want 660", hz, db)
+	}
+	if r := u.bye(uri, "ext-late-1", res); r.StatusCode != 200 {
+		t.Errorf("BYE: %d", r.StatusCode)
+	}
+	desk.waitEvent("bye")
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "answered" || rec.Admitted.IsZero() {
+		t.Errorf("record %+v, want answered", rec)
+	}
+
+	// The ACK carries no answer: BYE to both legs, recorded failed.
+	uri2, msg2 := u.lateInvite(frontDesk, "ext-late-2")
+	res2 := u.roundTrip(msg2)
+	if res2.StatusCode != 200 {
+		t.Fatalf("second late-offer INVITE: %d", res2.StatusCode)
+	}
+	u.ackWithAnswer(uri2, "ext-late-2", res2, 0)
+	if bye := u.waitRequest("BYE"); bye.CallID().Value() != "ext-late-2" {
+		t.Errorf("BYE for %s", bye.CallID().Value())
+	}
+	desk.waitEvent("bye")
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "failed" || !strings.Contains(rec.Reason, "no usable SDP answer") {
+		t.Errorf("record %+v, want failed for want of an answer", rec)
+	}
+}
+
+// TestExtensionSessionTimer: a caller asking for session timers (RFC 4028)
+// gets them with itself as refresher; without a refresh both legs get BYE
+// before the interval ends. Too short an interval gets 422 with Min-SE and
+// rings nobody.
+func TestExtensionSessionTimer(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 33640, plan: extensionPlan})
+	h.srv.minSE.Store(int64(3 * time.Second)) // RFC 4028 allows no less than 90 s; the test cannot wait that long
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	u := newRawUAAt(t, h, "127.0.0.1")
+	peer := newRTPPeer(t, 1000)
+
+	uri, msg := u.extInvite(frontDesk, "ext-se-1", "Supported: timer\r\nSession-Expires: 2\r\n", peer.port())
+	res := u.roundTrip(msg)
+	if res.StatusCode != 422 || res.GetHeader("Min-SE") == nil || res.GetHeader("Min-SE").Value() != "3" {
+		t.Errorf("Session-Expires 2: %d %s, Min-SE %v; want 422 with Min-SE 3", res.StatusCode, res.Reason, res.GetHeader("Min-SE"))
+	}
+	u.ackBranch(uri, "ext-se-1", fmt.Sprintf("z9hG4bK-ext-se-1-%d", u.cseq), res)
+	if inv, _, _ := desk.counts(); inv != 0 {
+		t.Errorf("the softphone got %d INVITEs for a refused call", inv)
+	}
+
+	uri, msg = u.extInvite(frontDesk, "ext-se-2", "Supported: timer\r\nSession-Expires: 3;refresher=uac\r\n", peer.port())
+	start := time.Now()
+	res = u.roundTrip(msg)
+	if res.StatusCode != 200 {
+		t.Fatalf("INVITE with Session-Expires 3: %d %s", res.StatusCode, res.Reason)
+	}
+	if se := res.GetHeader("Session-Expires"); se == nil || se.Value() != "3;refresher=uac" || res.GetHeader("Require") == nil {
+		t.Errorf("200 has Session-Expires %v, Require %v; want 3;refresher=uac and timer", se, res.GetHeader("Require"))
+	}
+	u.ack(uri, "ext-se-2", res)
+	desk.waitEvent("answered")
+	u.waitRequest("BYE")
+	desk.waitEvent("bye")
+	if d := time.Since(start); d < 1500*time.Millisecond || d > 5*time.Second {
+		t.Errorf("hung up after %v, want about 2 s (3 s interval less a third)", d)
+	}
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "answered" || !strings.Contains(rec.Reason, "session timer") {
+		t.Errorf("record %+v, want answered, ended by the session timer", rec)
+	}
+}
+
+// TestExtensionSelfCall: alice's softphone dialling her own extension gets
+// 486 Busy Here with a Warning, as on a PBX, and her phones do not ring.
+func TestExtensionSelfCall(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 33680, plan: extensionPlan})
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.register(h, "alice")
+	u := newRawUA(t, h)
+	res, uri := u.invite("201", "self-1", "alice", alicePassword, 40000)
+	if w := res.GetHeader("Warning"); res.StatusCode != 486 || w == nil || !strings.Contains(w.Value(), "own extension") {
+		t.Errorf("alice calling 201: %d %s (Warning %v), want 486 with a Warning", res.StatusCode, res.Reason, w)
+	}
+	u.ackBranch(uri, "self-1", fmt.Sprintf("z9hG4bK-self-1-%d", u.cseq), res)
+	if rec := h.lastRecord(); rec.Outcome != "rejected" || rec.Operator != "alice" || !strings.Contains(rec.Reason, "486") {
+		t.Errorf("record %+v, want rejected with 486", rec)
+	}
+	if inv, _, _ := desk.counts(); inv != 0 {
+		t.Errorf("alice's softphone got %d INVITEs, want none", inv)
+	}
+	h.waitIdle()
+}
+
+// TestExtensionEarlyMedia: a softphone's 183 with SDP reaches the caller
+// as our 183 with our SDP, and the relay runs before anyone answers (the
+// caller hears the softphone's tone, the softphone the caller's); another
+// softphone that only rings adds nothing. Then the caller cancels (487,
+// abandoned), or the softphone answers and the 200 repeats the 183's SDP.
+func TestExtensionEarlyMedia(t *testing.T) {
+	for i, tt := range []struct {
+		name   string
+		answer time.Duration // 0: the caller cancels
+	}{
+		{"caller cancels", 0},
+		{"answered after early media", 3 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{portBase: 33720 + 40*i, plan: extensionPlan})
+			caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+			desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMA)
+			desk.behave(modeEarly, tt.answer)
+			mobile := newSIPPhone(t, "127.0.0.4", 440, media.PCMU)
+			mobile.behave(modeRing, 0)
+			desk.register(h, "alice")
+			mobile.register(h, "alice")
+
+			start := time.Now()
+			c := caller.dial(h, frontDesk)
+			waitFor(t, "early media at the caller", c.early.Load)
+			waitFor(t, "early audio at both ends", func() bool {
+				return caller.peer.samples() >= 8000 && desk.peer.samples() >= 8000
+			})
+			caller.peer.mark("a")
+			desk.peer.mark("a")
+			waitFor(t, "another second", func() bool {
+				return caller.peer.samples() >= 8000*2 && desk.peer.samples() >= 8000*2
+			})
+			if tt.answer > 0 && time.Since(start) >= tt.answer {
+				t.Fatalf("the audio took %v, no longer early", time.Since(start))
+			}
+			if hz, db := dominant(caller.peer.between("a", ""), 440, 660, 1000); hz != 660 || db < 20 {
+				t.Errorf("the caller hears %v Hz (%.1f dB) before the answer, want the softphone's 660", hz, db)
+			}
+			if hz, db := dominant(desk.peer.between("a", ""), 440, 660, 1000); hz != 1000 || db < 20 {
+				t.Errorf("the softphone hears %v Hz (%.1f dB) before the answer, want the caller's 1000", hz, db)
+			}
+			if tt.answer == 0 {
+				c.cancelCtx()
+			}
+			c.wait(t)
+			mobile.waitEvent("cancel")
+			if tt.answer == 0 {
+				if c.status != 487 {
+					t.Errorf("caller's final status %d, want 487", c.status)
+				}
+				desk.waitEvent("cancel")
+				h.waitIdle()
+				if rec := h.lastRecord(); rec.Outcome != "abandoned" {
+					t.Errorf("record %+v, want abandoned", rec)
+				}
+				return
+			}
+			if c.err != nil || c.status != 200 {
+				t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+			}
+			if !slices.Contains(c.statuses, 183) {
+				t.Errorf("caller saw %v, want 183", c.statuses)
+			}
+			if got := string(c.dlg.InviteResponse.Body()); got != string(c.earlyBody) {
+				t.Errorf("the 200's SDP\n%s\ndiffers from the 183's\n%s", got, c.earlyBody)
+			}
+			desk.waitEvent("answered")
+			n := caller.peer.samples()
+			waitFor(t, "audio after the answer", func() bool { return caller.peer.samples() >= n+8000 })
+			c.bye(t)
+			desk.waitEvent("bye")
+			h.waitIdle()
+			if rec := h.lastRecord(); rec.Outcome != "answered" {
+				t.Errorf("record %+v, want answered", rec)
+			}
+		})
 	}
 }

@@ -71,7 +71,7 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 	}
 	log := s.log.With("call_id", callID(req), "trunk", trunk.Name, "from", maskCaller(from), "decision", d.String())
 	if d.Action == dialplan.ActionExtension {
-		s.ringExtension(req, tx, d, presentedNumber(req), rec, log) // extension.go
+		s.ringExtension(req, tx, d, presentedNumber(req), "", rec, log) // extension.go
 		return
 	}
 
