@@ -120,19 +120,28 @@ func (c *call) stopTick() {
 	}
 }
 
+// newExpiryTimer returns a session's expiry timer (RFC 4028 §10) and the
+// function that re-arms it from *st as it is now: stopped while no timer is
+// agreed, else due when the session expires without a refresh. The caller
+// stops the timer.
+func newExpiryTimer(st *sessionTimer) (*time.Timer, func()) {
+	expiry := time.NewTimer(time.Hour)
+	arm := func() {
+		expiry.Stop()
+		if st.interval > 0 {
+			expiry.Reset(st.byeAfter())
+		}
+	}
+	arm()
+	return expiry, arm
+}
+
 // supervise runs an answered call until it ends: room events, signalling and
 // media timeouts, all on this goroutine.
 func (c *call) supervise() {
 	// The session timer (RFC 4028 §10): stopped while no timer was agreed.
-	expiry := time.NewTimer(time.Hour)
+	expiry, armExpiry := newExpiryTimer(&c.timer)
 	defer expiry.Stop()
-	armExpiry := func() {
-		expiry.Stop()
-		if c.timer.interval > 0 {
-			expiry.Reset(c.timer.byeAfter())
-		}
-	}
-	armExpiry()
 	for {
 		select {
 		case <-c.ctx.Done():

@@ -647,15 +647,8 @@ func (c *extensionCall) fileCallee(w *fork) {
 func (c *extensionCall) supervise(w *fork) {
 	// The caller's session timer, as call.supervise's: stopped while none
 	// was agreed; a re-INVITE from the caller refreshes or changes it.
-	expiry := time.NewTimer(time.Hour)
+	expiry, armExpiry := newExpiryTimer(&c.timer)
 	defer expiry.Stop()
-	armExpiry := func() {
-		expiry.Stop()
-		if c.timer.interval > 0 {
-			expiry.Reset(c.timer.byeAfter())
-		}
-	}
-	armExpiry()
 	for c.ctx.Err() == nil {
 		select {
 		case <-c.ctx.Done():

@@ -1,8 +1,6 @@
 package sip
 
 import (
-	"fmt"
-	"slices"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -61,17 +59,8 @@ func (c *extensionCall) noteAck(body []byte, fromCallee bool) {
 // relay. It returns false, with the call's context cancelled with
 // errNoSDPAnswer, when there is none to use. Call goroutine only.
 func (c *extensionCall) applyLateAnswer() bool {
-	c.sdpMu.Lock()
-	body := c.ackSDP
-	c.ackSDP = nil
-	c.sdpMu.Unlock()
-	a, err := parseOffer(body)
-	if err == nil && !slices.Contains(lateOfferCodecs(), a.Codec) {
-		err = errNoCodec
-	}
-	if err != nil {
-		c.cancel(fmt.Errorf("%w: %v", errNoSDPAnswer, err))
-		c.log.Info("sip: late offer not answered", "err", err)
+	a, ok := takeLateAnswer(&c.sdpMu, &c.ackSDP, c.cancel, c.log)
+	if !ok {
 		return false
 	}
 	c.inOffer = a

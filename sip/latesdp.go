@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"sync"
 
 	"github.com/dialroom/dialroom/media"
 	"github.com/emiago/sipgo/sip"
@@ -63,22 +66,35 @@ func (c *call) noteAck(body []byte) {
 	}
 }
 
-// applyLateAnswer applies the answer the ACK of a late-offer call brought:
-// the law it chose (one we offered), telephone-event, the address. It
-// returns false (the call's context cancelled with errNoSDPAnswer) when there
-// is none to use.
-func (c *call) applyLateAnswer() bool {
-	c.sdpMu.Lock()
-	body := c.ackSDP
-	c.ackSDP = nil
-	c.sdpMu.Unlock()
+// takeLateAnswer takes the body the ACK of our late offer brought (left in
+// *ackSDP under mu by the ACK handler) and parses it as the answer: one of
+// the laws we offered (RFC 3264 §6). When there is none to use it cancels
+// the call with errNoSDPAnswer, logs why and returns false. Shared by
+// conference calls and extension calls.
+func takeLateAnswer(mu *sync.Mutex, ackSDP *[]byte, cancel context.CancelCauseFunc, log *slog.Logger) (offer, bool) {
+	mu.Lock()
+	body := *ackSDP
+	*ackSDP = nil
+	mu.Unlock()
 	a, err := parseOffer(body)
 	if err == nil && !slices.Contains(lateOfferCodecs(), a.Codec) {
 		err = errNoCodec
 	}
 	if err != nil {
-		c.cancel(fmt.Errorf("%w: %v", errNoSDPAnswer, err))
-		c.log.Info("sip: late offer not answered", "err", err)
+		cancel(fmt.Errorf("%w: %v", errNoSDPAnswer, err))
+		log.Info("sip: late offer not answered", "err", err)
+		return offer{}, false
+	}
+	return a, true
+}
+
+// applyLateAnswer applies the answer the ACK of a late-offer call brought:
+// the law it chose (one we offered), telephone-event, the address. It
+// returns false (the call's context cancelled with errNoSDPAnswer) when there
+// is none to use.
+func (c *call) applyLateAnswer() bool {
+	a, ok := takeLateAnswer(&c.sdpMu, &c.ackSDP, c.cancel, c.log)
+	if !ok {
 		return false
 	}
 	// Written before mediaOpen and the tick start, so the RTP reader and the
