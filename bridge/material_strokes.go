@@ -75,80 +75,65 @@ func (m *Member) Draw(color string, points [][2]float64) error {
 			return dialroom.Errorf(dialroom.EINVALID, "Stroke points are pairs of numbers from 0 to 1.")
 		}
 	}
-	r := m.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, err := r.markableLocked(m)
-	if err != nil {
-		return err
-	}
-	s := &r.material
-	if len(s.strokes[v.Page]) >= maxStrokesPerPage {
-		return dialroom.Errorf(dialroom.EINVALID, "This page holds as many marks as it can; clear it first.")
-	}
-	if err := r.allowMarkLocked(); err != nil {
-		return err
-	}
-	s.strokeSeq++
-	st := Stroke{ID: "s" + strconv.Itoa(s.strokeSeq), MemberID: m.id, Color: color, Points: slices.Clone(points)}
-	if s.strokes == nil {
-		s.strokes = map[int][]Stroke{}
-	}
-	s.strokes[v.Page] = append(s.strokes[v.Page], st)
-	r.deliverBrowsersLocked(StrokeAdded{Page: v.Page, Stroke: st})
-	return nil
+	return m.withMarkable(func(r *Room, v *MaterialView) error {
+		s := &r.material
+		if len(s.strokes[v.Page]) >= maxStrokesPerPage {
+			return dialroom.Errorf(dialroom.EINVALID, "This page holds as many marks as it can; clear it first.")
+		}
+		if err := r.allowMarkLocked(); err != nil {
+			return err
+		}
+		s.strokeSeq++
+		st := Stroke{ID: "s" + strconv.Itoa(s.strokeSeq), MemberID: m.id, Color: color, Points: slices.Clone(points)}
+		if s.strokes == nil {
+			s.strokes = map[int][]Stroke{}
+		}
+		s.strokes[v.Page] = append(s.strokes[v.Page], st)
+		r.deliverBrowsersLocked(StrokeAdded{Page: v.Page, Stroke: st})
+		return nil
+	})
 }
 
 // Undo removes the member's last stroke on the page shown now; every
 // browser member receives StrokeRemoved. It does nothing when the member
 // has no stroke there.
 func (m *Member) Undo() error {
-	r := m.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, err := r.markableLocked(m)
-	if err != nil {
-		return err
-	}
-	s := &r.material
-	list := s.strokes[v.Page]
-	i := len(list) - 1
-	for i >= 0 && list[i].MemberID != m.id {
-		i--
-	}
-	if i < 0 {
+	return m.withMarkable(func(r *Room, v *MaterialView) error {
+		s := &r.material
+		list := s.strokes[v.Page]
+		i := len(list) - 1
+		for i >= 0 && list[i].MemberID != m.id {
+			i--
+		}
+		if i < 0 {
+			return nil
+		}
+		if err := r.allowMarkLocked(); err != nil {
+			return err
+		}
+		id := list[i].ID
+		s.strokes[v.Page] = slices.Delete(list, i, i+1)
+		r.deliverBrowsersLocked(StrokeRemoved{Page: v.Page, ID: id})
 		return nil
-	}
-	if err := r.allowMarkLocked(); err != nil {
-		return err
-	}
-	id := list[i].ID
-	s.strokes[v.Page] = slices.Delete(list, i, i+1)
-	r.deliverBrowsersLocked(StrokeRemoved{Page: v.Page, ID: id})
-	return nil
+	})
 }
 
 // ClearPage removes every stroke of the page shown now; every browser
 // member receives PageCleared. Only the presenter and the operator may
 // (EDENIED).
 func (m *Member) ClearPage() error {
-	r := m.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, err := r.markableLocked(m)
-	if err != nil {
-		return err
-	}
-	if v.Presenter != m.id && m.identity.Role != dialroom.RoleOperator {
-		return dialroom.Errorf(dialroom.EDENIED, "Only the presenter or the operator can clear the page.")
-	}
-	s := &r.material
-	if err := r.allowMarkLocked(); err != nil {
-		return err
-	}
-	delete(s.strokes, v.Page)
-	r.deliverBrowsersLocked(PageCleared{Page: v.Page})
-	return nil
+	return m.withMarkable(func(r *Room, v *MaterialView) error {
+		if v.Presenter != m.id && m.identity.Role != dialroom.RoleOperator {
+			return dialroom.Errorf(dialroom.EDENIED, "Only the presenter or the operator can clear the page.")
+		}
+		s := &r.material
+		if err := r.allowMarkLocked(); err != nil {
+			return err
+		}
+		delete(s.strokes, v.Page)
+		r.deliverBrowsersLocked(PageCleared{Page: v.Page})
+		return nil
+	})
 }
 
 // Strokes returns a copy of the strokes on page of the shown material.
@@ -162,6 +147,19 @@ func (r *Room) Strokes(page int) []Stroke {
 // are shared: strokes are never modified once drawn).
 func (r *Room) pageStrokesLocked(page int) []Stroke {
 	return slices.Clone(r.material.strokes[page])
+}
+
+// withMarkable runs fn with the room locked and the shown view, if m may
+// mark it (else it returns markableLocked's error without calling fn).
+func (m *Member) withMarkable(fn func(r *Room, v *MaterialView) error) error {
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, err := r.markableLocked(m)
+	if err != nil {
+		return err
+	}
+	return fn(r, v)
 }
 
 // markableLocked returns the shown view if m may mark it.

@@ -57,6 +57,13 @@ func NewTestCA(t testing.TB, name string) *TestCA {
 	return ca
 }
 
+// Pool returns a certificate pool that trusts the CA, for a TLS client.
+func (ca *TestCA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	return pool
+}
+
 // ServerCert is a certificate issued by a TestCA, with its key.
 type ServerCert struct {
 	CertFile, KeyFile string // PEM files: the certificate, the PKCS #8 key

@@ -386,6 +386,12 @@ func ExampleJitterBuffer() {
 }
 
 func BenchmarkJitterPushPop(b *testing.B) {
+	benchPushPop(b, func(h *jbHarness) { h.jb.Pop(h.buf) })
+}
+
+// benchPushPop pushes one 20 ms G.711 packet per iteration, arriving on
+// time, and calls pop after each.
+func benchPushPop(b *testing.B, pop func(h *jbHarness)) {
 	h := newJB(b, JitterConfig{ClockRate: 8000})
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: make([]byte, 160)}
 	b.ReportAllocs()
@@ -396,7 +402,7 @@ func BenchmarkJitterPushPop(b *testing.B) {
 		seq++
 		h.now = h.now.Add(20 * time.Millisecond)
 		h.jb.Push(&pkt, h.now)
-		h.jb.Pop(h.buf)
+		pop(h)
 	}
 }
 
@@ -482,18 +488,7 @@ func TestJitterPhase(t *testing.T) {
 // BenchmarkJitterPushPopAt is BenchmarkJitterPushPop with the tick's time
 // given (the phase tracking of PopAt), packets arriving 12 ms before it.
 func BenchmarkJitterPushPopAt(b *testing.B) {
-	h := newJB(b, JitterConfig{ClockRate: 8000})
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: make([]byte, 160)}
-	b.ReportAllocs()
-	seq := uint16(0)
-	for b.Loop() {
-		pkt.SequenceNumber = seq
-		pkt.Timestamp = uint32(seq) * 160
-		seq++
-		h.now = h.now.Add(20 * time.Millisecond)
-		h.jb.Push(&pkt, h.now)
-		h.jb.PopAt(h.buf, h.now.Add(12*time.Millisecond))
-	}
+	benchPushPop(b, func(h *jbHarness) { h.jb.PopAt(h.buf, h.now.Add(12*time.Millisecond)) })
 }
 
 // TestJitterGrowsSlots: a buffer starts with slots for a G.711 frame and

@@ -37,6 +37,22 @@ const goodbyeLimit = 3 * time.Second
 // 64·T1 (32 s) for an unresponsive peer; the call is over either way.
 const byeTimeout = 4 * time.Second
 
+// byer is a dialog we can end: sipgo's server and client dialog sessions.
+type byer interface {
+	Bye(ctx context.Context) error
+}
+
+// byeWithin ends dialog d with a BYE (RFC 3261 §15.1.1) bounded by
+// byeTimeout; a failure is only logged (to whom: the other side) since the
+// call is over either way. It blocks until the BYE's transaction ends.
+func byeWithin(d byer, log *slog.Logger, to string) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := d.Bye(ctx); err != nil {
+		log.Debug("sip: BYE failed", "to", to, "err", err)
+	}
+}
+
 // Messages posted to a call's goroutine besides bridge events.
 type (
 	byeReceived struct{}
@@ -252,11 +268,7 @@ func (c *call) hangUp(sendBye bool) {
 	c.leaveRoom(reason)
 	c.stopTick()
 	if sendBye && !errors.Is(cause, errCallerHungUp) {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-		if err := c.dlg.Bye(ctx); err != nil {
-			c.log.Debug("sip: BYE", "err", err)
-		}
-		cancel()
+		byeWithin(c.dlg, c.log, "caller")
 	}
 	c.log.Info("sip: call ended", "cause", cause)
 }

@@ -150,18 +150,8 @@ func (c *OutboundCall) newInvite() *sip.Request {
 	if user == "" {
 		user = "dialroom"
 	}
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: scheme, User: user, Host: t.Host}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: scheme, User: c.decision.Number, Host: t.Host}, Params: sip.NewParams()})
-	callID := sip.CallIDHeader(sip.GenerateTagN(24))
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&maxFwd)
-	req.AppendHeader(allowHeader())
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(c.offer)
+	setInviteHeaders(req, sip.Uri{Scheme: scheme, User: user, Host: t.Host},
+		sip.Uri{Scheme: scheme, User: c.decision.Number, Host: t.Host}, c.offer)
 	switch {
 	case t.Transport == dialplan.TCP:
 		req.SetTransport("TCP")
@@ -432,11 +422,7 @@ func (c *OutboundCall) applyOffer(o offer) {
 
 // bye sends BYE (RFC 3261 §15.1.1), bounded by byeTimeout.
 func (c *OutboundCall) bye() {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if err := c.dlg.Bye(ctx); err != nil {
-		c.log.Debug("sip: dial-out BYE", "err", err)
-	}
+	byeWithin(c.dlg, c.log, "callee")
 }
 
 // onKey acts on the callee's keys in the room like an inbound caller's
@@ -448,3 +434,21 @@ func (c *OutboundCall) onKey(key byte) {
 }
 
 var _ bridge.Endpoint = (*OutboundCall)(nil)
+
+// setInviteHeaders gives an initial INVITE we send (RFC 3261 §8.1.1) its
+// From (with a new tag), To, a new Call-ID, CSeq 1, Max-Forwards 70, Allow
+// and the SDP offer as its body. Used by dial-out and by extension forks.
+func setInviteHeaders(req *sip.Request, from, to sip.Uri, sdp []byte) {
+	fromHdr := &sip.FromHeader{Address: from, Params: sip.NewParams()}
+	fromHdr.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(fromHdr)
+	req.AppendHeader(&sip.ToHeader{Address: to, Params: sip.NewParams()})
+	callID := sip.CallIDHeader(sip.GenerateTagN(24))
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(allowHeader())
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(sdp)
+}

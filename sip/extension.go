@@ -688,11 +688,7 @@ func (c *extensionCall) supervise(w *fork) {
 
 // byeCaller ends the caller's leg (RFC 3261 §15.1.1), bounded by byeTimeout.
 func (c *extensionCall) byeCaller() {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if err := c.in.Bye(ctx); err != nil {
-		c.log.Debug("sip: BYE to the caller", "err", err)
-	}
+	byeWithin(c.in, c.log, "caller")
 }
 
 // applyCallerOffer takes the caller's re-INVITE offer (already answered):

@@ -103,18 +103,8 @@ func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *si
 	}
 	req := sip.NewRequest(sip.INVITE, ruri)
 	host := s.cfg.MediaIP.String()
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.from, Host: host}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.op.Login, Host: host}, Params: sip.NewParams()})
-	callID := sip.CallIDHeader(sip.GenerateTagN(24))
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&maxFwd)
-	req.AppendHeader(allowHeader())
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
+	setInviteHeaders(req, sip.Uri{Scheme: "sip", User: c.from, Host: host},
+		sip.Uri{Scheme: "sip", User: c.op.Login, Host: host}, body)
 	req.SetTransport(transport)
 	if b.Source != "" {
 		req.SetDestination(b.Source)
@@ -210,11 +200,7 @@ func (c *extensionCall) cancelForks(except *fork, force bool) {
 // byeDialog ends a dialog with a softphone (RFC 3261 §15.1.1), bounded by
 // byeTimeout.
 func (c *extensionCall) byeDialog(dlg *sipgo.DialogClientSession) {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if err := dlg.Bye(ctx); err != nil {
-		c.log.Debug("sip: BYE to the extension", "err", err)
-	}
+	byeWithin(dlg, c.log, "extension")
 }
 
 // byeCallee ends the answering softphone's leg.

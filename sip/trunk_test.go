@@ -34,22 +34,29 @@ const (
 // with password pass, trusting the carrier's address for calls, and a
 // conference route for issued numbers.
 func trunkPlan(registrar, transport, pass string) string {
+	return trunkPlanWith("sip:"+registrar, transport, pass, "", "")
+}
+
+// trunkPlanWith is trunkPlan with the whole registrar URI, extra trunk keys
+// (indented as the trunk's) and extra top-level sections.
+func trunkPlanWith(registrarURI, transport, pass, extraKeys, extraSections string) string {
 	return fmt.Sprintf(`
 trunks:
   - name: carrier
-    registrar: sip:%s
+    registrar: %s
     transport: %s
     username: %s
     password: %q
     register_interval: 1m
     sources: ["127.0.0.1"]
     dids: ["_060XXXXXXXX"]
+%s
 routes:
   - name: direct-dial
     to: "_060XXXXXXXX"
     action: conference
     prompt: waiting
-`, registrar, transport, trunkUser, pass)
+%s`, registrarURI, transport, trunkUser, pass, extraKeys, extraSections)
 }
 
 // trunkHarness is a harness whose plan can be replaced (SyncTrunks reads

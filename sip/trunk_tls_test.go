@@ -24,28 +24,12 @@ import (
 // (sip: or sips:), extra holds further trunk keys (tls_ca, …), and a
 // dial-out rule sends 0… numbers through the trunk.
 func tlsTrunkPlan(registrar, extra string) string {
-	return fmt.Sprintf(`
-trunks:
-  - name: carrier
-    registrar: %s
-    transport: tls
-    username: %s
-    password: %q
-    register_interval: 1m
-    sources: ["127.0.0.1"]
-    dids: ["_060XXXXXXXX"]
-%s
-routes:
-  - name: direct-dial
-    to: "_060XXXXXXXX"
-    action: conference
-    prompt: waiting
-dialout:
+	return trunkPlanWith(registrar, "tls", trunkPass, extra, `dialout:
   rules:
     - name: japan
       allow: _0X.
       trunk: carrier
-`, registrar, trunkUser, trunkPass, extra)
+`)
 }
 
 // leafOf parses the leaf of an issued certificate.

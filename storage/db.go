@@ -228,6 +228,29 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
+// queryAll runs a query and scans every row with scan; an empty, non-nil
+// slice if there are none. what names the operation in errors
+// ("storage: what: …").
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // isConstraint reports whether err is SQLite's constraint failure with the
 // given extended code, e.g. sqlite3.ErrConstraintUnique.
 func isConstraint(err error, code sqlite3.ErrNoExtended) bool {

@@ -59,24 +59,8 @@ func (db *DB) Material(ctx context.Context, operator, id string) (*dialroom.Mate
 // ListMaterials returns the operator's library, newest first (not the
 // files dropped into conferences); an empty, non-nil slice if there are none.
 func (db *DB) ListMaterials(ctx context.Context, operator string) ([]*dialroom.Material, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+materialColumns+`
+	return queryAll(ctx, db.db, "list materials", scanMaterial, `SELECT `+materialColumns+`
 		FROM materials WHERE operator_login = ? AND room IS NULL ORDER BY created_at DESC, id`, operator)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list materials: %w", err)
-	}
-	defer rows.Close()
-	out := []*dialroom.Material{}
-	for rows.Next() {
-		m, err := scanMaterial(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: list materials: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: list materials: %w", err)
-	}
-	return out, nil
 }
 
 // FinishMaterial records the converting material id as ready, with the

@@ -85,26 +85,10 @@ func (db *DB) LiveNumber(ctx context.Context, digits string, now time.Time) (*di
 // non-nil, as it is for an operator without numbers.
 func (db *DB) ListNumbers(ctx context.Context, operator string) ([]*dialroom.Number, error) {
 	now := db.now()
-	rows, err := db.db.QueryContext(ctx, "SELECT "+numberColumns+` FROM numbers
+	return queryAll(ctx, db.db, "list numbers", scanNumber, "SELECT "+numberColumns+` FROM numbers
 		WHERE operator_login = ? AND ((`+liveAt+`) OR issued_at >= ?)
 		ORDER BY issued_at DESC, id DESC`,
 		operator, nanos(now), nanos(now.Add(-listWindow)))
-	if err != nil {
-		return nil, fmt.Errorf("storage: list numbers: %w", err)
-	}
-	defer rows.Close()
-	ns := []*dialroom.Number{}
-	for rows.Next() {
-		n, err := scanNumber(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: list numbers: %w", err)
-		}
-		ns = append(ns, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: list numbers: %w", err)
-	}
-	return ns, nil
 }
 
 // RevokeNumber marks the operator's number with these digits revoked at at

@@ -61,24 +61,8 @@ func (db *DB) operatorWhere(ctx context.Context, column, value string, notFound 
 // ListOperators returns every operator, ordered by login; an empty, non-nil
 // slice if there are none.
 func (db *DB) ListOperators(ctx context.Context) ([]*dialroom.Operator, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+operatorColumns+`
+	return queryAll(ctx, db.db, "list operators", scanOperator, `SELECT `+operatorColumns+`
 		FROM operators ORDER BY login`)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list operators: %w", err)
-	}
-	defer rows.Close()
-	ops := []*dialroom.Operator{}
-	for rows.Next() {
-		op, err := scanOperator(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: list operators: %w", err)
-		}
-		ops = append(ops, op)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: list operators: %w", err)
-	}
-	return ops, nil
 }
 
 // UpdateOperator stores op's DisplayName, PasswordHash, FixedStem and SIP for the

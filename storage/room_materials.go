@@ -52,23 +52,7 @@ func (db *DB) DeleteRoomMaterials(ctx context.Context, room string) ([]*dialroom
 	if room != "" {
 		q, args = `DELETE FROM materials WHERE room = ? RETURNING `+materialColumns, []any{room}
 	}
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: delete room materials: %w", err)
-	}
-	defer rows.Close()
-	out := []*dialroom.Material{}
-	for rows.Next() {
-		m, err := scanMaterial(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: delete room materials: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: delete room materials: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, db.db, "delete room materials", scanMaterial, q, args...)
 }
 
 // KeepMaterial moves the ready file id of the conference on number room,

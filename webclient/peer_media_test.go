@@ -255,6 +255,20 @@ func opusPacket(seq uint16) *rtp.Packet {
 
 // feed writes one packet every 20 ms to each track until stop is closed.
 func feed(stop <-chan struct{}, ts []*bridge.Track, mics []*webrtc.TrackLocalStaticRTP) {
+	every20ms(stop, func(seq uint16) {
+		p := opusPacket(seq)
+		for _, t := range ts {
+			t.WriteRTP(p)
+		}
+		for _, m := range mics {
+			_ = m.WriteRTP(p)
+		}
+	})
+}
+
+// every20ms calls send with a rising sequence number every 20 ms until stop
+// is closed.
+func every20ms(stop <-chan struct{}, send func(seq uint16)) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for seq := uint16(0); ; seq++ {
@@ -263,13 +277,7 @@ func feed(stop <-chan struct{}, ts []*bridge.Track, mics []*webrtc.TrackLocalSta
 			return
 		case <-tick.C:
 		}
-		p := opusPacket(seq)
-		for _, t := range ts {
-			t.WriteRTP(p)
-		}
-		for _, m := range mics {
-			_ = m.WriteRTP(p)
-		}
+		send(seq)
 	}
 }
 
@@ -322,19 +330,10 @@ func TestForwardedVideoKeyframeRequest(t *testing.T) {
 	b.subscribe(video)
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptVP8, SequenceNumber: seq,
-				Timestamp: uint32(seq) * 1800, SSRC: 2, Marker: true}, Payload: []byte{0x10, 0, 0x9d, 0x01, 0x2a}})
-		}
-	}()
+	go every20ms(stop, func(seq uint16) {
+		video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptVP8, SequenceNumber: seq,
+			Timestamp: uint32(seq) * 1800, SSRC: 2, Marker: true}, Payload: []byte{0x10, 0, 0x9d, 0x01, 0x2a}})
+	})
 	waitFor(t, "video at the browser", func() bool { return b.videoSSRC.Load() != 0 && b.received.Load() > 5 })
 	before := requests.Load()
 	if err := b.client.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: b.videoSSRC.Load()}}); err != nil {
