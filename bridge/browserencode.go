@@ -8,7 +8,7 @@ import (
 // encode workers (Config.EncodeWorkers): the tick mixes and writes every
 // phone leg's frame, and hands each phone leg's frame for browsers (a job:
 // the PCM when the leg talks, else only the timestamp step) to the room's
-// queue; a worker then encodes the talkers to Opus and writes them to the
+// queue; a worker then encodes the talkers (phonevoice.go) and writes them to the
 // browsers. Why: the encodes (~47 µs per talker) and pion's writes are half
 // of a tick's work, and the tick's length is what makes the next tick late
 // on a busy machine (docs/benchmarks.md); phones need their frame by the

@@ -35,6 +35,9 @@ type Config struct {
 	// off the media clock's tick (browserencode.go); 0 encodes on the tick
 	// itself, which keeps tests deterministic. The server uses one per core.
 	EncodeWorkers int
+	// PhoneVoice is the codec phone legs' voices reach browsers in: Opus
+	// (the zero value) or G.711 μ-law (phonevoice.go).
+	PhoneVoice PhoneVoice
 	// RoomEnded is called once for each conference that ends, by End or
 	// because everyone left, with its number, after the room is dropped and
 	// without any lock held, on the goroutine that ended it. It must not

@@ -78,8 +78,9 @@ func phoneOpusCodec() Codec {
 //   - every browser's Opus is decoded once to 8 kHz (only for the phone mix);
 //   - the mixer sums the talkers once and gives each phone leg the mix minus
 //     itself ("sum once, subtract self");
-//   - every talking phone leg's frame is encoded to Opus once and forwarded to
-//     the browsers over its Track (nothing is encoded without browsers).
+//   - every talking phone leg's frame is encoded once (Opus, or G.711 with
+//     PhoneVoicePCMU) and forwarded to the browsers over its Track (nothing
+//     is encoded without browsers).
 //
 // Participants change under the room's lock by replacing the parts slice
 // (copy-on-write); the tick reads it atomically and owns every codec, jitter
@@ -109,13 +110,15 @@ type audioPart struct {
 	vad    *media.VAD
 
 	// phone legs
-	phone   PhoneAudio
-	out     *Track             // the leg's Opus to browsers
-	enc     *media.OpusEncoder // nil while the leg has not talked for encoderIdleFrames
-	quiet   int                // frames not sent since the last one sent
-	pkt     rtp.Packet
-	buf     []byte
-	sending bool // the previous frame was sent (marker bit on talk spurts)
+	phone      PhoneAudio
+	out        *Track             // the leg's voice to browsers
+	voice      PhoneVoice         // out's codec
+	frameTicks uint32             // out's RTP timestamp advance per frame
+	enc        *media.OpusEncoder // Opus only; nil while the leg has not talked for encoderIdleFrames
+	quiet      int                // frames not sent since the last one sent
+	pkt        rtp.Packet
+	buf        []byte
+	sending    bool // the previous frame was sent (marker bit on talk spurts)
 
 	// browser tracks
 	track       *Track
@@ -134,7 +137,8 @@ func (p *audioPart) WriteRTP(pkt *rtp.Packet) error {
 
 // AttachPhoneAudio starts mixing a phone leg: from now on the room's mixer
 // calls a's ReadFrame and WriteFrame every 20 ms on the shared media clock, and
-// the leg's voice is published to browsers as an Opus track. The attachment
+// the leg's voice is published to browsers as a track in the engine's
+// PhoneVoice codec (Opus by default). The attachment
 // ends when the member leaves; a may receive one more tick after that.
 func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	r := m.room
@@ -150,10 +154,12 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	ra := r.audioLocked()
 	var ssrc [4]byte
 	_, _ = rand.Read(ssrc[:])
+	voice := r.engine.cfg.PhoneVoice
+	codec, pt, frameTicks := voice.trackFormat()
 	p := &audioPart{member: m, phone: a, in: make([]int16, PhoneFrameSamples), vad: newVAD(),
-		buf: make([]byte, media.OpusMaxPayload)}
-	p.pkt.Header = rtp.Header{Version: 2, PayloadType: opusPayloadType, SSRC: binary.BigEndian.Uint32(ssrc[:])}
-	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: phoneOpusCodec(), StreamID: m.id})
+		voice: voice, frameTicks: frameTicks, buf: make([]byte, media.OpusMaxPayload)}
+	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
+	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
 	ra.add(p)
 	return nil
 }
@@ -338,16 +344,18 @@ func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
 	return p.vad.Detect(p.in)
 }
 
-// sendToBrowsers encodes phone leg p's frame pcm to Opus and forwards it,
-// when the leg talks and browsers listen (send). Silent frames are not sent at all: to the
-// browser that is a discontinuous transmission (RFC 7587 §3.1.3) and it plays
-// comfort silence; the timestamp keeps advancing so the gap is timed right.
+// sendToBrowsers encodes phone leg p's frame pcm (Opus or G.711, p.voice)
+// and forwards it, when the leg talks and browsers listen (send). Silent
+// frames are not sent at all: to the browser that is a discontinuous
+// transmission (Opus: RFC 7587 §3.1.3; G.711: silence suppression, RFC 3551
+// §4.1) and it plays comfort silence; the timestamp keeps advancing so the
+// gap is timed right, and the marker bit starts each talk spurt.
 // The sequence number and timestamp belong to the leg's track, not to its
 // encoder, so they stay continuous when the encoder is released and another
 // taken. It runs on the tick, or on the encode worker holding the room
 // (browserencode.go).
 func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step uint32) {
-	p.pkt.Timestamp += opusTicksPerFrame * step
+	p.pkt.Timestamp += p.frameTicks * step
 	if !send {
 		p.sending = false
 		if p.enc != nil {
@@ -358,16 +366,13 @@ func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step u
 		return
 	}
 	p.quiet = 0
-	if p.enc == nil && !ra.takeEncoder(p) {
-		return
-	}
-	n, err := p.enc.Encode(p.buf, pcm)
-	if err != nil || n == 0 {
+	payload := ra.encodeForBrowsers(p, pcm)
+	if payload == nil {
 		return
 	}
 	p.pkt.SequenceNumber++
 	p.pkt.Marker = !p.sending // RFC 3551 §4.1: the first packet of a talk spurt
-	p.pkt.Payload = p.buf[:n]
+	p.pkt.Payload = payload
 	p.sending = true
 	p.out.WriteRTP(&p.pkt)
 }

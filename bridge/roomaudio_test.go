@@ -54,27 +54,34 @@ func (p *tonePhone) lastHeard(n int) []int16 {
 	return append([]int16(nil), p.heard[len(p.heard)-n:]...)
 }
 
-// opusSink decodes the Opus a phone leg forwards to a browser.
-type opusSink struct {
-	mu  sync.Mutex
-	dec *media.OpusDecoder
-	pcm []int16
-	n   int
+// browserSink decodes what a phone leg forwards to a browser (decode: Opus
+// or G.711, into PCM at the sink's rate).
+type browserSink struct {
+	mu     sync.Mutex
+	decode func(dst []int16, payload []byte) (int, error)
+	pcm    []int16
+	n      int
+	pts    map[uint8]int // packets by payload type
+	tsStep uint32        // the smallest timestamp advance between packets seen
 
 	lastSeq  uint16
 	lastTS   uint32
 	disorder int // packets whose sequence number or timestamp did not rise
 }
 
-func (s *opusSink) WriteRTP(p *rtp.Packet) error {
+func (s *browserSink) WriteRTP(p *rtp.Packet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n > 0 && (p.SequenceNumber != s.lastSeq+1 || int32(p.Timestamp-s.lastTS) <= 0) {
 		s.disorder++
 	}
+	if d := p.Timestamp - s.lastTS; s.n > 0 && (s.tsStep == 0 || d < s.tsStep) {
+		s.tsStep = d
+	}
+	s.pts[p.PayloadType]++
 	s.lastSeq, s.lastTS = p.SequenceNumber, p.Timestamp
 	buf := make([]int16, 960)
-	n, err := s.dec.Decode(buf, p.Payload)
+	n, err := s.decode(buf, p.Payload)
 	if err == nil {
 		s.pcm = append(s.pcm, buf[:n]...)
 		s.n++
@@ -84,15 +91,20 @@ func (s *opusSink) WriteRTP(p *rtp.Packet) error {
 
 // TestPhoneMix: two phone legs and a browser in one room. Each phone leg hears
 // the browser and the other phone leg but not itself; the browser receives each
-// phone leg's voice as Opus; the room is mixed only while it has phone legs.
+// phone leg's voice as Opus (or G.711 μ-law when the engine is set so); the
+// room is mixed only while it has phone legs.
 func TestPhoneMix(t *testing.T) {
-	for _, workers := range []int{0, 2} {
-		t.Run(map[int]string{0: "encode on the tick", 2: "encode workers"}[workers], func(t *testing.T) { testPhoneMix(t, workers) })
+	for _, voice := range []bridge.PhoneVoice{bridge.PhoneVoiceOpus, bridge.PhoneVoicePCMU} {
+		for _, workers := range []int{0, 2} {
+			name := map[bridge.PhoneVoice]string{bridge.PhoneVoiceOpus: "opus", bridge.PhoneVoicePCMU: "pcmu"}[voice] + "/" +
+				map[int]string{0: "encode on the tick", 2: "encode workers"}[workers]
+			t.Run(name, func(t *testing.T) { testPhoneMix(t, workers, voice) })
+		}
 	}
 }
 
-func testPhoneMix(t *testing.T, encodeWorkers int) {
-	e := bridge.NewEngine(bridge.Config{EncodeWorkers: encodeWorkers})
+func testPhoneMix(t *testing.T, encodeWorkers int, voice bridge.PhoneVoice) {
+	e := bridge.NewEngine(bridge.Config{EncodeWorkers: encodeWorkers, PhoneVoice: voice})
 	t.Cleanup(e.Close)
 	n := &dialroom.Number{Digits: "06011112222", Operator: "op"}
 	opRec := newRecorder("operator")
@@ -160,9 +172,21 @@ func testPhoneMix(t *testing.T, encodeWorkers int) {
 		ta, ok := ev.(bridge.TrackAdded)
 		return ok && ta.Track.Member() == phones[0]
 	})
-	dec, _ := media.NewOpusDecoder(48000)
-	sink := &opusSink{dec: dec}
-	ev.(bridge.TrackAdded).Track.Subscribe(sink)
+	trackA := ev.(bridge.TrackAdded).Track
+	// What the browser is offered, and how it decodes it.
+	wantMime, wantPT, wantStep, rate := "audio/opus", uint8(111), uint32(960), 48000
+	sink := &browserSink{pts: map[uint8]int{}}
+	if voice == bridge.PhoneVoicePCMU {
+		wantMime, wantPT, wantStep, rate = "audio/PCMU", 0, 160, 8000
+		sink.decode = func(dst []int16, payload []byte) (int, error) { return media.PCMU.Decode(dst, payload), nil }
+	} else {
+		dec, _ := media.NewOpusDecoder(48000)
+		sink.decode = dec.Decode
+	}
+	if c := trackA.Spec().Codec; c.MimeType != wantMime || c.ClockRate != uint32(rate) {
+		t.Errorf("phone A's track to browsers is %s/%d, want %s/%d", c.MimeType, c.ClockRate, wantMime, rate)
+	}
+	trackA.Subscribe(sink)
 
 	time.Sleep(1500 * time.Millisecond)
 
@@ -189,15 +213,18 @@ func testPhoneMix(t *testing.T, encodeWorkers int) {
 	}
 	sink.mu.Lock()
 	got := append([]int16(nil), sink.pcm...)
-	packets, disorder := sink.n, sink.disorder
+	packets, disorder, pts, step := sink.n, sink.disorder, sink.pts, sink.tsStep
 	sink.mu.Unlock()
 	if disorder != 0 {
-		t.Errorf("%d of phone A's Opus packets to the browser out of order", disorder)
+		t.Errorf("%d of phone A's packets to the browser out of order", disorder)
 	}
 	if packets < 40 {
-		t.Fatalf("browser got %d Opus packets of phone A in 1.5 s, want about 75", packets)
+		t.Fatalf("browser got %d packets of phone A in 1.5 s, want about 75", packets)
 	}
-	if lvl := e2e.PCMToneLevel(got[len(got)/2:], 48000, 1000); lvl < -30 {
+	if len(pts) != 1 || pts[wantPT] == 0 || step != wantStep {
+		t.Errorf("phone A's packets to the browser: payload types %v, timestamp step %d; want only %d, step %d", pts, step, wantPT, wantStep)
+	}
+	if lvl := e2e.PCMToneLevel(got[len(got)/2:], float64(rate), 1000); lvl < -30 {
 		t.Errorf("browser hears phone A's 1000 Hz at %.1f dBFS", lvl)
 	}
 	if st := e.ClockStats(); st.Ticks == 0 {

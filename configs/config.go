@@ -92,7 +92,21 @@ type WebRTC struct {
 	Loopback bool
 	// ICEServers are handed to browsers as their RTCPeerConnection iceServers.
 	ICEServers []ICEServer
+	// PhoneCodec is how phone callers' voices reach browsers: PhoneCodecOpus
+	// (the default) or PhoneCodecPCMU (phone_codec).
+	PhoneCodec string
 }
+
+// The codecs phone callers' voices can reach browsers in (webrtc.phone_codec).
+// Opus is the default: it takes a third of G.711's bandwidth and its in-band
+// FEC rides out a lossy Wi-Fi or mobile path. G.711 μ-law costs the server no
+// encoding at all (an Opus encode is ~45 µs per talking phone frame, a quarter
+// of the server's CPU in rooms of phones, docs/benchmarks.md); phone audio is
+// narrowband either way, so browsers hear the same thing.
+const (
+	PhoneCodecOpus = "opus"
+	PhoneCodecPCMU = "pcmu"
+)
 
 // ICEServer is one STUN or TURN server, as in the browser's RTCIceServer.
 type ICEServer struct {
@@ -239,6 +253,7 @@ func Default() *Config {
 			// server (which would learn every guest's address) unless the
 			// admin chooses one. The server's own host candidates, with
 			// public_ips behind 1:1 NAT, reach browsers without it.
+			PhoneCodec: PhoneCodecOpus,
 		},
 		SIP: SIP{
 			// Loopback, like the web server: a first start is not reachable

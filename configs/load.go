@@ -133,6 +133,7 @@ func (d *decoder) webrtc(path string, n *yaml.Node, w *WebRTC) {
 		{"udp_port_max", func(p string, v *yaml.Node) { d.port(p, v, &w.UDPPortMax) }},
 		{"udp_port", func(p string, v *yaml.Node) { d.port(p, v, &w.UDPPort) }},
 		{"include_loopback", func(p string, v *yaml.Node) { d.boolean(p, v, &w.Loopback) }},
+		{"phone_codec", func(p string, v *yaml.Node) { d.str(p, v, &w.PhoneCodec) }},
 		{"ice_servers", func(p string, v *yaml.Node) {
 			d.list(p, v, func(ip string, item *yaml.Node) {
 				var s ICEServer

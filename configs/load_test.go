@@ -85,6 +85,7 @@ webrtc:
   public_ips: ["203.0.113.7", "2001:db8::7"]
   udp_port: 3478
   include_loopback: false
+  phone_codec: pcmu
   ice_servers:
     - urls: "stun:stun.example.com"
     - urls: ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com"]
@@ -114,8 +115,9 @@ log:
 				c.DataDir = "/var/lib/dialroom"
 				c.Dialplan = "/etc/dialroom/dialplan.yaml"
 				c.WebRTC = WebRTC{
-					PublicIPs: []string{"203.0.113.7", "2001:db8::7"},
-					UDPPort:   3478,
+					PublicIPs:  []string{"203.0.113.7", "2001:db8::7"},
+					UDPPort:    3478,
+					PhoneCodec: PhoneCodecPCMU,
 					ICEServers: []ICEServer{
 						{URLs: []string{"stun:stun.example.com"}},
 						{URLs: []string{"turn:turn.example.com:3478?transport=udp", "turns:turn.example.com"}, Username: "dialroom", Credential: "secret"},
@@ -143,6 +145,11 @@ log:
 			name: "udp range",
 			yaml: "webrtc:\n  udp_port_min: 40000\n  udp_port_max: 40100\n",
 			want: func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 40000, 40100 },
+		},
+		{
+			name: "unknown phone codec",
+			yaml: "webrtc:\n  phone_codec: PCMA\n",
+			errs: []string{`t.yaml:2:16: webrtc.phone_codec: unknown codec "PCMA" (expected opus or pcmu; did you mean "pcmu"?)`},
 		},
 		{
 			name: "unknown keys with suggestions",

@@ -201,6 +201,9 @@ func (w *WebRTC) check(cs *checks) {
 	for i, s := range w.ICEServers {
 		s.check(cs, fmt.Sprintf("%sice_servers[%d]", p, i))
 	}
+	if codecs := []string{PhoneCodecOpus, PhoneCodecPCMU}; !slices.Contains(codecs, w.PhoneCodec) {
+		cs.add(p+"phone_codec", "opus or pcmu"+yamlcheck.DidYouMean(w.PhoneCodec, codecs...), "unknown codec %q", w.PhoneCodec)
+	}
 }
 
 func (s *ICEServer) check(cs *checks, path string) {

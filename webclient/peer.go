@@ -54,6 +54,10 @@ func newPeer(api *peerAPI, m *bridge.Member, log *slog.Logger, signal func(any),
 	}
 	p := &peer{pc: pc, rtcp: router, member: m, log: log, signal: signal, post: post,
 		subs: map[*bridge.Track]*subscription{}, streams: map[string]string{}, dirty: true}
+	// The microphone's section offers every audio codec of the media engine,
+	// Opus first, so browsers send Opus. G.711 (when phone voice is sent so)
+	// must be in this first audio section: pion limits the audio sections
+	// added later (each phone leg's track) to the codecs negotiated here.
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			_ = pc.Close()
@@ -135,6 +139,13 @@ func (p *peer) subscribe(t *bridge.Track) {
 	if err != nil {
 		p.log.Warn("cannot add track", "track", t.ID(), "err", err)
 		return
+	}
+	if codec, ok := audioCodecParameters(spec.Codec); ok {
+		// Offer the track's own codec alone: the audio media engine also
+		// knows the other (Opus or G.711), which this track never carries.
+		if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codec}); err != nil {
+			p.log.Warn("cannot set the track's codec", "track", t.ID(), "err", err)
+		}
 	}
 	sender := tr.Sender()
 	s := &subscription{sender: sender}

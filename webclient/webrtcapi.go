@@ -3,6 +3,7 @@ package webclient
 import (
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -10,6 +11,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/dialroom/dialroom/bridge"
 )
 
 // WebRTCConfig is how the server's peer connections reach browsers.
@@ -29,6 +32,9 @@ type WebRTCConfig struct {
 	IncludeLoopback bool
 	// ICEServers are handed to browsers in the hello message (STUN/TURN).
 	ICEServers []webrtc.ICEServer
+	// PCMU offers G.711 μ-law to browsers, for phone voice when the bridge
+	// publishes it so (bridge.PhoneVoicePCMU, webrtc.phone_codec: pcmu).
+	PCMU bool
 }
 
 // Payload types we offer. The numbers match what browsers use, which keeps
@@ -36,6 +42,7 @@ type WebRTCConfig struct {
 const (
 	ptOpus = 111
 	ptVP8  = 96
+	ptPCMU = 0 // static (RFC 3551 §6)
 )
 
 // peerAPI holds what every peer connection shares: the media engine, the
@@ -70,8 +77,11 @@ func (a *peerAPI) newPeerConnection(router *rtcpRouter) (*webrtc.PeerConnection,
 // only to streams that negotiated it.
 const nackHistory = 256
 
-// mediaAPI builds what every peer connection shares: Opus and VP8 only (so
-// forwarded packets never need transcoding between browsers), the RFC 6464
+// mediaAPI builds what every peer connection shares: Opus and VP8 from
+// browsers (so forwarded packets never need transcoding between browsers),
+// with cfg.PCMU also G.711 μ-law, registered after Opus so browsers keep
+// sending Opus, for phone voice towards browsers (subscribe offers each
+// forwarded track exactly its own codec), the RFC 6464
 // audio level extension for the talking indicator, NACK generation and
 // response (video only), RTCP reports and TWCC feedback.
 // The returned closer releases the shared UDP mux socket, if any.
@@ -82,6 +92,14 @@ func mediaAPI(cfg WebRTCConfig) (*peerAPI, func() error, error) {
 		PayloadType:        ptOpus,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, nil, err
+	}
+	if cfg.PCMU {
+		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: pcmuCapability(),
+			PayloadType:        ptPCMU,
+		}, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: vp8Capability(),
@@ -150,6 +168,23 @@ func opusCapability() webrtc.RTPCodecCapability {
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1",
 	}
+}
+
+// pcmuCapability is G.711 μ-law, 8 kHz mono (RFC 3551 §4.5.14).
+func pcmuCapability() webrtc.RTPCodecCapability {
+	return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+}
+
+// audioCodecParameters returns the registered audio codec matching c, the
+// one a forwarded audio track is offered with.
+func audioCodecParameters(c bridge.Codec) (webrtc.RTPCodecParameters, bool) {
+	switch {
+	case strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus):
+		return webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability(), PayloadType: ptOpus}, true
+	case strings.EqualFold(c.MimeType, webrtc.MimeTypePCMU):
+		return webrtc.RTPCodecParameters{RTPCodecCapability: pcmuCapability(), PayloadType: ptPCMU}, true
+	}
+	return webrtc.RTPCodecParameters{}, false
 }
 
 // vp8Capability asks for NACK (retransmission), PLI and FIR so forwarded video

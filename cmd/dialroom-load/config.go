@@ -79,6 +79,10 @@ type Config struct {
 	RTPPortMin int
 	// ServerLogLevel is the spawned server's log level in phone mode.
 	ServerLogLevel string
+	// PhoneCodec is the spawned server's webrtc.phone_codec in phone mode:
+	// how phone voice reaches the browsers, "opus" (encoded per talking
+	// frame) or "pcmu" (G.711, no encoding).
+	PhoneCodec string
 	// SIPpRates measures call setup instead: for each rate (calls per
 	// second) SIPp places INVITE → 200 → ACK → BYE calls for SIPpDuration
 	// against the spawned server, then against a SIPp UAS, for comparison.
@@ -139,6 +143,7 @@ func DefaultConfig() Config {
 		CallRate:       40,
 		RTPPortMin:     61000,
 		ServerLogLevel: "warn",
+		PhoneCodec:     "opus",
 		SIPpDuration:   10 * time.Second,
 		SIPpBin:        "sipp",
 		PointerRate:    25,
@@ -270,6 +275,9 @@ func (c *Config) validatePhones() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("--server-log must be debug, info, warn or error")
+	}
+	if c.PhoneCodec != "opus" && c.PhoneCodec != "pcmu" {
+		bad("--phone-codec must be opus or pcmu")
 	}
 	for _, r := range c.SIPpRates {
 		if r < 1 || r > 20000 {

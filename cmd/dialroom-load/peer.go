@@ -16,7 +16,7 @@ const (
 
 // newClientAPI builds the pion API every simulated browser shares.
 //
-// Like a browser it speaks Opus and VP8, sends the RFC 6464 audio level
+// Like a browser it speaks Opus (and G.711 μ-law) and VP8, sends the RFC 6464 audio level
 // extension (the server's talking indicator reads it) and transport-wide
 // sequence numbers (so the server does the TWCC feedback work browsers cause),
 // answers NACKs for video and sends RTCP receiver and sender reports. It skips
@@ -33,6 +33,14 @@ func newClientAPI() (*webrtc.API, error) {
 			SDPFmtpLine: "minptime=10;useinbandfec=1",
 		},
 		PayloadType: ptOpus,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	// G.711 μ-law after Opus, as browsers have it: a server with
+	// phone_codec pcmu sends phone voice in it.
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000},
+		PayloadType:        0,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}

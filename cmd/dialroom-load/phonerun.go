@@ -195,9 +195,11 @@ sip:
   rtp_bind: "127.0.0.1"
   rtp_port_min: %d
   rtp_port_max: %d
+webrtc:
+  phone_codec: %s
 log:
   level: %s
-`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.ServerLogLevel)
+`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,16 +121,27 @@ func (p *rtpPhone) lastSecond() []int16 {
 // server: a phone (SIPp signalling, RTP from this test) calls the operator's
 // issued number, waits in the lobby, the operator admits it in the browser,
 // and then the phone's 1 kHz tone is heard in the browser at 1 kHz and the
-// browser's 440 Hz tone is heard on the phone.
+// browser's 440 Hz tone is heard on the phone. It runs once for each
+// webrtc.phone_codec, and checks that Chromium decoded the phone's voice in
+// that codec.
 func TestPhoneAndBrowserTalk(t *testing.T) {
 	e2e.RequireChromium(t)
 	sipp := e2e.RequireSIPp(t)
+	for _, c := range []struct{ codec, mime string }{
+		{configs.PhoneCodecOpus, "audio/opus"},
+		{configs.PhoneCodecPCMU, "audio/PCMU"},
+	} {
+		t.Run(c.codec, func(t *testing.T) { testPhoneAndBrowserTalk(t, sipp, c.codec, c.mime) })
+	}
+}
+
+func testPhoneAndBrowserTalk(t *testing.T, sipp, codec, wantMime string) {
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "dialplan.yaml")
 	if err := os.WriteFile(plan, []byte(phoneDialplan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, "", func(c *configs.Config) { c.Dialplan = plan })
+	srv := startServer(t, "", func(c *configs.Config) { c.Dialplan = plan; c.WebRTC.PhoneCodec = codec })
 	if srv.SIP == nil {
 		t.Fatal("SIP is not running")
 	}
@@ -178,6 +190,17 @@ func TestPhoneAndBrowserTalk(t *testing.T) {
 	sp := op.hears(phoneID)
 	t.Logf("browser hears the phone: %s", sp)
 	expectTone(t, "browser hearing the phone", sp, toneGuest3) // 1000 Hz
+	// The codecs of the audio the browser received (only the phone's here).
+	var mimes []string
+	op.eval(`(async () => {
+		const stats = await window.dialroom.pc.getStats(), out = new Set();
+		stats.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.packetsReceived > 0 && r.codecId) out.add(stats.get(r.codecId).mimeType); });
+		return [...out];
+	})()`, &mimes)
+	if len(mimes) != 1 || !strings.EqualFold(mimes[0], wantMime) {
+		t.Errorf("the browser received the phone's voice as %v, want %s (phone_codec %s)", mimes, wantMime, codec)
+	}
+	t.Logf("the browser received the phone's voice as %v", mimes)
 	heard := phone.lastSecond()
 	lOp, l1000 := e2e.PCMToneLevel(heard, 8000, opTone), e2e.PCMToneLevel(heard, 8000, 1000)
 	t.Logf("phone hears the browser's %.0f Hz at %.1f dBFS, its own 1000 Hz at %.1f dBFS", opTone, lOp, l1000)

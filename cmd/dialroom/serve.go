@@ -123,6 +123,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// Phone voice for browsers is encoded off the media clock's tick,
 		// one worker per core (bridge/browserencode.go).
 		EncodeWorkers: runtime.GOMAXPROCS(0),
+		PhoneVoice:    phoneVoice(cfg.WebRTC.PhoneCodec),
 		// Rooms exist only once the HTTP and SIP sides run, after m.Web is set.
 		RoomEnded: func(number string) { m.Web.RoomEnded(number) },
 	})
@@ -362,11 +363,20 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 
 func webRTCConfig(c configs.WebRTC) webclient.WebRTCConfig {
 	out := webclient.WebRTCConfig{PublicIPs: c.PublicIPs, UDPPortMin: c.UDPPortMin, UDPPortMax: c.UDPPortMax,
-		UDPPort: c.UDPPort, IncludeLoopback: c.Loopback}
+		UDPPort: c.UDPPort, IncludeLoopback: c.Loopback, PCMU: c.PhoneCodec == configs.PhoneCodecPCMU}
 	for _, s := range c.ICEServers {
 		out.ICEServers = append(out.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	return out
+}
+
+// phoneVoice maps webrtc.phone_codec (configs validated it) to the bridge's
+// codec for phone voice towards browsers.
+func phoneVoice(codec string) bridge.PhoneVoice {
+	if codec == configs.PhoneCodecPCMU {
+		return bridge.PhoneVoicePCMU
+	}
+	return bridge.PhoneVoiceOpus
 }
 
 // trustedProxies parses the configured proxies (configs validated them).
