@@ -72,6 +72,9 @@ type CarrierOptions struct {
 	// module: without it the test is skipped, or failed in CI
 	// (RequireKamailioTLS).
 	TLS *ServerCert
+	// TLSClientCA, with TLS, is a PEM file of the CA whose certificates
+	// clients must present (mutual TLS); "" asks clients for none.
+	TLSClientCA string
 	// TLSPort is the TLS listener's port; 0 picks a free one. It stays the
 	// same across Stop and Start.
 	TLSPort int
@@ -304,6 +307,7 @@ func (c *Carrier) configLocked() *carrierConfig {
 	}
 	if c.opts.TLS != nil {
 		cfg.TLSPort, cfg.TLSCert, cfg.TLSKey = c.opts.TLSPort, c.opts.TLS.CertFile, c.opts.TLS.KeyFile
+		cfg.TLSClientCA = c.opts.TLSClientCA
 	}
 	return cfg
 }

@@ -28,9 +28,12 @@ type carrierConfig struct {
 	ReuseConn bool
 	// TLSPort, when not 0, adds a TLS listener presenting TLSCert (the
 	// chain, PEM) with TLSKey.
-	TLSPort        int
-	TLSCert        string
-	TLSKey         string
+	TLSPort int
+	TLSCert string
+	TLSKey  string
+	// TLSClientCA, when set, makes the TLS listener require a client
+	// certificate issued by this CA (PEM file): mutual TLS.
+	TLSClientCA    string
 	SortedUsers    []string
 	SortedDIDs     []string
 	SortedPrefixes []string
@@ -70,6 +73,9 @@ func (c *carrierConfig) validate() error {
 	if c.TLSPort != 0 {
 		check("TLS certificate file", c.TLSCert, carrierPath)
 		check("TLS key file", c.TLSKey, carrierPath)
+		if c.TLSClientCA != "" {
+			check("TLS client CA file", c.TLSClientCA, carrierPath)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -152,15 +158,23 @@ loadmodule "nathelper.so"
 {{- if .TLSPort}}
 loadmodule "tls.so"
 
-# TLS (RFC 3261 §26.2): the test CA's certificate for our listener; clients
-# are not asked for one, and the connections Kamailio opens to a trunk's
-# transport=tls Contact do not check the trunk's (dialroom's own listener
-# presents its HTTPS certificate, which is no business of this carrier).
+# TLS (RFC 3261 §26.2): the test CA's certificate for our listener. Without
+# TLSClientCA clients are not asked for one, and the connections Kamailio
+# opens to a trunk's transport=tls Contact do not check the trunk's
+# (dialroom's own listener presents its HTTPS certificate, which is no
+# business of this carrier). With it, mutual TLS: every client must present
+# a certificate that CA issued.
 modparam("tls", "certificate", {{q .TLSCert}})
 modparam("tls", "private_key", {{q .TLSKey}})
 modparam("tls", "tls_method", "TLSv1.2+")
+{{- if .TLSClientCA}}
+modparam("tls", "ca_list", {{q .TLSClientCA}})
+modparam("tls", "verify_certificate", 1)
+modparam("tls", "require_certificate", 1)
+{{- else}}
 modparam("tls", "verify_certificate", 0)
 modparam("tls", "require_certificate", 0)
+{{- end}}
 {{- end}}
 
 modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")

@@ -215,9 +215,10 @@ func (c *OutboundCall) invite(setup context.Context) bool {
 	}()
 	defer func() { stopRinging(nil); <-watched }()
 
-	dlg, err := dua.WriteInvite(c.ctx, c.newInvite())
+	inviteCtx, note := withClientCertNote(c.ctx)
+	dlg, err := dua.WriteInvite(inviteCtx, c.newInvite())
 	if err != nil {
-		c.finish(DialFailed, 0, "could not send the INVITE: "+transportReason(err))
+		c.finish(DialFailed, 0, "could not send the INVITE: "+transportReason(err, note))
 		return false
 	}
 	c.dlg = dlg

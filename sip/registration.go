@@ -239,6 +239,7 @@ func (r *registration) newRequest(expires time.Duration) *sip.Request {
 func (r *registration) attempt(ctx context.Context, expires time.Duration) outcome {
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
+	ctx, note := withClientCertNote(ctx)
 	req := r.newRequest(expires)
 	defer func() {
 		if c := req.CSeq(); c != nil {
@@ -249,7 +250,7 @@ func (r *registration) attempt(ctx context.Context, expires time.Duration) outco
 	authed, staleRetried, intervalRetried := false, false, false
 	for {
 		if err != nil {
-			return outcome{reason: transportReason(err)}
+			return outcome{reason: transportReason(err, note)}
 		}
 		switch code := res.StatusCode; {
 		case code == 401 || code == 407:
@@ -292,12 +293,20 @@ func (r *registration) attempt(ctx context.Context, expires time.Duration) outco
 
 // transportReason is what a trunk's state says when a REGISTER got no
 // response: a refused TLS certificate as the console should show it
-// ("TLS: certificate for carrier.example is not trusted …"), else the
+// ("TLS: certificate for carrier.example is not trusted …"); a carrier
+// that asked for our certificate in the handshake of this attempt and then
+// gave no answer as having refused it (note, see clientCertNote); else the
 // transport's error.
-func transportReason(err error) string {
+func transportReason(err error, note *clientCertNote) string {
 	var tlsErr *TLSPeerError
 	if errors.As(err, &tlsErr) {
 		return tlsErr.Error()
+	}
+	if note != nil && note.asked.Load() {
+		if !note.presented.Load() {
+			return "TLS: the carrier requires a client certificate and we have none to present (ours is the TLS listener's: configure sip.tls and http.tls): " + err.Error()
+		}
+		return "TLS: the carrier refused our certificate (the TLS listener's; the carrier must trust its issuer, and it must allow client authentication): " + err.Error()
 	}
 	return err.Error()
 }

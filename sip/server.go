@@ -34,6 +34,11 @@ type Config struct {
 	// TLSConfig carries the certificate for the TLS listeners (the HTTPS
 	// server's: files, self-signed or ACME). Required when TLS is set.
 	TLSConfig *tls.Config
+	// TLSClientCertificate, if set, returns the certificate presented to
+	// carriers that ask for one on the TLS connections we open (mutual
+	// TLS); nil presents TLSConfig's first certificate, if any. It is for a
+	// TLSConfig that makes certificates on demand (ACME).
+	TLSClientCertificate func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 	// MediaIP is the address put in SDP (c=, o=) and in our Contact when a
 	// listener is bound to every address: the node's address as peers reach
 	// it. Required.

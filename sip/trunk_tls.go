@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dialroom/dialroom/dialplan"
 )
@@ -45,10 +47,55 @@ func (e *TLSPeerError) Unwrap() error { return e.Err }
 // 5922's identity rules, which are not Go's. A handshake it refuses fails.
 func (s *Server) tlsClientConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: true, // replaced by VerifyConnection, see above
-		VerifyConnection:   s.verifyPeer,
+		MinVersion:           tls.VersionTLS12,
+		InsecureSkipVerify:   true, // replaced by VerifyConnection, see above
+		VerifyConnection:     s.verifyPeer,
+		GetClientCertificate: s.clientCertificate,
 	}
+}
+
+// clientCertificate is what we present to a carrier that asks for a client
+// certificate (mutual TLS, RFC 5922 §7.3 read from our side): the
+// certificate our TLS listeners serve (Config.TLSClientCertificate, else
+// the first of TLSConfig.Certificates), so the carrier sees the same
+// identity whichever side opened the connection. Without one the handshake
+// goes on without a certificate and a carrier that requires one refuses it
+// (transportReason says so).
+func (s *Server) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	cert := &tls.Certificate{}
+	switch c := s.cfg.TLSConfig; {
+	case s.cfg.TLSClientCertificate != nil:
+		var err error
+		if cert, err = s.cfg.TLSClientCertificate(cri); err != nil {
+			s.log.Warn("sip: no client certificate for a carrier that asks for one", "err", err)
+			cert = &tls.Certificate{}
+		}
+	case c != nil && len(c.Certificates) > 0:
+		cert = &c.Certificates[0]
+	}
+	if note, ok := cri.Context().Value(clientCertNoteKey{}).(*clientCertNote); ok {
+		note.asked.Store(true)
+		note.presented.Store(len(cert.Certificate) > 0)
+	}
+	return cert, nil
+}
+
+// clientCertNote records whether the carrier asked for our certificate in
+// a TLS handshake that one REGISTER attempt caused, and whether we had one.
+// It rides in the request's context, which crypto/tls hands to
+// clientCertificate (sipgo dials with it). Why: with TLS 1.3 a carrier
+// refuses a client certificate only after our side of the handshake has
+// finished, by an alert that closes the connection, so the REGISTER just
+// fails to get an answer; the note is how transportReason can still say
+// what went wrong.
+type clientCertNote struct{ asked, presented atomic.Bool }
+
+type clientCertNoteKey struct{}
+
+// withClientCertNote returns ctx carrying a new note.
+func withClientCertNote(ctx context.Context) (context.Context, *clientCertNote) {
+	note := &clientCertNote{}
+	return context.WithValue(ctx, clientCertNoteKey{}, note), note
 }
 
 // tlsPeer is what a certificate is checked against.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/e2e"
@@ -157,7 +158,12 @@ func TestTLSTrunkWithoutListener(t *testing.T) {
 // own TLS listener's certificate comes from the same CA.
 func tlsCarrier(t *testing.T, opts e2e.CarrierOptions) (*e2e.Carrier, *e2e.TestCA, *tls.Config) {
 	t.Helper()
-	ca := e2e.NewTestCA(t, "carrier test CA")
+	return tlsCarrierWith(t, e2e.NewTestCA(t, "carrier test CA"), opts)
+}
+
+// tlsCarrierWith is tlsCarrier with the test CA given.
+func tlsCarrierWith(t *testing.T, ca *e2e.TestCA, opts e2e.CarrierOptions) (*e2e.Carrier, *e2e.TestCA, *tls.Config) {
+	t.Helper()
 	cert := ca.Issue(e2e.CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, URIs: []string{"sip:carrier.test"}})
 	opts.Users = map[string]string{trunkUser: trunkPass}
 	opts.QOP = true
@@ -263,6 +269,48 @@ func tlsCallThroughCarrier(t *testing.T, reuse bool, portBase int) {
 	}
 
 	th.callIntoLobby(t, c.Addr())
+}
+
+// TestTLSTrunkMutual: a carrier that requires a client certificate (mutual
+// TLS) gets the one our TLS listener presents: issued by a CA the carrier
+// trusts, the trunk registers; otherwise it fails with a reason that says
+// the carrier refused our certificate, and nothing is registered.
+func TestTLSTrunkMutual(t *testing.T) {
+	for i, tc := range []struct {
+		name    string
+		trusted bool
+	}{
+		{"our certificate accepted", true},
+		{"our certificate refused", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := e2e.NewTestCA(t, "carrier test CA")
+			c, _, ours := tlsCarrierWith(t, ca, e2e.CarrierOptions{TLSClientCA: ca.CAFile})
+			if !tc.trusted {
+				stranger := e2e.NewTestCA(t, "a CA the carrier does not know").Issue(e2e.CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+				ours = &tls.Config{Certificates: []tls.Certificate{stranger.TLS}, MinVersion: tls.VersionTLS12}
+			}
+			th := newTrunkHarnessTLS(t, tlsTrunkPlan("sips:"+c.TLSAddr(), "    tls_ca: "+ca.CAFile+"\n"), 33880+20*i, ours)
+			if tc.trusted {
+				th.waitTrunk("carrier", waitTimeout, registered)
+				if _, err := c.WaitRegistered(trunkUser, waitTimeout); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			// With TLS 1.3 the refusal is an alert after the handshake that
+			// closes the connection: the REGISTER fails only when its
+			// transaction times out (Timer F, 32 s, RFC 3261 §17.1.2.2).
+			st := th.waitTrunk("carrier", 45*time.Second, func(st TrunkState) bool { return st.State == TrunkFailing })
+			const want = "TLS: the carrier refused our certificate"
+			if st.LastStatus != 0 || !strings.HasPrefix(st.LastReason, want) {
+				t.Errorf("state %+v, want reason %q…", st, want)
+			}
+			if regs, err := c.Registrations(); err != nil || len(regs) != 0 {
+				t.Errorf("bindings %v (%v), want none", regs, err)
+			}
+		})
+	}
 }
 
 // TestTLSTrunkDialout: a call placed through a TLS trunk goes to the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -42,8 +43,9 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 	}
 	m.SIP, err = sip.New(sip.Config{
 		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSConfig: m.tlsConf, MediaIP: mediaIP, RTPBind: bind, Ports: ports,
-		Plan:   func() *dialplan.Plan { return m.Plan() },
-		Engine: m.Engine, Clock: m.Engine.Clock(),
+		TLSClientCertificate: acmeClientCertificate(m.tlsConf, cfg.HTTP.TLS.ACMEHosts),
+		Plan:                 func() *dialplan.Plan { return m.Plan() },
+		Engine:               m.Engine, Clock: m.Engine.Clock(),
 		LiveNumber: func(ctx context.Context, digits string, now time.Time) (*dialroom.Number, error) {
 			return m.DB.LiveNumber(ctx, digits, now)
 		},
@@ -235,4 +237,20 @@ func (s softphoneSide) Servers() []string {
 	add("tcp", s.m.SIP.TCPAddrs())
 	add("tls", s.m.SIP.TLSAddrs())
 	return out
+}
+
+// acmeClientCertificate returns, for a server whose certificate comes from
+// ACME (made on demand, per name asked), the certificate for its first ACME
+// host as the one to present to carriers that ask for a client certificate
+// (mutual TLS on TLS trunks, sip/trunk_tls.go). Nil otherwise: the SIP side
+// then presents the configured certificate itself. Whether a carrier takes
+// it is up to the carrier: public CAs are dropping the client-authentication
+// usage from their certificates.
+func acmeClientCertificate(conf *tls.Config, acmeHosts []string) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if conf == nil || conf.GetCertificate == nil || len(acmeHosts) == 0 {
+		return nil
+	}
+	return func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return conf.GetCertificate(&tls.ClientHelloInfo{ServerName: acmeHosts[0], SignatureSchemes: cri.SignatureSchemes})
+	}
 }
