@@ -31,10 +31,11 @@ const maxQueuedBrowserJobs = 25 * 16
 
 // browserJob is one phone leg's frame for browsers from one tick.
 type browserJob struct {
-	p    *audioPart
-	step uint32
-	send bool
-	pcm  [PhoneFrameSamples]int16 // the frame, when send
+	p       *audioPart
+	step    uint32
+	send    bool
+	arrived int64                    // the frame's packet's arrival (Unix ns), 0 if unknown
+	pcm     [PhoneFrameSamples]int16 // the frame, when send
 }
 
 // browserQueue is a room's jobs waiting for a worker. The tick appends under
@@ -89,14 +90,14 @@ func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
 	w := ra.room.engine.encoders
 	q := &ra.browserQ
 	if w == nil {
-		ra.sendToBrowsers(p, p.in, send, step)
+		ra.sendToBrowsers(p, p.in, send, step, p.arrived)
 		return
 	}
 	q.mu.Lock()
 	if len(q.pending) >= maxQueuedBrowserJobs {
 		send = false
 	}
-	q.pending = append(q.pending, browserJob{p: p, step: step, send: send})
+	q.pending = append(q.pending, browserJob{p: p, step: step, send: send, arrived: p.arrived})
 	if send {
 		copy(q.pending[len(q.pending)-1].pcm[:], p.in)
 	}
@@ -131,7 +132,7 @@ func (ra *roomAudio) workBrowserJobs() {
 		q.mu.Unlock()
 		for i := range jobs {
 			j := &jobs[i]
-			ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step)
+			ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step, j.arrived)
 			j.p = nil // let a removed leg be collected
 		}
 		q.mu.Lock()

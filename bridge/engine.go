@@ -55,6 +55,13 @@ type Metrics interface {
 	// LobbyLeft is called when a request leaves the lobby with outcome
 	// "admitted", "declined", "abandoned", "timeout" or "ended".
 	LobbyLeft(outcome string, waited time.Duration)
+	// PhoneVoiceSent is called for each phone frame sent to a room's
+	// browsers with the delay the server added: from the arrival of the
+	// caller's packet to the write towards the browsers (jitter buffer,
+	// tick phase, encoding). Only for legs whose PhoneAudio implements
+	// PhoneFrameArrival, and not for concealed frames. It is called on the
+	// media clock or an encode worker: it must be cheap.
+	PhoneVoiceSent(added time.Duration)
 }
 
 // Engine owns the conferences of this node, one Room per issued number.
@@ -310,5 +317,10 @@ func (n metricsOrNop) lobbyEntered() {
 func (n metricsOrNop) lobbyLeft(outcome string, waited time.Duration) {
 	if n.m != nil {
 		n.m.LobbyLeft(outcome, waited)
+	}
+}
+func (n metricsOrNop) phoneVoiceSent(added time.Duration) {
+	if n.m != nil {
+		n.m.PhoneVoiceSent(added)
 	}
 }

@@ -24,3 +24,14 @@ type PhoneAudio interface {
 	// call and may be shared between legs: do not modify or retain it.
 	WriteFrame(pcm []int16, silent bool)
 }
+
+// PhoneFrameArrival is what a PhoneAudio may also implement so the engine
+// can measure the delay it adds to a caller's voice on the way to browsers
+// (Metrics.PhoneVoiceSent). It is called on the media clock goroutine right
+// after ReadFrame.
+type PhoneFrameArrival interface {
+	// FrameArrival returns when the packet behind the frame the last
+	// ReadFrame returned arrived, in Unix nanoseconds on the wall clock
+	// (time.Now's); 0 when that frame was concealed or there was none.
+	FrameArrival() int64
+}

@@ -461,11 +461,17 @@ type countingMetrics struct {
 	mu                    sync.Mutex
 	joined, left, entered int
 	outcomes              map[string]int
+	voiceSent             []time.Duration
 }
 
 func (m *countingMetrics) MemberJoined() { m.mu.Lock(); m.joined++; m.mu.Unlock() }
 func (m *countingMetrics) MemberLeft()   { m.mu.Lock(); m.left++; m.mu.Unlock() }
 func (m *countingMetrics) LobbyEntered() { m.mu.Lock(); m.entered++; m.mu.Unlock() }
+func (m *countingMetrics) PhoneVoiceSent(added time.Duration) {
+	m.mu.Lock()
+	m.voiceSent = append(m.voiceSent, added)
+	m.mu.Unlock()
+}
 func (m *countingMetrics) LobbyLeft(outcome string, waited time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -111,6 +111,8 @@ type audioPart struct {
 
 	// phone legs
 	phone      PhoneAudio
+	arrival    PhoneFrameArrival  // phone, if it tells arrivals; else nil
+	arrived    int64              // the arrival of this tick's frame (Unix ns), 0 if unknown; the tick's
 	out        *Track             // the leg's voice to browsers
 	voice      PhoneVoice         // out's codec
 	frameTicks uint32             // out's RTP timestamp advance per frame
@@ -158,6 +160,7 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	codec, pt, frameTicks := voice.trackFormat()
 	p := &audioPart{member: m, phone: a, in: make([]int16, PhoneFrameSamples), vad: newVAD(),
 		voice: voice, frameTicks: frameTicks, buf: make([]byte, media.OpusMaxPayload)}
+	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
 	ra.add(p)
@@ -281,6 +284,9 @@ func (ra *roomAudio) tick(t media.Tick) {
 		talking := false
 		if p.phone != nil {
 			ok := p.phone.ReadFrame(p.in)
+			if p.arrival != nil {
+				p.arrived = p.arrival.FrameArrival()
+			}
 			talking = p.vad.Detect(p.in) && ok && !p.member.muted.Load()
 			if talking {
 				p.member.lastVoice.Store(now) // the talking indicator for phone members
@@ -301,7 +307,9 @@ func (ra *roomAudio) tick(t media.Tick) {
 			continue
 		}
 		p.phone.WriteFrame(p.leg.Out, p.leg.Silent)
-		ra.queueForBrowsers(p, p.leg.Talking && browsers, step)
+		// To browsers only while someone receives the leg's track: a
+		// browser without a microphone listens too.
+		ra.queueForBrowsers(p, p.leg.Talking && p.out.listened(), step)
 	}
 }
 
@@ -353,8 +361,9 @@ func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
 // The sequence number and timestamp belong to the leg's track, not to its
 // encoder, so they stay continuous when the encoder is released and another
 // taken. It runs on the tick, or on the encode worker holding the room
-// (browserencode.go).
-func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step uint32) {
+// (browserencode.go). arrived is when the frame's packet arrived (Unix ns,
+// 0 if unknown), for Metrics.PhoneVoiceSent.
+func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step uint32, arrived int64) {
 	p.pkt.Timestamp += p.frameTicks * step
 	if !send {
 		p.sending = false
@@ -375,6 +384,9 @@ func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step u
 	p.pkt.Payload = payload
 	p.sending = true
 	p.out.WriteRTP(&p.pkt)
+	if arrived != 0 {
+		ra.room.engine.metrics.phoneVoiceSent(time.Duration(time.Now().UnixNano() - arrived))
+	}
 }
 
 // takeEncoder gives phone leg p an encoder, from the room's pool or new, as

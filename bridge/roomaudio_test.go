@@ -1,7 +1,8 @@
 package bridge_test
 
 import (
-	"github.com/dialroom/dialroom/e2e"
+	"fmt"
+	"maps"
 	"math"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/e2e"
 	"github.com/dialroom/dialroom/media"
 )
 
@@ -213,7 +215,7 @@ func testPhoneMix(t *testing.T, encodeWorkers int, voice bridge.PhoneVoice) {
 	}
 	sink.mu.Lock()
 	got := append([]int16(nil), sink.pcm...)
-	packets, disorder, pts, step := sink.n, sink.disorder, sink.pts, sink.tsStep
+	packets, disorder, pts, step := sink.n, sink.disorder, maps.Clone(sink.pts), sink.tsStep
 	sink.mu.Unlock()
 	if disorder != 0 {
 		t.Errorf("%d of phone A's packets to the browser out of order", disorder)
@@ -251,5 +253,69 @@ func testPhoneMix(t *testing.T, encodeWorkers int, voice bridge.PhoneVoice) {
 	a.mu.Unlock()
 	if after > ticks+1 {
 		t.Errorf("phone A still ticked %d times after leaving", after-ticks)
+	}
+}
+
+// arrivalPhone is a tonePhone that says each frame's packet arrived
+// 10 ms before it was read.
+type arrivalPhone struct {
+	tonePhone
+	arrived int64
+}
+
+func (p *arrivalPhone) ReadFrame(dst []int16) bool {
+	p.arrived = time.Now().Add(-10 * time.Millisecond).UnixNano()
+	return p.tonePhone.ReadFrame(dst)
+}
+
+func (p *arrivalPhone) FrameArrival() int64 { return p.arrived }
+
+// TestPhoneVoiceSentDelay: each frame of a talking phone sent to the
+// browsers reports the delay added since its packet arrived (here at least
+// the 10 ms the phone says), both on the tick and from encode workers; a
+// phone that does not tell arrivals reports nothing.
+func TestPhoneVoiceSentDelay(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		t.Run(map[int]string{0: "on the tick", 2: "encode workers"}[workers], func(t *testing.T) {
+			metrics := &countingMetrics{}
+			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: bridge.PhoneVoicePCMU, Metrics: metrics})
+			t.Cleanup(e.Close)
+			n := &dialroom.Number{Digits: "06011113333", Operator: "op"}
+			// A browser without a microphone: it publishes nothing and
+			// still hears the phones.
+			opRec := newRecorder("operator")
+			op, err := e.Host(n, "Op", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range []bridge.PhoneAudio{&arrivalPhone{tonePhone: tonePhone{freq: 1000}}, &tonePhone{freq: 660}} {
+				m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.AttachPhoneAudio(p); err != nil {
+					t.Fatal(err)
+				}
+				ev, _ := opRec.waitFor(t, 0, fmt.Sprintf("phone %d's track", i), func(ev bridge.Event) bool {
+					ta, ok := ev.(bridge.TrackAdded)
+					return ok && ta.Track.Member() == m
+				})
+				ev.(bridge.TrackAdded).Track.Subscribe(&browserSink{pts: map[uint8]int{},
+					decode: func(dst []int16, payload []byte) (int, error) { return media.PCMU.Decode(dst, payload), nil }})
+			}
+			time.Sleep(500 * time.Millisecond)
+			metrics.mu.Lock()
+			sent := append([]time.Duration(nil), metrics.voiceSent...)
+			metrics.mu.Unlock()
+			// ~25 frames of the one phone that tells arrivals, none of the other.
+			if len(sent) < 10 || len(sent) > 30 {
+				t.Fatalf("%d delays reported in 0.5 s, want about 25 (one phone's)", len(sent))
+			}
+			for _, d := range sent {
+				if d < 10*time.Millisecond || d > 500*time.Millisecond {
+					t.Errorf("added delay %v, want 10 ms and a little more", d)
+				}
+			}
+		})
 	}
 }

@@ -108,6 +108,13 @@ func (t *Track) WriteRTP(p *rtp.Packet) {
 	}
 }
 
+// listened reports whether anyone subscribes to the track (a browser that
+// receives it), whatever that browser sends itself.
+func (t *Track) listened() bool {
+	subs := t.subs.Load()
+	return subs != nil && len(*subs) > 0
+}
+
 // Subscribe adds sink to the track's receivers and returns a function that
 // removes it. Subscribing to a closed track is a no-op.
 func (t *Track) Subscribe(sink RTPSink) (unsubscribe func()) {

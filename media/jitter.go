@@ -111,6 +111,10 @@ type JitterFrame struct {
 	Timestamp      uint32
 	PayloadType    uint8
 	Marker         bool
+	// Arrived is when the played packet arrived (Push's arrival), in Unix
+	// nanoseconds; 0 unless FramePlay. Its age when the frame leaves again
+	// is the delay the server added.
+	Arrived int64
 }
 
 // PushResult says what a JitterBuffer.Push did with a packet.
@@ -469,6 +473,7 @@ func (j *JitterBuffer) PopAt(dst []byte, now time.Time) JitterFrame {
 			Timestamp:      sl.ts,
 			PayloadType:    sl.pt,
 			Marker:         sl.marker,
+			Arrived:        sl.at,
 		}
 	}
 	j.stats.Lost++

@@ -31,7 +31,8 @@ type leg struct {
 	jb      *media.JitterBuffer
 	conceal *media.Concealer
 	jbuf    []byte
-	missing int // consecutive frames without audio
+	missing int   // consecutive frames without audio
+	arrived int64 // the arrival of the last frame ReadFrame played (Unix ns), 0 if concealed
 
 	// dtmf belongs to the endpoint's reader goroutine.
 	dtmf  media.DTMFReceiver
@@ -95,8 +96,10 @@ func (l *leg) ReadFrame(dst []int16) bool {
 	// PopAt with the time of the tick: a caller whose packets arrive well
 	// ahead of the tick is played a frame sooner (media.JitterBuffer.PopAt).
 	f := l.jb.PopAt(l.jbuf, time.Now())
+	l.arrived = 0
 	switch {
 	case f.Status == media.FramePlay && f.PayloadType == l.codec.PayloadType():
+		l.arrived = f.Arrived
 		n := l.codec.Decode(dst, f.Payload)
 		clear(dst[n:])
 		l.conceal.Good(dst)
@@ -111,6 +114,11 @@ func (l *leg) ReadFrame(dst []int16) bool {
 	}
 	return false
 }
+
+// FrameArrival is bridge.PhoneFrameArrival's: the kernel's arrival time of
+// the packet the last ReadFrame played (0 when it concealed). Called on
+// the media clock after ReadFrame.
+func (l *leg) FrameArrival() int64 { return l.arrived }
 
 // WriteFrame is bridge.PhoneAudio's: what the caller hears this tick. When
 // nobody talks it sends G.711 silence rather than nothing, so the far end's

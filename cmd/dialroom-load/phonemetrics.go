@@ -20,6 +20,7 @@ type serverMetrics struct {
 	values map[string]float64
 	late   histogram // dialroom_media_clock_late_seconds
 	busy   histogram // dialroom_media_clock_busy_seconds
+	added  histogram // dialroom_phone_to_browser_seconds (empty from older servers)
 }
 
 // histogram is a Prometheus histogram: cumulative counts at ascending
@@ -121,6 +122,8 @@ func parseServerMetrics(r io.Reader) (serverMetrics, error) {
 			h = &m.late
 		case "dialroom_media_clock_busy_seconds_bucket":
 			h = &m.busy
+		case "dialroom_phone_to_browser_seconds_bucket":
+			h = &m.added
 		}
 		if h != nil {
 			le, ok := labelValue(labels, "le")

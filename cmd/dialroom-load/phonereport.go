@@ -34,6 +34,7 @@ type phoneWindow struct {
 	late5ms            float64 // ticks that started 5 ms late or more
 	ticks              float64
 	busyP99            time.Duration
+	addedP50, addedP99 time.Duration // the server's own phone → browser delay (its histogram)
 	skipped            float64
 	received, lost     int64
 	expected           int64 // legs × 20 ms periods of the window
@@ -48,6 +49,7 @@ func (st *phoneStep) collect(lat *latencyLog, serverCPUs []int) {
 		a, b := st.samples[i-1], st.samples[i]
 		late := b.metrics.late.sub(a.metrics.late)
 		busy := b.metrics.busy.sub(a.metrics.busy)
+		added := b.metrics.added.sub(a.metrics.added)
 		w := phoneWindow{wall: b.proc.at.Sub(a.proc.at),
 			serverCPU:  b.proc.serverCPU - a.proc.serverCPU,
 			selfCPU:    b.proc.selfCPU - a.proc.selfCPU,
@@ -58,8 +60,9 @@ func (st *phoneStep) collect(lat *latencyLog, serverCPUs []int) {
 			gcs: b.metrics.values["go_gc_duration_seconds_count"] -
 				a.metrics.values["go_gc_duration_seconds_count"],
 			lateP50: late.quantile(0.50), lateP99: late.quantile(0.99), late5ms: late.above(phoneGoalLateP99),
-			ticks:   late.count(),
-			busyP99: busy.quantile(0.99),
+			ticks:    late.count(),
+			busyP99:  busy.quantile(0.99),
+			addedP50: added.quantile(0.50), addedP99: added.quantile(0.99),
 			skipped: b.metrics.values["dialroom_media_clock_skipped_ticks_total"] -
 				a.metrics.values["dialroom_media_clock_skipped_ticks_total"],
 			received: b.received - a.received, lost: b.lost - a.lost,
@@ -89,10 +92,11 @@ type phoneFigures struct {
 	goroutines                     float64
 	gcPerSec                       float64 // the server's GC cycles per second
 	lateP50, lateP99, busyP99      time.Duration
-	late5ms, skipped, lagged       float64 // sums over the windows
-	ticks                          float64 // clock ticks run in the windows
-	lossPct                        float64 // phones' missing packets, all windows
-	rxPct                          float64 // received / expected, all windows
+	addedP50, addedP99             time.Duration // server-side phone → browser delay
+	late5ms, skipped, lagged       float64       // sums over the windows
+	ticks                          float64       // clock ticks run in the windows
+	lossPct                        float64       // phones' missing packets, all windows
+	rxPct                          float64       // received / expected, all windows
 	latP50, latP99, latMax         time.Duration
 	latN                           int
 }
@@ -130,6 +134,8 @@ func (st *phoneStep) figures(cores int) phoneFigures {
 	f.lateP50 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP50) }))
 	f.lateP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP99) }))
 	f.busyP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.busyP99) }))
+	f.addedP50 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.addedP50) }))
+	f.addedP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.addedP99) }))
 	var rx, lost, exp int64
 	for _, w := range st.windows {
 		f.late5ms += w.late5ms
@@ -212,17 +218,17 @@ func (r *phoneResult) print(out io.Writer) {
 		float64(r.idle.proc.serverRSS)/(1<<20), r.idle.metrics.values["go_memstats_heap_inuse_bytes"]/(1<<20),
 		r.idle.metrics.values["go_goroutines"])
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tsrv CPUs busy%\tsrv CPUs irq%\tsrv CPUs other%\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tGC/s\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tload cpu%\tload lag\tmachine %\tpass\t")
+	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tsrv CPUs busy%\tsrv CPUs irq%\tsrv CPUs other%\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tGC/s\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tsrv added p50\tsrv added p99\tload cpu%\tload lag\tmachine %\tpass\t")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
 		kib, heapKiB := base.perLeg(st.legs, f)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%v\t%v\t%v\t%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%.1f\t%.0f\t%.0f\t%v\t\n",
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%v\t%v\t%v\t%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%v\t%v\t%.1f\t%.0f\t%.0f\t%v\t\n",
 			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
 			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0), orBase(base.goroutinesPerLeg(st.legs, f), 1),
 			f.lateP50, f.lateP99, f.busyP99, f.gcPerSec, f.late5ms,
 			f.skipped, f.lossPct, f.rxPct, f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond),
-			f.latN, f.selfPct, f.lagged, f.machinePct, st.passed())
+			f.latN, f.addedP50, f.addedP99, f.selfPct, f.lagged, f.machinePct, st.passed())
 	}
 	tw.Flush()
 	if len(r.steps) > 0 {
@@ -372,8 +378,8 @@ func orDash(v float64, prec int) string {
 func (r *phoneResult) printMarkdown(out io.Writer) {
 	cores := r.idle.proc.machine.cores
 	fmt.Fprintf(out, "\nCPUs: %v\n", r.cpus)
-	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | server CPUs busy % (irq / other) | RSS MiB | RSS KiB per leg | heap KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | load gen CPU % | machine busy % | goal |")
-	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | server CPUs busy % (irq / other) | RSS MiB | RSS KiB per leg | heap KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | server-added p50 / p99 | load gen CPU % | machine busy % | goal |")
+	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
@@ -382,11 +388,11 @@ func (r *phoneResult) printMarkdown(out io.Writer) {
 		if st.passed() {
 			goal = "met"
 		}
-		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %s (%s / %s) | %.1f | %s | %s | %v | %v | %.0f | %.3f | %v | %v | %.1f | %.0f | %s |\n",
+		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %s (%s / %s) | %.1f | %s | %s | %v | %v | %.0f | %.3f | %v | %v | %v / %v | %.1f | %.0f | %s |\n",
 			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
 			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0),
 			f.lateP50, f.lateP99, f.skipped, f.lossPct,
-			f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond), f.selfPct, f.machinePct, goal)
+			f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond), f.addedP50, f.addedP99, f.selfPct, f.machinePct, goal)
 	}
 	if g, ok := r.idleGrowth(cores); ok {
 		fmt.Fprintf(out, "\nMemory from the idle server to the first step (%d legs): RSS %.0f KiB, heap %.0f KiB, %.1f goroutines per leg.\n",
