@@ -29,13 +29,21 @@ import (
 // ever later audio, and memory stays bounded under overload.
 const maxQueuedBrowserJobs = 25 * 16
 
-// browserJob is one phone leg's frame for browsers from one tick.
+// browserJob is one phone leg's frame for browsers from one tick, or one
+// packet of it as it arrived (tapped).
 type browserJob struct {
 	p       *audioPart
 	step    uint32
 	send    bool
 	arrived int64                    // the frame's packet's arrival (Unix ns), 0 if unknown
 	pcm     [PhoneFrameSamples]int16 // the frame, when send
+
+	// A packet sent as it arrived (phonetap.go) instead of a tick's frame.
+	tapped  bool
+	marker  bool
+	ts      uint32
+	n       uint16
+	payload [maxTapPayload]byte // G.711 μ-law, n bytes
 }
 
 // browserQueue is a room's jobs waiting for a worker. The tick appends under
@@ -84,22 +92,35 @@ func (w *encodeWorkers) stop() {
 
 // queueForBrowsers hands phone leg p's frame of this tick (send: it talks
 // and browsers listen) to the room's queue and schedules the room; without
-// workers, or when the workers' queue is full, the frame is sent from the
-// tick as before. It runs on the tick.
+// workers the frame is sent from the tick. It runs on the tick.
 func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
-	w := ra.room.engine.encoders
-	q := &ra.browserQ
-	if w == nil {
+	if ra.room.engine.encoders == nil {
 		ra.sendToBrowsers(p, p.in, send, step, p.arrived)
 		return
 	}
+	ra.queueJob(func(j *browserJob, full bool) bool {
+		*j = browserJob{p: p, step: step, send: send && !full, arrived: p.arrived}
+		if j.send {
+			copy(j.pcm[:], p.in)
+		}
+		return true
+	})
+}
+
+// queueJob appends a job to the room's queue, filled in place by fill
+// (under the queue's lock; full: the queue is at maxQueuedBrowserJobs,
+// and fill returns false to drop the job), and schedules the room on a
+// worker; without workers, or when the workers' queue is full, the room's
+// jobs run on the calling goroutine.
+func (ra *roomAudio) queueJob(fill func(j *browserJob, full bool) bool) {
+	w := ra.room.engine.encoders
+	q := &ra.browserQ
 	q.mu.Lock()
-	if len(q.pending) >= maxQueuedBrowserJobs {
-		send = false
-	}
-	q.pending = append(q.pending, browserJob{p: p, step: step, send: send, arrived: p.arrived})
-	if send {
-		copy(q.pending[len(q.pending)-1].pcm[:], p.in)
+	q.pending = append(q.pending, browserJob{})
+	if !fill(&q.pending[len(q.pending)-1], len(q.pending) > maxQueuedBrowserJobs) {
+		q.pending = q.pending[:len(q.pending)-1]
+		q.mu.Unlock()
+		return
 	}
 	schedule := !q.scheduled
 	q.scheduled = true
@@ -107,12 +128,15 @@ func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
 	if !schedule {
 		return
 	}
-	select {
-	case w.rooms <- ra:
-	default:
-		// Every worker is far behind: do this room's jobs here.
-		ra.workBrowserJobs()
+	if w != nil {
+		select {
+		case w.rooms <- ra:
+			return
+		default:
+			// Every worker is far behind: do this room's jobs here.
+		}
 	}
+	ra.workBrowserJobs()
 }
 
 // workBrowserJobs sends the room's queued frames to the browsers until the
@@ -132,7 +156,11 @@ func (ra *roomAudio) workBrowserJobs() {
 		q.mu.Unlock()
 		for i := range jobs {
 			j := &jobs[i]
-			ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step, j.arrived)
+			if j.tapped {
+				ra.sendTapped(j)
+			} else {
+				ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step, j.arrived)
+			}
 			j.p = nil // let a removed leg be collected
 		}
 		q.mu.Lock()

@@ -35,3 +35,18 @@ type PhoneFrameArrival interface {
 	// (time.Now's); 0 when that frame was concealed or there was none.
 	FrameArrival() int64
 }
+
+// PhoneVoiceTap is what a PhoneAudio may also implement so that, with
+// PhoneVoicePCMU, the caller's voice leaves for the browsers as each packet
+// arrives rather than after the mix's jitter buffer and the next tick:
+// browsers run a jitter buffer of their own, so the phone → browser path
+// need not wait for ours (phonetap.go).
+type PhoneVoiceTap interface {
+	// TapVoice makes the leg call fn with every audio packet it receives
+	// from now on: the payload as G.711 μ-law (transcoded from A-law if the
+	// call uses A-law), the packet's SSRC and RTP timestamp (8 kHz) and its
+	// arrival in Unix nanoseconds on the wall clock; nil stops it. fn runs
+	// on the leg's receive goroutine (the media clock's when RTP is
+	// polled); it does not block or keep the payload.
+	TapVoice(fn func(pcmu []byte, ssrc, ts uint32, arrived int64))
+}

@@ -112,6 +112,7 @@ type audioPart struct {
 	// phone legs
 	phone      PhoneAudio
 	arrival    PhoneFrameArrival  // phone, if it tells arrivals; else nil
+	tap        *voiceTap          // set when the leg's voice goes to browsers as it arrives (phonetap.go)
 	arrived    int64              // the arrival of this tick's frame (Unix ns), 0 if unknown; the tick's
 	out        *Track             // the leg's voice to browsers
 	voice      PhoneVoice         // out's codec
@@ -163,6 +164,11 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
+	if t, ok := a.(PhoneVoiceTap); ok && voice == PhoneVoicePCMU {
+		// From here the leg's receive goroutine calls the tap: p is complete.
+		p.tap = newVoiceTap(ra, p)
+		t.TapVoice(p.tap.packet)
+	}
 	ra.add(p)
 	return nil
 }
@@ -226,14 +232,23 @@ func (ra *roomAudio) removeLocked(m *Member, t *Track) {
 	next := make([]*audioPart, 0, len(*old))
 	for _, p := range *old {
 		if (m != nil && p.member == m) || (t != nil && p.track == t) {
-			if p.unsubscribe != nil {
-				p.unsubscribe()
-			}
+			p.stop()
 			continue
 		}
 		next = append(next, p)
 	}
 	ra.parts.Store(&next)
+}
+
+// stop ends what feeds the part from outside the tick: a browser track's
+// subscription, a phone leg's voice tap.
+func (p *audioPart) stop() {
+	if p.unsubscribe != nil {
+		p.unsubscribe()
+	}
+	if p.tap != nil {
+		p.phone.(PhoneVoiceTap).TapVoice(nil)
+	}
 }
 
 // phoneLegsLocked counts the phone legs still mixed.
@@ -254,9 +269,7 @@ func (ra *roomAudio) stopLocked() {
 	ra.sub.Stop()
 	if parts := ra.parts.Load(); parts != nil {
 		for _, p := range *parts {
-			if p.unsubscribe != nil {
-				p.unsubscribe()
-			}
+			p.stop()
 		}
 	}
 	ra.parts.Store(nil)
@@ -308,8 +321,11 @@ func (ra *roomAudio) tick(t media.Tick) {
 		}
 		p.phone.WriteFrame(p.leg.Out, p.leg.Silent)
 		// To browsers only while someone receives the leg's track: a
-		// browser without a microphone listens too.
-		ra.queueForBrowsers(p, p.leg.Talking && p.out.listened(), step)
+		// browser without a microphone listens too. A tapped leg's voice
+		// went as it arrived.
+		if p.tap == nil {
+			ra.queueForBrowsers(p, p.leg.Talking && p.out.listened(), step)
+		}
 	}
 }
 

@@ -34,6 +34,12 @@ type leg struct {
 	missing int   // consecutive frames without audio
 	arrived int64 // the arrival of the last frame ReadFrame played (Unix ns), 0 if concealed
 
+	// tap, when set, also gets every audio packet (bridge.PhoneVoiceTap);
+	// tapPCM and tapBuf belong to the receive goroutine.
+	tap    atomic.Pointer[voiceTap]
+	tapPCM [480]int16
+	tapBuf [480]byte
+
 	// dtmf belongs to the endpoint's reader goroutine.
 	dtmf  media.DTMFReceiver
 	onKey func(key byte) // on the reader goroutine; must not block
@@ -86,7 +92,37 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		}
 	case p.PayloadType == l.codec.PayloadType():
 		l.jb.Push(p, arrival)
+		if tap := l.tap.Load(); tap != nil {
+			l.tapVoice(*tap, p, arrival)
+		}
 	}
+}
+
+// voiceTap is bridge.PhoneVoiceTap's callback.
+type voiceTap = func(pcmu []byte, ssrc, ts uint32, arrived int64)
+
+// TapVoice is bridge.PhoneVoiceTap's: from now on every audio packet also
+// goes to fn as μ-law, on the receive goroutine; nil stops it.
+func (l *leg) TapVoice(fn func(pcmu []byte, ssrc, ts uint32, arrived int64)) {
+	if fn == nil {
+		l.tap.Store(nil)
+		return
+	}
+	l.tap.Store(&fn)
+}
+
+// tapVoice hands packet p to the tap, A-law transcoded to μ-law (through
+// PCM, two table lookups a sample). It runs on the receive goroutine.
+func (l *leg) tapVoice(fn voiceTap, p *rtp.Packet, arrival time.Time) {
+	payload := p.Payload
+	if l.codec == media.PCMA {
+		if len(payload) > len(l.tapPCM) {
+			return
+		}
+		n := media.PCMA.Decode(l.tapPCM[:], payload)
+		payload = l.tapBuf[:media.PCMU.Encode(l.tapBuf[:], l.tapPCM[:n])]
+	}
+	fn(payload, p.SSRC, p.Timestamp, arrival.UnixNano())
 }
 
 // ReadFrame is bridge.PhoneAudio's: the caller's last 20 ms, decoded, with

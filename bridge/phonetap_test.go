@@ -1,0 +1,170 @@
+package bridge_test
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/media"
+)
+
+// tapPhone is a phone leg whose voice the test feeds packet by packet
+// through its tap (bridge.PhoneVoiceTap); its ReadFrame says the same tone.
+type tapPhone struct {
+	tonePhone
+	mu  sync.Mutex
+	tap func(pcmu []byte, ssrc, ts uint32, arrived int64)
+}
+
+func (p *tapPhone) TapVoice(fn func(pcmu []byte, ssrc, ts uint32, arrived int64)) {
+	p.mu.Lock()
+	p.tap = fn
+	p.mu.Unlock()
+}
+
+// send feeds one packet as if it arrived now; false when untapped.
+func (p *tapPhone) send(pcmu []byte, ssrc, ts uint32) bool {
+	p.mu.Lock()
+	fn := p.tap
+	p.mu.Unlock()
+	if fn == nil {
+		return false
+	}
+	fn(pcmu, ssrc, ts, time.Now().UnixNano())
+	return true
+}
+
+// packetSink keeps the packets a browser would get.
+type packetSink struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (s *packetSink) WriteRTP(p *rtp.Packet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *p
+	c.Payload = append([]byte(nil), p.Payload...)
+	s.pkts = append(s.pkts, c)
+	return nil
+}
+
+func (s *packetSink) take() []rtp.Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.pkts
+	s.pkts = nil
+	return out
+}
+
+// TestPhoneVoiceTap: with G.711 to browsers, a leg that taps its voice
+// sends each voiced packet as it arrives, the payload as received, the
+// caller's timing kept in the timestamps (a lost packet leaves its gap), a
+// marker at each talk spurt, nothing for silence past the VAD's hangover,
+// nothing while muted, and nothing twice (the tick does not send it too).
+func TestPhoneVoiceTap(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		t.Run(map[int]string{0: "inline", 2: "encode workers"}[workers], func(t *testing.T) {
+			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: bridge.PhoneVoicePCMU})
+			t.Cleanup(e.Close)
+			opRec := newRecorder("operator")
+			op, err := e.Host(&dialroom.Number{Digits: "06011114444", Operator: "op"}, "Op",
+				dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
+			m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.AttachPhoneAudio(phone); err != nil {
+				t.Fatal(err)
+			}
+			ev, _ := opRec.waitFor(t, 0, "the phone's track", func(ev bridge.Event) bool {
+				ta, ok := ev.(bridge.TrackAdded)
+				return ok && ta.Track.Member() == m
+			})
+			sink := &packetSink{}
+			ev.(bridge.TrackAdded).Track.Subscribe(sink)
+
+			tone := make([]byte, 160)
+			pcm := make([]int16, 160)
+			for i := range pcm {
+				pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+			}
+			media.PCMU.Encode(tone, pcm)
+			quiet := make([]byte, 160)
+			media.PCMU.Encode(quiet, make([]int16, 160))
+			var sent []uint32 // timestamps of the tone packets fed
+			ts := uint32(1000)
+			feed := func(n int, payload []byte, lose int) {
+				for i := range n {
+					ts += 160
+					if i == lose {
+						continue
+					}
+					if !phone.send(payload, 0xabc, ts) {
+						t.Fatal("the leg was not tapped")
+					}
+					if &payload[0] == &tone[0] {
+						sent = append(sent, ts)
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			feed(25, tone, 10) // a talk spurt with one packet lost
+			feed(60, quiet, -1)
+			feed(10, tone, -1) // the next spurt
+			time.Sleep(200 * time.Millisecond)
+			got := sink.take()
+
+			var tones, markers int
+			for i, p := range got {
+				if p.Marker {
+					markers++
+				}
+				if string(p.Payload) == string(tone) {
+					tones++
+				}
+				if i > 0 && p.SequenceNumber != got[i-1].SequenceNumber+1 {
+					t.Errorf("packet %d: sequence %d after %d", i, p.SequenceNumber, got[i-1].SequenceNumber)
+				}
+			}
+			if tones != len(sent) {
+				t.Errorf("%d tone packets reached the browser, want the %d fed (each once)", tones, len(sent))
+			}
+			if markers != 2 {
+				t.Errorf("%d talk spurt markers, want 2", markers)
+			}
+			if len(got) > len(sent)+15 {
+				t.Errorf("%d packets for %d voiced ones: silence was sent past the hangover", len(got), len(sent))
+			}
+			// The caller's timing: the same steps, the lost packet's gap kept.
+			if len(got) > 11 {
+				if d := got[10].Timestamp - got[9].Timestamp; d != 320 {
+					t.Errorf("timestamp step over the lost packet %d, want 320", d)
+				}
+				if d := got[1].Timestamp - got[0].Timestamp; d != 160 {
+					t.Errorf("timestamp step %d, want 160", d)
+				}
+			}
+
+			m.SetMuted(true)
+			feed(10, tone, -1)
+			time.Sleep(100 * time.Millisecond)
+			if n := len(sink.take()); n != 0 {
+				t.Errorf("%d packets sent while muted", n)
+			}
+			m.Leave("left")
+			if phone.send(tone, 0xabc, ts+160) {
+				t.Error("the leg is still tapped after leaving")
+			}
+		})
+	}
+}
