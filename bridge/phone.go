@@ -36,9 +36,10 @@ type PhoneFrameArrival interface {
 	FrameArrival() int64
 }
 
-// PhoneVoiceTap is what a PhoneAudio may also implement so that, with
-// PhoneVoicePCMU, the caller's voice leaves for the browsers as each packet
-// arrives rather than after the mix's jitter buffer and the next tick:
+// PhoneVoiceTap is what a PhoneAudio may also implement so that the
+// caller's voice leaves for the browsers as each packet arrives (as G.711,
+// or encoded to Opus frame by frame) rather than after the mix's jitter
+// buffer and the next tick:
 // browsers run a jitter buffer of their own, so the phone → browser path
 // need not wait for ours (phonetap.go).
 type PhoneVoiceTap interface {

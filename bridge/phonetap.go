@@ -12,34 +12,47 @@ import (
 const maxTapPayload = 480
 
 // voiceTap sends a phone leg's voice to the room's browsers as each packet
-// arrives (PhoneVoicePCMU with a PhoneAudio that implements PhoneVoiceTap),
-// G.711 as the caller sent it: no jitter buffer, no concealment and no
-// wait for the next tick on the way, since the browsers' own jitter buffers
-// absorb the network's jitter and conceal its losses. Only voiced packets
-// go (a VAD of its own, as the tick's would decide for the mix), not while
-// the member is muted, and only while a browser receives the leg's track.
+// arrives (a PhoneAudio that implements PhoneVoiceTap), rather than taking
+// each 20 ms frame after the mix's jitter buffer at the next tick: the
+// browsers' own jitter buffers absorb the network's jitter and conceal its
+// losses, so the phone → browser path need not wait for ours. With
+// PhoneVoicePCMU a packet goes on as received (A-law converted by the leg);
+// with PhoneVoiceOpus it is cut into 20 ms frames (phones nearly always
+// send 20 ms packets; others are re-framed) and each frame encoded. Only
+// voiced packets go (a VAD of its own, deciding as the tick's does for the
+// mix), not while the member is muted, and only while a browser receives
+// the leg's track.
 //
 // packet runs on the leg's receive goroutine and owns the fields; the
-// packets themselves are written by the encode worker holding the room, in
-// arrival order, through the room's browser queue (browserencode.go).
+// writes (and the Opus encoding) happen on the encode worker holding the
+// room, in arrival order, through the room's browser queue
+// (browserencode.go), which owns the leg's RTP header and encoder.
 type voiceTap struct {
-	ra  *roomAudio
-	p   *audioPart
-	vad *media.VAD
-	pcm [maxTapPayload]int16
+	ra   *roomAudio
+	p    *audioPart
+	opus bool
+	vad  *media.VAD
+	pcm  [maxTapPayload]int16
 
 	talking bool // the last packet was sent: the next one is no talk spurt's first
+	quiet   int  // Opus: packets not sent since the last one sent
 
-	// Our RTP timestamps follow the caller's (8 kHz both), offset so that
-	// our track's timeline stays continuous when the caller's stream
-	// restarts (a new SSRC after a re-INVITE, or a jump).
+	// Opus: samples waiting to make a 20 ms frame, and our timestamp (8 kHz)
+	// of the first.
+	acc   [maxTapPayload + PhoneFrameSamples]int16
+	accN  int
+	accTS uint32
+
+	// Our RTP timestamps (8 kHz; ×6 for Opus's 48 kHz clock) follow the
+	// caller's, offset so that our track's timeline stays continuous when
+	// the caller's stream restarts (a new SSRC after a re-INVITE, a jump).
 	started         bool
 	ssrc            uint32
 	lastIn, lastOut uint32
 }
 
 func newVoiceTap(ra *roomAudio, p *audioPart) *voiceTap {
-	return &voiceTap{ra: ra, p: p, vad: newVAD()}
+	return &voiceTap{ra: ra, p: p, opus: p.voice == PhoneVoiceOpus, vad: newVAD()}
 }
 
 // packet is the leg's tap (PhoneVoiceTap.TapVoice).
@@ -50,13 +63,38 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 	n := media.PCMU.Decode(v.pcm[:], pcmu)
 	voiced := v.vad.Detect(v.pcm[:n])
 	out := v.timestamp(ssrc, ts, uint32(n))
-	if !voiced || v.p.member.muted.Load() || !v.p.out.listened() {
-		v.talking = false
+	send := voiced && !v.p.member.muted.Load() && v.p.out.listened()
+	if !v.opus {
+		if send {
+			v.ra.queueTapped(v.p, tappedPacket{payload: pcmu, ts: out, marker: !v.talking, arrived: arrived})
+		}
+		v.talking = send
 		return
 	}
-	marker := !v.talking // RFC 3551 §4.1: the first packet of a talk spurt
-	v.talking = true
-	v.ra.queueTapped(v.p, pcmu, out, marker, arrived)
+	if v.accN > 0 && out != v.accTS+uint32(v.accN) {
+		v.accN = 0 // a gap or a packet from behind: drop the partial frame
+	}
+	if v.accN == 0 {
+		v.accTS = out
+	}
+	v.accN += copy(v.acc[v.accN:], v.pcm[:n])
+	for v.accN >= PhoneFrameSamples {
+		switch {
+		case send:
+			v.ra.queueTapped(v.p, tappedPacket{pcm: v.acc[:PhoneFrameSamples], ts: v.accTS * (opusTicksPerFrame / PhoneFrameSamples),
+				marker: !v.talking, arrived: arrived})
+			v.quiet = 0
+		case v.quiet == encoderIdleFrames-1:
+			// Quiet long enough: the worker releases the leg's encoder.
+			v.ra.queueTapped(v.p, tappedPacket{release: true})
+		}
+		if !send {
+			v.quiet++
+		}
+		v.talking = send
+		v.accN = copy(v.acc[:], v.acc[PhoneFrameSamples:v.accN])
+		v.accTS += PhoneFrameSamples
+	}
 }
 
 // timestamp maps the caller's RTP timestamp ts (of a packet of samples) to
@@ -80,28 +118,53 @@ func (v *voiceTap) timestamp(ssrc, ts, samples uint32) uint32 {
 	return v.lastOut
 }
 
-// queueTapped hands one arrived packet of phone leg p to the room's browser
-// queue (or sends it at once without encode workers). It runs on the
-// leg's receive goroutine.
-func (ra *roomAudio) queueTapped(p *audioPart, pcmu []byte, ts uint32, marker bool, arrived int64) {
+// tappedPacket is what the tap hands the worker: a G.711 payload to send
+// as it is, a 20 ms frame to encode to Opus, or the word to release the
+// leg's encoder.
+type tappedPacket struct {
+	payload []byte  // μ-law (PhoneVoicePCMU)
+	pcm     []int16 // one frame (PhoneVoiceOpus)
+	ts      uint32  // our RTP timestamp, in the track's clock
+	marker  bool
+	arrived int64
+	release bool
+}
+
+// queueTapped hands one tapped packet of phone leg p to the room's browser
+// queue (or sends it at once without encode workers). It runs on the leg's
+// receive goroutine.
+func (ra *roomAudio) queueTapped(p *audioPart, tp tappedPacket) {
 	ra.queueJob(func(j *browserJob, full bool) bool {
-		if full {
+		if full && !tp.release {
 			return false // the workers are half a second behind: the browsers conceal it
 		}
-		*j = browserJob{p: p, tapped: true, send: true, ts: ts, marker: marker, arrived: arrived, n: uint16(len(pcmu))}
-		copy(j.payload[:], pcmu)
+		*j = browserJob{p: p, tapped: true, send: !tp.release, ts: tp.ts, marker: tp.marker, arrived: tp.arrived}
+		j.n = uint16(copy(j.payload[:], tp.payload))
+		copy(j.pcm[:], tp.pcm)
 		return true
 	})
 }
 
-// sendTapped writes one tapped packet to the browsers. It runs where
-// sendToBrowsers runs.
+// sendTapped writes one tapped packet to the browsers, encoding it first
+// with Opus. It runs where sendToBrowsers runs and shares its state.
 func (ra *roomAudio) sendTapped(j *browserJob) {
 	p := j.p
+	payload := j.payload[:j.n]
+	if p.voice == PhoneVoiceOpus {
+		if !j.send {
+			if p.enc != nil {
+				ra.releaseEncoder(p)
+			}
+			return
+		}
+		if payload = ra.encodeForBrowsers(p, j.pcm[:]); payload == nil {
+			return
+		}
+	}
 	p.pkt.SequenceNumber++
 	p.pkt.Timestamp = j.ts
 	p.pkt.Marker = j.marker
-	p.pkt.Payload = j.payload[:j.n]
+	p.pkt.Payload = payload
 	p.out.WriteRTP(&p.pkt)
 	if j.arrived != 0 {
 		ra.room.engine.metrics.phoneVoiceSent(time.Duration(time.Now().UnixNano() - j.arrived))

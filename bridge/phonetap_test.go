@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/e2e"
 	"github.com/dialroom/dialroom/media"
 )
 
@@ -62,15 +63,30 @@ func (s *packetSink) take() []rtp.Packet {
 	return out
 }
 
-// TestPhoneVoiceTap: with G.711 to browsers, a leg that taps its voice
-// sends each voiced packet as it arrives, the payload as received, the
-// caller's timing kept in the timestamps (a lost packet leaves its gap), a
-// marker at each talk spurt, nothing for silence past the VAD's hangover,
-// nothing while muted, and nothing twice (the tick does not send it too).
+// TestPhoneVoiceTap: a leg that taps its voice sends each voiced packet as
+// it arrives (G.711: the payload as received; Opus: encoded, and decoding
+// to the caller's tone), the caller's timing kept in the timestamps (a lost
+// packet leaves its gap), a marker at each talk spurt, nothing for silence
+// past the VAD's hangover, nothing while muted, and nothing twice (the
+// tick does not send it too).
 func TestPhoneVoiceTap(t *testing.T) {
-	for _, workers := range []int{0, 2} {
-		t.Run(map[int]string{0: "inline", 2: "encode workers"}[workers], func(t *testing.T) {
-			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: bridge.PhoneVoicePCMU})
+	for _, voice := range []bridge.PhoneVoice{bridge.PhoneVoicePCMU, bridge.PhoneVoiceOpus} {
+		for _, workers := range []int{0, 2} {
+			name := map[bridge.PhoneVoice]string{bridge.PhoneVoiceOpus: "opus", bridge.PhoneVoicePCMU: "pcmu"}[voice] + "/" +
+				map[int]string{0: "inline", 2: "encode workers"}[workers]
+			t.Run(name, func(t *testing.T) { testPhoneVoiceTap(t, voice, workers) })
+		}
+	}
+}
+
+func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
+	step := uint32(160) // our timestamp per 20 ms
+	if voice == bridge.PhoneVoiceOpus {
+		step = 960
+	}
+	{
+		{
+			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: voice})
 			t.Cleanup(e.Close)
 			opRec := newRecorder("operator")
 			op, err := e.Host(&dialroom.Number{Digits: "06011114444", Operator: "op"}, "Op",
@@ -125,11 +141,21 @@ func TestPhoneVoiceTap(t *testing.T) {
 			got := sink.take()
 
 			var tones, markers int
+			var heard []int16
+			dec, _ := media.NewOpusDecoder(8000)
 			for i, p := range got {
 				if p.Marker {
 					markers++
 				}
-				if string(p.Payload) == string(tone) {
+				if voice == bridge.PhoneVoiceOpus {
+					buf := make([]int16, 960)
+					if n, err := dec.Decode(buf, p.Payload); err == nil {
+						heard = append(heard, buf[:n]...)
+					}
+					if i < len(sent) {
+						tones++ // compared by level below
+					}
+				} else if string(p.Payload) == string(tone) {
 					tones++
 				}
 				if i > 0 && p.SequenceNumber != got[i-1].SequenceNumber+1 {
@@ -147,11 +173,16 @@ func TestPhoneVoiceTap(t *testing.T) {
 			}
 			// The caller's timing: the same steps, the lost packet's gap kept.
 			if len(got) > 11 {
-				if d := got[10].Timestamp - got[9].Timestamp; d != 320 {
-					t.Errorf("timestamp step over the lost packet %d, want 320", d)
+				if d := got[10].Timestamp - got[9].Timestamp; d != 2*step {
+					t.Errorf("timestamp step over the lost packet %d, want %d", d, 2*step)
 				}
-				if d := got[1].Timestamp - got[0].Timestamp; d != 160 {
-					t.Errorf("timestamp step %d, want 160", d)
+				if d := got[1].Timestamp - got[0].Timestamp; d != step {
+					t.Errorf("timestamp step %d, want %d", d, step)
+				}
+			}
+			if voice == bridge.PhoneVoiceOpus {
+				if lvl := e2e.PCMToneLevel(heard, 8000, 1000); lvl < -30 {
+					t.Errorf("the Opus the browser got decodes to 1000 Hz at %.1f dBFS, want above -30", lvl)
 				}
 			}
 
@@ -165,6 +196,6 @@ func TestPhoneVoiceTap(t *testing.T) {
 			if phone.send(tone, 0xabc, ts+160) {
 				t.Error("the leg is still tapped after leaving")
 			}
-		})
+		}
 	}
 }

@@ -164,7 +164,7 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
-	if t, ok := a.(PhoneVoiceTap); ok && voice == PhoneVoicePCMU {
+	if t, ok := a.(PhoneVoiceTap); ok {
 		// From here the leg's receive goroutine calls the tap: p is complete.
 		p.tap = newVoiceTap(ra, p)
 		t.TapVoice(p.tap.packet)
