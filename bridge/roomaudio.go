@@ -80,7 +80,9 @@ func phoneOpusCodec() Codec {
 //     itself ("sum once, subtract self");
 //   - every talking phone leg's frame is encoded once (Opus, or G.711 with
 //     PhoneVoicePCMU) and forwarded to the browsers over its Track (nothing
-//     is encoded without browsers).
+//     is encoded without browsers); for a leg that taps its voice
+//     (PhoneVoiceTap, every sip leg) this happens as its packets arrive
+//     instead (phonetap.go), and the tick only mixes it.
 //
 // Participants change under the room's lock by replacing the parts slice
 // (copy-on-write); the tick reads it atomically and owns every codec, jitter
