@@ -70,13 +70,7 @@ func (s *packetSink) take() []rtp.Packet {
 // past the VAD's hangover, nothing while muted, and nothing twice (the
 // tick does not send it too).
 func TestPhoneVoiceTap(t *testing.T) {
-	for _, voice := range []bridge.PhoneVoice{bridge.PhoneVoicePCMU, bridge.PhoneVoiceOpus} {
-		for _, workers := range []int{0, 2} {
-			name := map[bridge.PhoneVoice]string{bridge.PhoneVoiceOpus: "opus", bridge.PhoneVoicePCMU: "pcmu"}[voice] + "/" +
-				map[int]string{0: "inline", 2: "encode workers"}[workers]
-			t.Run(name, func(t *testing.T) { testPhoneVoiceTap(t, voice, workers) })
-		}
-	}
+	forVoicesAndWorkers(t, testPhoneVoiceTap)
 }
 
 func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
@@ -84,118 +78,114 @@ func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
 	if voice == bridge.PhoneVoiceOpus {
 		step = 960
 	}
-	{
-		{
-			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: voice})
-			t.Cleanup(e.Close)
-			opRec := newRecorder("operator")
-			op, err := e.Host(&dialroom.Number{Digits: "06011114444", Operator: "op"}, "Op",
-				dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
-			m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := m.AttachPhoneAudio(phone); err != nil {
-				t.Fatal(err)
-			}
-			ev, _ := opRec.waitFor(t, 0, "the phone's track", func(ev bridge.Event) bool {
-				ta, ok := ev.(bridge.TrackAdded)
-				return ok && ta.Track.Member() == m
-			})
-			sink := &packetSink{}
-			ev.(bridge.TrackAdded).Track.Subscribe(sink)
+	e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: voice})
+	t.Cleanup(e.Close)
+	opRec := newRecorder("operator")
+	op, err := e.Host(&dialroom.Number{Digits: "06011114444", Operator: "op"}, "Op",
+		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
+	m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AttachPhoneAudio(phone); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := opRec.waitFor(t, 0, "the phone's track", func(ev bridge.Event) bool {
+		ta, ok := ev.(bridge.TrackAdded)
+		return ok && ta.Track.Member() == m
+	})
+	sink := &packetSink{}
+	ev.(bridge.TrackAdded).Track.Subscribe(sink)
 
-			tone := make([]byte, 160)
-			pcm := make([]int16, 160)
-			for i := range pcm {
-				pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	tone := make([]byte, 160)
+	pcm := make([]int16, 160)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	}
+	media.PCMU.Encode(tone, pcm)
+	quiet := make([]byte, 160)
+	media.PCMU.Encode(quiet, make([]int16, 160))
+	var sent []uint32 // timestamps of the tone packets fed
+	ts := uint32(1000)
+	feed := func(n int, payload []byte, lose int) {
+		for i := range n {
+			ts += 160
+			if i == lose {
+				continue
 			}
-			media.PCMU.Encode(tone, pcm)
-			quiet := make([]byte, 160)
-			media.PCMU.Encode(quiet, make([]int16, 160))
-			var sent []uint32 // timestamps of the tone packets fed
-			ts := uint32(1000)
-			feed := func(n int, payload []byte, lose int) {
-				for i := range n {
-					ts += 160
-					if i == lose {
-						continue
-					}
-					if !phone.send(payload, 0xabc, ts) {
-						t.Fatal("the leg was not tapped")
-					}
-					if &payload[0] == &tone[0] {
-						sent = append(sent, ts)
-					}
-					time.Sleep(2 * time.Millisecond)
-				}
+			if !phone.send(payload, 0xabc, ts) {
+				t.Fatal("the leg was not tapped")
 			}
-			feed(25, tone, 10) // a talk spurt with one packet lost
-			feed(60, quiet, -1)
-			feed(10, tone, -1) // the next spurt
-			time.Sleep(200 * time.Millisecond)
-			got := sink.take()
-
-			var tones, markers int
-			var heard []int16
-			dec, _ := media.NewOpusDecoder(8000)
-			for i, p := range got {
-				if p.Marker {
-					markers++
-				}
-				if voice == bridge.PhoneVoiceOpus {
-					buf := make([]int16, 960)
-					if n, err := dec.Decode(buf, p.Payload); err == nil {
-						heard = append(heard, buf[:n]...)
-					}
-					if i < len(sent) {
-						tones++ // compared by level below
-					}
-				} else if string(p.Payload) == string(tone) {
-					tones++
-				}
-				if i > 0 && p.SequenceNumber != got[i-1].SequenceNumber+1 {
-					t.Errorf("packet %d: sequence %d after %d", i, p.SequenceNumber, got[i-1].SequenceNumber)
-				}
+			if &payload[0] == &tone[0] {
+				sent = append(sent, ts)
 			}
-			if tones != len(sent) {
-				t.Errorf("%d tone packets reached the browser, want the %d fed (each once)", tones, len(sent))
-			}
-			if markers != 2 {
-				t.Errorf("%d talk spurt markers, want 2", markers)
-			}
-			if len(got) > len(sent)+15 {
-				t.Errorf("%d packets for %d voiced ones: silence was sent past the hangover", len(got), len(sent))
-			}
-			// The caller's timing: the same steps, the lost packet's gap kept.
-			if len(got) > 11 {
-				if d := got[10].Timestamp - got[9].Timestamp; d != 2*step {
-					t.Errorf("timestamp step over the lost packet %d, want %d", d, 2*step)
-				}
-				if d := got[1].Timestamp - got[0].Timestamp; d != step {
-					t.Errorf("timestamp step %d, want %d", d, step)
-				}
-			}
-			if voice == bridge.PhoneVoiceOpus {
-				if lvl := e2e.PCMToneLevel(heard, 8000, 1000); lvl < -30 {
-					t.Errorf("the Opus the browser got decodes to 1000 Hz at %.1f dBFS, want above -30", lvl)
-				}
-			}
-
-			m.SetMuted(true)
-			feed(10, tone, -1)
-			time.Sleep(100 * time.Millisecond)
-			if n := len(sink.take()); n != 0 {
-				t.Errorf("%d packets sent while muted", n)
-			}
-			m.Leave("left")
-			if phone.send(tone, 0xabc, ts+160) {
-				t.Error("the leg is still tapped after leaving")
-			}
+			time.Sleep(2 * time.Millisecond)
 		}
+	}
+	feed(25, tone, 10) // a talk spurt with one packet lost
+	feed(60, quiet, -1)
+	feed(10, tone, -1) // the next spurt
+	time.Sleep(200 * time.Millisecond)
+	got := sink.take()
+
+	var tones, markers int
+	var heard []int16
+	dec, _ := media.NewOpusDecoder(8000)
+	for i, p := range got {
+		if p.Marker {
+			markers++
+		}
+		if voice == bridge.PhoneVoiceOpus {
+			buf := make([]int16, 960)
+			if n, err := dec.Decode(buf, p.Payload); err == nil {
+				heard = append(heard, buf[:n]...)
+			}
+			if i < len(sent) {
+				tones++ // compared by level below
+			}
+		} else if string(p.Payload) == string(tone) {
+			tones++
+		}
+		if i > 0 && p.SequenceNumber != got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d: sequence %d after %d", i, p.SequenceNumber, got[i-1].SequenceNumber)
+		}
+	}
+	if tones != len(sent) {
+		t.Errorf("%d tone packets reached the browser, want the %d fed (each once)", tones, len(sent))
+	}
+	if markers != 2 {
+		t.Errorf("%d talk spurt markers, want 2", markers)
+	}
+	if len(got) > len(sent)+15 {
+		t.Errorf("%d packets for %d voiced ones: silence was sent past the hangover", len(got), len(sent))
+	}
+	// The caller's timing: the same steps, the lost packet's gap kept.
+	if len(got) > 11 {
+		if d := got[10].Timestamp - got[9].Timestamp; d != 2*step {
+			t.Errorf("timestamp step over the lost packet %d, want %d", d, 2*step)
+		}
+		if d := got[1].Timestamp - got[0].Timestamp; d != step {
+			t.Errorf("timestamp step %d, want %d", d, step)
+		}
+	}
+	if voice == bridge.PhoneVoiceOpus {
+		if lvl := e2e.PCMToneLevel(heard, 8000, 1000); lvl < -30 {
+			t.Errorf("the Opus the browser got decodes to 1000 Hz at %.1f dBFS, want above -30", lvl)
+		}
+	}
+
+	m.SetMuted(true)
+	feed(10, tone, -1)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(sink.take()); n != 0 {
+		t.Errorf("%d packets sent while muted", n)
+	}
+	m.Leave("left")
+	if phone.send(tone, 0xabc, ts+160) {
+		t.Error("the leg is still tapped after leaving")
 	}
 }

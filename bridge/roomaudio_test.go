@@ -96,11 +96,17 @@ func (s *browserSink) WriteRTP(p *rtp.Packet) error {
 // phone leg's voice as Opus (or G.711 μ-law when the engine is set so); the
 // room is mixed only while it has phone legs.
 func TestPhoneMix(t *testing.T) {
+	forVoicesAndWorkers(t, func(t *testing.T, voice bridge.PhoneVoice, workers int) { testPhoneMix(t, workers, voice) })
+}
+
+// forVoicesAndWorkers runs test as a subtest for each codec of phone voice
+// to browsers, with encoding on the tick (no workers) and on two workers.
+func forVoicesAndWorkers(t *testing.T, test func(t *testing.T, voice bridge.PhoneVoice, workers int)) {
 	for _, voice := range []bridge.PhoneVoice{bridge.PhoneVoiceOpus, bridge.PhoneVoicePCMU} {
 		for _, workers := range []int{0, 2} {
 			name := map[bridge.PhoneVoice]string{bridge.PhoneVoiceOpus: "opus", bridge.PhoneVoicePCMU: "pcmu"}[voice] + "/" +
-				map[int]string{0: "encode on the tick", 2: "encode workers"}[workers]
-			t.Run(name, func(t *testing.T) { testPhoneMix(t, workers, voice) })
+				map[int]string{0: "no workers", 2: "encode workers"}[workers]
+			t.Run(name, func(t *testing.T) { test(t, voice, workers) })
 		}
 	}
 }
