@@ -189,3 +189,59 @@ func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
 		t.Error("the leg is still tapped after leaving")
 	}
 }
+
+// TestPhoneVoiceTapReframes: with Opus, packets of another length than
+// 20 ms (here 30 ms) are cut into 20 ms frames on a continuous timeline.
+func TestPhoneVoiceTapReframes(t *testing.T) {
+	e := bridge.NewEngine(bridge.Config{PhoneVoice: bridge.PhoneVoiceOpus})
+	t.Cleanup(e.Close)
+	opRec := newRecorder("operator")
+	op, err := e.Host(&dialroom.Number{Digits: "06011115555", Operator: "op"}, "Op",
+		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
+	m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AttachPhoneAudio(phone); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := opRec.waitFor(t, 0, "the phone's track", func(ev bridge.Event) bool {
+		ta, ok := ev.(bridge.TrackAdded)
+		return ok && ta.Track.Member() == m
+	})
+	sink := &packetSink{}
+	ev.(bridge.TrackAdded).Track.Subscribe(sink)
+
+	const packets, samples = 20, 240 // 30 ms each
+	pcm := make([]int16, samples)
+	payload := make([]byte, samples)
+	for i := range packets {
+		for k := range pcm {
+			pcm[k] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i*samples+k)/8000))
+		}
+		media.PCMU.Encode(payload, pcm)
+		phone.send(payload, 1, uint32(i*samples))
+	}
+	got := sink.take()
+	if len(got) != packets*samples/160 {
+		t.Fatalf("%d frames from %d packets of 30 ms, want %d", len(got), packets, packets*samples/160)
+	}
+	dec, _ := media.NewOpusDecoder(8000)
+	var heard []int16
+	for i, p := range got {
+		if i > 0 && p.Timestamp-got[i-1].Timestamp != 960 {
+			t.Errorf("frame %d: timestamp step %d, want 960", i, p.Timestamp-got[i-1].Timestamp)
+		}
+		buf := make([]int16, 960)
+		if n, err := dec.Decode(buf, p.Payload); err == nil {
+			heard = append(heard, buf[:n]...)
+		}
+	}
+	if lvl := e2e.PCMToneLevel(heard[len(heard)/2:], 8000, 1000); lvl < -30 {
+		t.Errorf("the frames decode to 1000 Hz at %.1f dBFS, want above -30", lvl)
+	}
+}
