@@ -92,12 +92,11 @@ func (w *encodeWorkers) stop() {
 
 // queueForBrowsers hands phone leg p's frame of this tick (send: it talks
 // and browsers listen) to the room's queue and schedules the room; without
-// workers the frame is sent from the tick. It runs on the tick.
+// workers the tick itself works through the queue. Always through the
+// queue: a leg that taps its voice (phonetap.go) queues from its receive
+// goroutine, and the queue is what gives the room's browser-bound state one
+// owner at a time. It runs on the tick.
 func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
-	if ra.room.engine.encoders == nil {
-		ra.sendToBrowsers(p, p.in, send, step, p.arrived)
-		return
-	}
 	ra.queueJob(func(j *browserJob, full bool) bool {
 		*j = browserJob{p: p, step: step, send: send && !full, arrived: p.arrived}
 		if j.send {

@@ -378,7 +378,8 @@ func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
 // gap is timed right, and the marker bit starts each talk spurt.
 // The sequence number and timestamp belong to the leg's track, not to its
 // encoder, so they stay continuous when the encoder is released and another
-// taken. It runs on the tick, or on the encode worker holding the room
+// taken. It runs on whoever holds the room's browser queue: an encode
+// worker, or without workers the goroutine that queued the job
 // (browserencode.go). arrived is when the frame's packet arrived (Unix ns,
 // 0 if unknown), for Metrics.PhoneVoiceSent.
 func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step uint32, arrived int64) {
