@@ -30,6 +30,7 @@
 #                                is then per server core, without the load competing
 #                                (docs/benchmarks.md, "one server core"); empty: no pinning
 #   LOAD_PROFILE=FILE            the load generator's own CPU profile (go tool pprof)
+#   PHONE_CODEC=opus|pcmu        the spawned server's webrtc.phone_codec (default opus)
 #
 # One pass takes 2–5 minutes on 2 cores (the ramp stops where the server
 # saturates). Results: BENCH_DIR/phone-STAMP.txt (tables, markdown rows) and
@@ -49,6 +50,7 @@ WARMUP=${WARMUP:-3s}
 SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-}
 LOAD_PROFILE=${LOAD_PROFILE:-}
+PHONE_CODEC=${PHONE_CODEC:-opus}
 
 pin=()
 if [[ -n $SERVER_CPUS ]]; then
@@ -87,7 +89,8 @@ for run in $(seq "$RUNS"); do
 	for set in "${sets[@]}"; do
 		case $set in
 		ramp)
-			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown "${pin[@]}")
+			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown
+				--phone-codec "$PHONE_CODEC" "${pin[@]}")
 			if [[ -n $LOAD_PROFILE ]]; then
 				args+=(--cpuprofile "$LOAD_PROFILE")
 			fi ;;
