@@ -120,9 +120,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Record:       m.queueRecord,
 		Metrics:      metrics,
 		Logger:       m.Logger,
-		// Phone voice for browsers is encoded off the media clock's tick,
-		// one worker per core (bridge/browserencode.go).
-		EncodeWorkers: runtime.GOMAXPROCS(0),
+		// Phone voice for browsers is encoded off the media clock's tick
+		// (bridge/browserencode.go), by one worker per core but one: busy
+		// workers on every P make a due tick wait for one. On two cores
+		// shared with the load tool, one worker instead of two halved the
+		// clock's p99 at 320 legs (28.7 → 13 ms, medians of four passes,
+		// docs/benchmarks.md); one worker encodes ~20,000 frames a second.
+		EncodeWorkers: max(1, runtime.GOMAXPROCS(0)-1),
 		PhoneVoice:    phoneVoice(cfg.WebRTC.PhoneCodec),
 		// Rooms exist only once the HTTP and SIP sides run, after m.Web is set.
 		RoomEnded: func(number string) { m.Web.RoomEnded(number) },
