@@ -63,25 +63,15 @@ func (s *packetSink) take() []rtp.Packet {
 	return out
 }
 
-// TestPhoneVoiceTap: a leg that taps its voice sends each voiced packet as
-// it arrives (G.711: the payload as received; Opus: encoded, and decoding
-// to the caller's tone), the caller's timing kept in the timestamps (a lost
-// packet leaves its gap), a marker at each talk spurt, nothing for silence
-// past the VAD's hangover, nothing while muted, and nothing twice (the
-// tick does not send it too).
-func TestPhoneVoiceTap(t *testing.T) {
-	forVoicesAndWorkers(t, testPhoneVoiceTap)
-}
-
-func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
-	step := uint32(160) // our timestamp per 20 ms
-	if voice == bridge.PhoneVoiceOpus {
-		step = 960
-	}
+// tappedPhoneInRoom starts an engine with the given codec for phone voice
+// and encode workers, and a room with a browser (which publishes nothing)
+// and a tapPhone, whose track to browsers the returned sink receives.
+func tappedPhoneInRoom(t *testing.T, voice bridge.PhoneVoice, workers int) (*tapPhone, *bridge.Member, *packetSink) {
+	t.Helper()
 	e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: voice})
 	t.Cleanup(e.Close)
 	opRec := newRecorder("operator")
-	op, err := e.Host(&dialroom.Number{Digits: "06011114444", Operator: "op"}, "Op",
+	op, err := e.Host(&dialroom.Number{Digits: "06011116666", Operator: "op"}, "Op",
 		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +90,25 @@ func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
 	})
 	sink := &packetSink{}
 	ev.(bridge.TrackAdded).Track.Subscribe(sink)
+	return phone, m, sink
+}
+
+// TestPhoneVoiceTap: a leg that taps its voice sends each voiced packet as
+// it arrives (G.711: the payload as received; Opus: encoded, and decoding
+// to the caller's tone), the caller's timing kept in the timestamps (a lost
+// packet leaves its gap), a marker at each talk spurt, nothing for silence
+// past the VAD's hangover, nothing while muted, and nothing twice (the
+// tick does not send it too).
+func TestPhoneVoiceTap(t *testing.T) {
+	forVoicesAndWorkers(t, testPhoneVoiceTap)
+}
+
+func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
+	step := uint32(160) // our timestamp per 20 ms
+	if voice == bridge.PhoneVoiceOpus {
+		step = 960
+	}
+	phone, m, sink := tappedPhoneInRoom(t, voice, workers)
 
 	tone := make([]byte, 160)
 	pcm := make([]int16, 160)
@@ -193,28 +202,7 @@ func testPhoneVoiceTap(t *testing.T, voice bridge.PhoneVoice, workers int) {
 // TestPhoneVoiceTapReframes: with Opus, packets of another length than
 // 20 ms (here 30 ms) are cut into 20 ms frames on a continuous timeline.
 func TestPhoneVoiceTapReframes(t *testing.T) {
-	e := bridge.NewEngine(bridge.Config{PhoneVoice: bridge.PhoneVoiceOpus})
-	t.Cleanup(e.Close)
-	opRec := newRecorder("operator")
-	op, err := e.Host(&dialroom.Number{Digits: "06011115555", Operator: "op"}, "Op",
-		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
-	m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.AttachPhoneAudio(phone); err != nil {
-		t.Fatal(err)
-	}
-	ev, _ := opRec.waitFor(t, 0, "the phone's track", func(ev bridge.Event) bool {
-		ta, ok := ev.(bridge.TrackAdded)
-		return ok && ta.Track.Member() == m
-	})
-	sink := &packetSink{}
-	ev.(bridge.TrackAdded).Track.Subscribe(sink)
+	phone, _, sink := tappedPhoneInRoom(t, bridge.PhoneVoiceOpus, 0)
 
 	const packets, samples = 20, 240 // 30 ms each
 	pcm := make([]int16, samples)
