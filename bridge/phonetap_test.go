@@ -68,14 +68,7 @@ func (s *packetSink) take() []rtp.Packet {
 // and a tapPhone, whose track to browsers the returned sink receives.
 func tappedPhoneInRoom(t *testing.T, voice bridge.PhoneVoice, workers int) (*tapPhone, *bridge.Member, *packetSink) {
 	t.Helper()
-	e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: voice})
-	t.Cleanup(e.Close)
-	opRec := newRecorder("operator")
-	op, err := e.Host(&dialroom.Number{Digits: "06011116666", Operator: "op"}, "Op",
-		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: workers, PhoneVoice: voice}, "06011116666")
 	phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
 	m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
 	if err != nil {

@@ -99,6 +99,21 @@ func TestPhoneMix(t *testing.T) {
 	forVoicesAndWorkers(t, func(t *testing.T, voice bridge.PhoneVoice, workers int) { testPhoneMix(t, workers, voice) })
 }
 
+// hostedRoom starts an engine with cfg (closed in t.Cleanup) and the room
+// of number digits, hosted by a browser operator whose events opRec keeps.
+func hostedRoom(t *testing.T, cfg bridge.Config, digits string) (e *bridge.Engine, op *bridge.Member, opRec *recorder) {
+	t.Helper()
+	e = bridge.NewEngine(cfg)
+	t.Cleanup(e.Close)
+	opRec = newRecorder("operator")
+	op, err := e.Host(&dialroom.Number{Digits: digits, Operator: "op"}, "Op",
+		dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, op, opRec
+}
+
 // forVoicesAndWorkers runs test as a subtest for each codec of phone voice
 // to browsers, with encoding on the tick (no workers) and on two workers.
 func forVoicesAndWorkers(t *testing.T, test func(t *testing.T, voice bridge.PhoneVoice, workers int)) {
@@ -112,14 +127,7 @@ func forVoicesAndWorkers(t *testing.T, test func(t *testing.T, voice bridge.Phon
 }
 
 func testPhoneMix(t *testing.T, encodeWorkers int, voice bridge.PhoneVoice) {
-	e := bridge.NewEngine(bridge.Config{EncodeWorkers: encodeWorkers, PhoneVoice: voice})
-	t.Cleanup(e.Close)
-	n := &dialroom.Number{Digits: "06011112222", Operator: "op"}
-	opRec := newRecorder("operator")
-	op, err := e.Host(n, "Op", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: encodeWorkers, PhoneVoice: voice}, "06011112222")
 	// The browser publishes a 440 Hz tone as 48 kHz Opus, one packet per 20 ms.
 	browserTrack := op.Publish(bridge.TrackSpec{Kind: bridge.KindAudio, StreamID: op.ID(),
 		Codec: bridge.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
@@ -284,16 +292,9 @@ func TestPhoneVoiceSentDelay(t *testing.T) {
 	for _, workers := range []int{0, 2} {
 		t.Run(map[int]string{0: "on the tick", 2: "encode workers"}[workers], func(t *testing.T) {
 			metrics := &countingMetrics{}
-			e := bridge.NewEngine(bridge.Config{EncodeWorkers: workers, PhoneVoice: bridge.PhoneVoicePCMU, Metrics: metrics})
-			t.Cleanup(e.Close)
-			n := &dialroom.Number{Digits: "06011113333", Operator: "op"}
-			// A browser without a microphone: it publishes nothing and
-			// still hears the phones.
-			opRec := newRecorder("operator")
-			op, err := e.Host(n, "Op", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Op"}, opRec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The host is a browser without a microphone: it publishes
+			// nothing and still hears the phones.
+			_, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: workers, PhoneVoice: bridge.PhoneVoicePCMU, Metrics: metrics}, "06011113333")
 			for i, p := range []bridge.PhoneAudio{&arrivalPhone{tonePhone: tonePhone{freq: 1000}}, &tonePhone{freq: 660}} {
 				m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
 				if err != nil {
