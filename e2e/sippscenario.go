@@ -157,3 +157,24 @@ func SIPpReinvite(direction string, cseq, ms int) string {
 	return invite.String() + `  <recv response="200"/>` + sippAck(cseq) + fmt.Sprintf(`  <pause milliseconds="%d"/>
 `, ms)
 }
+
+// SIPpReliableRefusal expects the announcement before a refusal as a
+// reliable 183 (RFC 3262: Require: 100rel and an RSeq), acknowledges it
+// with a PRACK (RAck: the RSeq, the INVITE's CSeq; Supported repeats the
+// option tag found in the 183's Require), expects the PRACK's
+// 200, then the final status, and ACKs it. Use with SIPpUACWith and a
+// Supported or Require: 100rel line. A retransmitted 183 makes SIPp resend
+// its PRACK (its own retransmission detection).
+func SIPpReliableRefusal(status int) string {
+	prack := sippRequest{line: "PRACK [next_url] SIP/2.0", branch: "[branch]", to: sippToLast,
+		cseq: "2 PRACK", dialog: true, retrans: true, extra: "\n      RAck: [$rseq] 1 INVITE\n      Supported: [$required]"}
+	return `
+  <recv response="100" optional="true"/>
+  <recv response="183" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="RSeq:" check_it="true" assign_to="rseq"/>
+      <ereg regexp="100rel" search_in="hdr" header="Require:" check_it="true" assign_to="required"/>
+    </action>
+  </recv>` + prack.String() + fmt.Sprintf(`  <recv response="200"/>
+  <recv response="%d"/>`, status) + sippAckFailure("[branch-6]")
+}

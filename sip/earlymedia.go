@@ -58,11 +58,18 @@ func (s *Server) announceRefusal(req *sip.Request, tx sip.ServerTransaction, p *
 	defer c.cancel(nil)
 
 	code, reason := statusOf(cause)
+	// With 100rel the 183 goes reliably (prack.go); the refusal, not being
+	// a 2xx, need not wait for its PRACK (RFC 3262 §3), and it ends the
+	// retransmissions.
+	prov := newProvisionals(req, tx.Respond, s.contactFor(req), nil)
+	defer s.trackProvisionals(c.dlg.ID, prov)()
+	defer prov.finish()
 	body, err := c.answerSDP(o)
 	if err == nil {
 		res := sip.NewSDPResponseFromRequest(c.dlg.InviteRequest, body)
 		res.StatusCode, res.Reason = 183, "Session Progress"
-		err = c.dlg.WriteResponse(res)
+		res.AppendHeader(supportedHeader())
+		err = prov.send(res)
 	}
 	if err == nil {
 		c.applyOffer(o)
@@ -84,6 +91,7 @@ func (s *Server) announceRefusal(req *sip.Request, tx sip.ServerTransaction, p *
 		}
 		t.Stop()
 	}
+	prov.finish()
 	if err := c.dlg.Respond(code, reason, nil, statusHeaders(cause)...); err != nil {
 		log.Debug("sip: final response after the announcement", "err", err)
 	}

@@ -240,6 +240,7 @@ type (
 	calleeBye      struct{}
 	calleeReoffer  struct{ offer offer }
 	calleeTimedOut struct{}
+	prackTimedOut  struct{} // a reliable 180 or 183 to the caller went unacknowledged (prack.go)
 )
 
 // extensionCall is one call to an extension. Its state belongs to its
@@ -255,6 +256,7 @@ type extensionCall struct {
 	cancel context.CancelCauseFunc
 
 	in      *sipgo.DialogServerSession // the caller's leg
+	prov    *provisionals              // our 180 and 183 to the caller, reliably with 100rel (prack.go)
 	inOffer offer
 	inEP    *media.Endpoint
 	sdpMu   sync.Mutex // guards inSDP and outSDP: re-INVITEs are answered on handler goroutines
@@ -302,17 +304,13 @@ type extensionCall struct {
 // newExtensionCall creates the caller's dialog and both media endpoints and
 // files the call with the server. On error nothing is left behind.
 func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger) (*extensionCall, error) {
-	dua := s.dialog[req.Transport()]
-	if dua == nil {
-		if dua = s.dialog["UDP"]; dua == nil {
-			dua = s.dialog["TCP"]
-		}
-	}
+	dua := s.dialogUAFor(req)
 	dlg, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, mailbox: newMailbox()}
+	c.prov = newProvisionals(req, tx.Respond, &dua.ContactHDR, func() { c.post(prackTimedOut{}) })
 	// The relay's endpoints read with a goroutine each, not on the server's
 	// poller: the poller reads at the media clock's ticks, which would delay
 	// each relayed packet by up to a frame for nothing (nothing here mixes).
@@ -389,7 +387,9 @@ func (s *Server) removeExtensionCall(c *extensionCall) {
 // those too.
 func (c *extensionCall) run(bindings []Binding) {
 	s := c.srv
+	defer s.trackProvisionals(c.id, c.prov)()
 	defer func() {
+		c.prov.finish()
 		c.cancel(nil)
 		c.relay.stop()
 		_ = c.in.Close()
@@ -473,16 +473,19 @@ func (c *extensionCall) ring() *fork {
 				}
 				if !ringing {
 					ringing = true
-					if err := c.in.Respond(180, "Ringing", nil); err != nil {
-						c.log.Debug("sip: 180 to the caller", "err", err)
-					}
+					c.ringing()
 				}
 			case forkRinging:
 				if !ringing {
 					ringing = true
-					if err := c.in.Respond(180, "Ringing", nil); err != nil {
-						c.log.Debug("sip: 180 to the caller", "err", err)
-					}
+					c.ringing()
+				}
+			case prackTimedOut:
+				// RFC 3262 §3: a reliable provisional unacknowledged for
+				// 64·T1 ends the INVITE with a 5xx.
+				if giveUp(errNoPrack) {
+					c.refuse(504, "Server Time-out", "failed", errNoPrack)
+					return nil
 				}
 			case forkEnded:
 				ended++
@@ -517,9 +520,20 @@ func (c *extensionCall) ring() *fork {
 	}
 }
 
+// ringing tells the caller that a softphone rings: 180, reliably when the
+// caller supports 100rel.
+func (c *extensionCall) ringing() {
+	res := sip.NewResponseFromRequest(c.in.InviteRequest, 180, "Ringing", nil)
+	res.AppendHeader(supportedHeader())
+	if err := c.prov.send(res); err != nil {
+		c.log.Debug("sip: 180 to the caller", "err", err)
+	}
+}
+
 // refuse answers the caller's INVITE with a final status and records the
 // call as outcome.
 func (c *extensionCall) refuse(code int, reason, outcome string, cause error) {
+	c.prov.finish()
 	if err := c.in.Respond(code, reason, nil); err != nil {
 		c.log.Debug("sip: extension final response", "status", code, "err", err)
 	}
@@ -582,7 +596,21 @@ func (c *extensionCall) bridge(w *fork) bool {
 		c.refuse(500, "Server Internal Error", "failed", err)
 		return false
 	}
+	// RFC 3262 §3: no 2xx while a reliable provisional with SDP (our 183)
+	// awaits its PRACK.
+	if err := c.prov.awaitSDPAck(c.in.Context().Done()); err != nil {
+		c.byeCallee(w)
+		c.cancel(err)
+		if errors.Is(err, errCancelled) { // sipgo answered the CANCEL and the INVITE (487)
+			c.finish("abandoned", err)
+		} else {
+			c.refuse(504, "Server Time-out", "failed", err)
+		}
+		return false
+	}
+	c.prov.finish()
 	ok := sip.NewSDPResponseFromRequest(c.in.InviteRequest, body)
+	ok.AppendHeader(supportedHeader())
 	for _, h := range c.timer.headers() { // RFC 4028 §9
 		ok.AppendHeader(h)
 	}

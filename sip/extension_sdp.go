@@ -99,7 +99,8 @@ func (c *extensionCall) startEarly(f *fork, body []byte) bool {
 	}
 	res := sip.NewSDPResponseFromRequest(c.in.InviteRequest, answer)
 	res.StatusCode, res.Reason = 183, "Session Progress"
-	if err := c.in.WriteResponse(res); err != nil {
+	res.AppendHeader(supportedHeader())
+	if err := c.prov.send(res); err != nil {
 		c.relay.stop()
 		c.log.Debug("sip: 183 to the caller", "err", err)
 		return false

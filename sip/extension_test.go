@@ -228,6 +228,10 @@ func (p *sipPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(486, "Busy Here", nil)
 		return
 	case modeEarly:
+		// sipgo may hand two responses that arrive together to the UAC
+		// in either order; a pause keeps the 180 first, as a phone that
+		// rings before it plays anything would have it.
+		time.Sleep(50 * time.Millisecond)
 		res := sip.NewSDPResponseFromRequest(req, p.sdp())
 		res.StatusCode, res.Reason = 183, "Session Progress"
 		if err := dlg.WriteResponse(res); err != nil {

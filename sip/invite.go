@@ -29,6 +29,9 @@ const lookupTimeout = 5 * time.Second
 // goroutine, and keeps the INVITE transaction until the handler returns).
 // An INVITE inside a dialog (a To tag) is a re-INVITE.
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		s.onReinvite(req, tx)
 		return
@@ -185,14 +188,7 @@ func (s *Server) acceptCall(req *sip.Request, tx sip.ServerTransaction, o offer,
 // newCall creates the dialog and the media of an accepted INVITE and
 // registers the call with the server. On error nothing is left behind.
 func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger) (*call, error) {
-	dua := s.dialog[req.Transport()]
-	if dua == nil {
-		dua = s.dialog["UDP"]
-		if dua == nil {
-			dua = s.dialog["TCP"]
-		}
-	}
-	dlg, err := dua.ReadInvite(req, tx)
+	dlg, err := s.dialogUAFor(req).ReadInvite(req, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
@@ -292,6 +288,7 @@ func (c *call) run() {
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 §13.3.1.4)
 	// and returns once it came, or with an error after 64·T1 or a CANCEL.
 	ok := sip.NewSDPResponseFromRequest(c.dlg.InviteRequest, answer)
+	ok.AppendHeader(supportedHeader())
 	for _, h := range c.timer.headers() {
 		ok.AppendHeader(h)
 	}
@@ -443,6 +440,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 // target refresh change it).
 func (s *Server) reinviteOK(req *sip.Request, body []byte, timer sessionTimer) *sip.Response {
 	res := sip.NewSDPResponseFromRequest(req, body)
+	res.AppendHeader(supportedHeader())
 	for _, h := range timer.headers() {
 		res.AppendHeader(h)
 	}

@@ -91,6 +91,9 @@ func (s *Server) AuthFailures() uint64 { return s.auth.failures.Load() }
 // address of record is the authenticated user's, then add, refresh or
 // remove bindings and answer with every live one.
 func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
 	to, from := req.To(), req.From()
 	if to == nil || from == nil || req.CallID() == nil || req.CSeq() == nil {
 		s.respondErr(req, tx, fmt.Errorf("%w: From, To, Call-ID or CSeq missing", errMalformed))

@@ -178,6 +178,8 @@ type Server struct {
 	regs bindings       // softphone registrations (registrar.go)
 
 	exts extensionCalls // calls ringing or bridged to an extension (extension.go)
+
+	pracks prackIndex // reliable provisionals awaiting PRACK, by dialog ID (prack.go); guarded by mu
 }
 
 // New opens the listeners and starts serving. The caller must Close the
@@ -244,6 +246,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnCancel(s.onCancel)
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnRegister(s.onRegister)
+	s.srv.OnRequest(sip.PRACK, s.onPrack)
 
 	for _, a := range cfg.UDP {
 		conn, err := net.ListenPacket("udp", a)
@@ -283,6 +286,26 @@ func New(cfg Config) (*Server, error) {
 	s.log.Info("sip: listening", "udp", s.UDPAddrs(), "tcp", s.TCPAddrs(), "tls", s.TLSAddrs())
 	s.SyncTrunks()
 	return s, nil
+}
+
+// dialogUAFor returns the dialog layer that answers req: the one of the
+// transport it came on, else UDP's or TCP's.
+func (s *Server) dialogUAFor(req *sip.Request) *sipgo.DialogUA {
+	dua := s.dialog[req.Transport()]
+	if dua == nil {
+		if dua = s.dialog["UDP"]; dua == nil {
+			dua = s.dialog["TCP"]
+		}
+	}
+	return dua
+}
+
+// contactFor is our Contact in responses to req (RFC 3261 §12.1.1).
+func (s *Server) contactFor(req *sip.Request) sip.Header {
+	if dua := s.dialogUAFor(req); dua != nil {
+		return &dua.ContactHDR
+	}
+	return nil
 }
 
 // addDialogUA makes the dialog layer for the first listener of a transport:
@@ -437,13 +460,16 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 
 // allowHeader lists the methods we handle (RFC 3261 §20.5).
 func allowHeader() sip.Header {
-	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER")
+	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PRACK")
 }
 
 // onOptions answers OPTIONS (RFC 3261 §11) with what we accept: carriers
 // and load balancers use it as a keep-alive.
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(req, tx, 200, "OK", allowHeader(), sip.NewHeader("Accept", "application/sdp"))
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
+	s.respond(req, tx, 200, "OK", allowHeader(), sip.NewHeader("Accept", "application/sdp"), supportedHeader())
 }
 
 // onAck confirms the dialog of an answered call (RFC 3261 §13.3.1.4). An
@@ -461,6 +487,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 // onBye ends a call from the caller's side (RFC 3261 §15.1.2): 200 OK, then
 // the call's goroutine tears it down.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
 	c := s.lookupCall(req)
 	if c == nil || c.dlg == nil {
 		if s.onDialoutBye(req, tx) || s.onExtensionBye(req, tx) {
