@@ -35,8 +35,9 @@ type browserJob struct {
 	p       *audioPart
 	step    uint32
 	send    bool
-	arrived int64                    // the frame's packet's arrival (Unix ns), 0 if unknown
-	pcm     [PhoneFrameSamples]int16 // the frame, when send
+	arrived int64                       // the frame's packet's arrival (Unix ns), 0 if unknown
+	pcm     [WidebandFrameSamples]int16 // the frame, when send: pcm[:samples]
+	samples uint16
 
 	// A packet sent as it arrived (phonetap.go) instead of a tick's frame.
 	tapped  bool
@@ -100,7 +101,7 @@ func (ra *roomAudio) queueForBrowsers(p *audioPart, send bool, step uint32) {
 	ra.queueJob(func(j *browserJob, full bool) bool {
 		*j = browserJob{p: p, step: step, send: send && !full, arrived: p.arrived}
 		if j.send {
-			copy(j.pcm[:], p.in)
+			j.samples = uint16(copy(j.pcm[:], p.in[:p.frameSamples()]))
 		}
 		return true
 	})
@@ -158,7 +159,7 @@ func (ra *roomAudio) workBrowserJobs() {
 			if j.tapped {
 				ra.sendTapped(j)
 			} else {
-				ra.sendToBrowsers(j.p, j.pcm[:], j.send, j.step, j.arrived)
+				ra.sendToBrowsers(j.p, j.pcm[:j.samples], j.send, j.step, j.arrived)
 			}
 			j.p = nil // let a removed leg be collected
 		}

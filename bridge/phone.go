@@ -6,6 +6,21 @@ package bridge
 // (MEDIA-COSTS.md: 2.3x cheaper than 48 kHz).
 const PhoneFrameSamples = 160
 
+// WidebandFrameSamples is a wideband phone leg's frame: 20 ms at 16 kHz.
+const WidebandFrameSamples = 320
+
+// PhoneWideband is what a PhoneAudio implements when its call carries
+// wideband audio (G.722 or Opus to a softphone or an HD-voice trunk):
+// ReadFrame and WriteFrame then take WidebandFrameSamples of 16 kHz PCM.
+// While a room has such a leg it mixes at 16 kHz: browsers' Opus is decoded
+// at 16 kHz, narrowband legs are resampled up for the mix and the mix they
+// hear down (media.Upsampler2, media.Downsampler2), and the wideband leg's
+// voice reaches browsers as 16 kHz Opus. The answer must not change for the
+// attachment's lifetime (the call keeps its codec's rate).
+type PhoneWideband interface {
+	Wideband() bool
+}
+
 // PhoneAudio is the audio of a phone leg as the room's mixer sees it: 8 kHz
 // mono PCM, one 20 ms frame per tick of the shared media clock. The sip package
 // implements it on top of its RTP endpoint, jitter buffer and G.711 codec.

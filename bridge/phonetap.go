@@ -140,7 +140,7 @@ func (ra *roomAudio) queueTapped(p *audioPart, tp tappedPacket) {
 		}
 		*j = browserJob{p: p, tapped: true, send: !tp.release, ts: tp.ts, marker: tp.marker, arrived: tp.arrived}
 		j.n = uint16(copy(j.payload[:], tp.payload))
-		copy(j.pcm[:], tp.pcm)
+		j.samples = uint16(copy(j.pcm[:], tp.pcm))
 		return true
 	})
 }
@@ -157,7 +157,7 @@ func (ra *roomAudio) sendTapped(j *browserJob) {
 			}
 			return
 		}
-		if payload = ra.encodeForBrowsers(p, j.pcm[:]); payload == nil {
+		if payload = ra.encodeForBrowsers(p, j.pcm[:j.samples]); payload == nil {
 			return
 		}
 	}

@@ -41,6 +41,13 @@ func (v PhoneVoice) trackFormat() (Codec, uint8, uint32) {
 // refused an encoder or a frame). It runs wherever sendToBrowsers runs.
 func (ra *roomAudio) encodeForBrowsers(p *audioPart, pcm []int16) []byte {
 	if p.voice == PhoneVoicePCMU {
+		if len(pcm) == WidebandFrameSamples {
+			// A wideband leg's voice as G.711: its narrowband part.
+			if p.voiceDown == nil {
+				p.voiceDown, p.voiceBuf = media.NewDownsampler2(), make([]int16, PhoneFrameSamples)
+			}
+			pcm = p.voiceBuf[:p.voiceDown.Downsample(p.voiceBuf, pcm)]
+		}
 		return p.buf[:media.PCMU.Encode(p.buf, pcm)]
 	}
 	if p.enc == nil && !ra.takeEncoder(p) {

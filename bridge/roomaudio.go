@@ -66,6 +66,16 @@ const (
 // mobile paths recover a lost phone frame from the next packet.
 var phoneOpusEncoder = media.OpusEncoderConfig{Rate: 8000, Complexity: 1, FEC: true, PacketLossPercent: 5}
 
+// widebandOpusEncoder encodes a wideband leg's voice (PhoneWideband: a
+// softphone on G.722 or Opus) for browsers at 16 kHz, where SILK's wideband
+// mode carries what narrowband cannot (up to 8 kHz). Complexity 5, the
+// media default, not 1: a room has one or two such legs (the operator's
+// softphone), and their voice is the one that is worth the better search.
+// Such encoders are not pooled (the room's pool holds 8 kHz ones).
+func widebandOpusEncoder() media.OpusEncoderConfig {
+	return media.OpusEncoderConfig{Rate: 16000, Complexity: media.DefaultOpusComplexity, FEC: true, PacketLossPercent: 5}
+}
+
 // phoneOpusCodec is what a phone leg's track to browsers carries.
 func phoneOpusCodec() Codec {
 	return Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
@@ -76,6 +86,11 @@ func phoneOpusCodec() Codec {
 // no clock tick at all. Each tick (on a shared media clock goroutine):
 //   - every phone leg's frame is read and run through its VAD;
 //   - every browser's Opus is decoded once to 8 kHz (only for the phone mix);
+//   - while the room has a wideband leg (PhoneWideband) all of this happens
+//     at 16 kHz instead: browsers are decoded at 16 kHz, and a narrowband
+//     leg's talking frames are resampled up for the mix and the mix it
+//     hears down again (its own filters, so nothing above 4 kHz aliases
+//     into what a G.711 phone hears);
 //   - the mixer sums the talkers once and gives each phone leg the mix minus
 //     itself ("sum once, subtract self");
 //   - every talking phone leg's frame is encoded once (Opus, or G.711 with
@@ -95,6 +110,10 @@ type roomAudio struct {
 
 	legs    []*media.MixerLeg // tick scratch
 	lastSeq uint64            // last tick seen, to keep RTP timestamps in step
+	// wideMixer mixes at 16 kHz while a wideband leg is in the room (made
+	// at the first such tick); rate is the rate of the last tick. Tick's.
+	wideMixer *media.Mixer
+	rate      int
 
 	// encoders holds up to encoderPoolSize reset encoders that phone legs
 	// released; only whoever sends to browsers uses it (browserencode.go).
@@ -113,6 +132,13 @@ type audioPart struct {
 
 	// phone legs
 	phone      PhoneAudio
+	wide       bool                // the leg is wideband (PhoneWideband): its frames are 16 kHz
+	up         *media.Upsampler2   // a narrowband leg in a wideband room: its frame for the mix (tick's)
+	down       *media.Downsampler2 // … and the mix it hears (tick's)
+	upBuf      []int16             // WidebandFrameSamples, up's output
+	downBuf    []int16             // PhoneFrameSamples, down's output
+	voiceDown  *media.Downsampler2 // a wideband leg's voice to browsers as G.711 (browser-bound state, phonevoice.go)
+	voiceBuf   []int16
 	arrival    PhoneFrameArrival  // phone, if it tells arrivals; else nil
 	tap        *voiceTap          // set when the leg's voice goes to browsers as it arrives (phonetap.go)
 	arrived    int64              // the arrival of this tick's frame (Unix ns), 0 if unknown; the tick's
@@ -130,6 +156,7 @@ type audioPart struct {
 	jb          *media.JitterBuffer
 	dec         *media.OpusDecoder
 	jbuf        []byte
+	decRate     int // the rate dec decodes at: the room's mixing rate (tick's)
 	unsubscribe func()
 }
 
@@ -161,13 +188,16 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	_, _ = rand.Read(ssrc[:])
 	voice := r.engine.cfg.PhoneVoice
 	codec, pt, frameTicks := voice.trackFormat()
-	p := &audioPart{member: m, phone: a, in: make([]int16, PhoneFrameSamples), vad: newVAD(),
-		voice: voice, frameTicks: frameTicks, buf: make([]byte, media.OpusMaxPayload)}
+	wb, _ := a.(PhoneWideband)
+	p := &audioPart{member: m, phone: a, in: make([]int16, WidebandFrameSamples), vad: newVAD(),
+		voice: voice, frameTicks: frameTicks, buf: make([]byte, media.OpusMaxPayload), wide: wb != nil && wb.Wideband()}
 	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
-	if t, ok := a.(PhoneVoiceTap); ok {
+	if t, ok := a.(PhoneVoiceTap); ok && !p.wide {
 		// From here the leg's receive goroutine calls the tap: p is complete.
+		// (The tap carries μ-law; a wideband leg's voice goes from the
+		// tick at 16 kHz instead.)
 		p.tap = newVoiceTap(ra, p)
 		t.TapVoice(p.tap.packet)
 	}
@@ -209,7 +239,7 @@ func (ra *roomAudio) addBrowserTrackLocked(t *Track) {
 	if err != nil {
 		return
 	}
-	p := &audioPart{member: t.member, track: t, jb: jb, dec: dec, in: make([]int16, PhoneFrameSamples),
+	p := &audioPart{member: t.member, track: t, jb: jb, dec: dec, decRate: 8000, in: make([]int16, WidebandFrameSamples),
 		jbuf: make([]byte, media.DefaultJitterMaxPayload), vad: newVAD()}
 	p.leg.Deaf = true // browsers hear the SFU, not this mix
 	p.unsubscribe = t.Subscribe(p)
@@ -290,6 +320,7 @@ func (ra *roomAudio) tick(t media.Tick) {
 	}
 	ra.lastSeq = t.Seq
 	now := t.Scheduled.UnixNano()
+	mixer, n := ra.mixerFor(*parts)
 
 	ra.legs = ra.legs[:0]
 	browsers := false
@@ -297,31 +328,40 @@ func (ra *roomAudio) tick(t media.Tick) {
 	var wall time.Time  // the jitter buffers' clock (packet arrivals); read once
 	for _, p := range *parts {
 		talking := false
+		in := p.in[:n]
 		if p.phone != nil {
-			ok := p.phone.ReadFrame(p.in)
+			in = p.in[:p.frameSamples()]
+			ok := p.phone.ReadFrame(in)
 			if p.arrival != nil {
 				p.arrived = p.arrival.FrameArrival()
 			}
-			talking = p.vad.Detect(p.in) && ok && !p.member.muted.Load()
+			talking = p.vad.Detect(in) && ok && !p.member.muted.Load()
 			if talking {
 				p.member.lastVoice.Store(now) // the talking indicator for phone members
+			}
+			if len(in) != n {
+				in = p.upsample(in, talking)
 			}
 		} else {
 			if !browsers {
 				engineNow, wall = ra.room.engine.now().UnixNano(), time.Now()
 			}
 			browsers = true
-			talking = p.readBrowser(engineNow, wall) && !p.member.muted.Load()
+			talking = p.readBrowser(engineNow, wall, n) && !p.member.muted.Load()
 		}
-		p.leg.In, p.leg.Talking = p.in, talking
+		p.leg.In, p.leg.Talking = in, talking
 		ra.legs = append(ra.legs, &p.leg)
 	}
-	ra.mixer.Mix(ra.legs)
+	mixer.Mix(ra.legs)
 	for _, p := range *parts {
 		if p.phone == nil {
 			continue
 		}
-		p.phone.WriteFrame(p.leg.Out, p.leg.Silent)
+		out := p.leg.Out
+		if len(out) != p.frameSamples() {
+			out = p.downsample(out)
+		}
+		p.phone.WriteFrame(out, p.leg.Silent)
 		// To browsers only while someone receives the leg's track: a
 		// browser without a microphone listens too. A tapped leg's voice
 		// went as it arrived.
@@ -329,6 +369,74 @@ func (ra *roomAudio) tick(t media.Tick) {
 			ra.queueForBrowsers(p, p.leg.Talking && p.out.listened(), step)
 		}
 	}
+}
+
+// mixerFor returns the mixer for this tick and its frame size: 16 kHz while
+// any phone leg of parts is wideband, else 8 kHz. When the rate changes the
+// resampling filters start afresh.
+func (ra *roomAudio) mixerFor(parts []*audioPart) (*media.Mixer, int) {
+	rate := 8000
+	for _, p := range parts {
+		if p.wide {
+			rate = 16000
+			break
+		}
+	}
+	if rate != ra.rate {
+		ra.rate = rate
+		for _, p := range parts {
+			if p.up != nil {
+				p.up.Reset()
+				p.down.Reset()
+			}
+		}
+	}
+	if rate == 8000 {
+		return ra.mixer, PhoneFrameSamples
+	}
+	if ra.wideMixer == nil {
+		ra.wideMixer, _ = media.NewMixer(WidebandFrameSamples) // 320 is valid; cannot fail
+	}
+	return ra.wideMixer, WidebandFrameSamples
+}
+
+// frameSamples is a phone leg's frame size at its own rate.
+func (p *audioPart) frameSamples() int {
+	if p.wide {
+		return WidebandFrameSamples
+	}
+	return PhoneFrameSamples
+}
+
+// upsample returns narrowband leg p's frame at 16 kHz for a wideband mix.
+// Only a talking frame is resampled (the mixer reads no other); a quiet one
+// restarts the filter from silence, which is what its history would hold
+// after a frame of nothing, give or take the quiet frame's noise.
+func (p *audioPart) upsample(in []int16, talking bool) []int16 {
+	if p.up == nil {
+		p.up, p.down = media.NewUpsampler2(), media.NewDownsampler2()
+		p.upBuf, p.downBuf = make([]int16, WidebandFrameSamples), make([]int16, PhoneFrameSamples)
+	}
+	if !talking {
+		p.up.Reset()
+		return p.upBuf
+	}
+	p.up.Upsample(p.upBuf, in)
+	return p.upBuf
+}
+
+// downsample returns the wideband mix out for narrowband leg p at 8 kHz;
+// nil out (silence) restarts the filter from silence, as feeding it a frame
+// of zeros would.
+func (p *audioPart) downsample(out []int16) []int16 {
+	if out == nil || p.down == nil {
+		if p.down != nil {
+			p.down.Reset()
+		}
+		return nil
+	}
+	p.down.Downsample(p.downBuf, out)
+	return p.downBuf
 }
 
 // readBrowser pops and decodes the browser's next frame into p.in and reports
@@ -346,20 +454,30 @@ func (ra *roomAudio) tick(t media.Tick) {
 // that, and what it missed was silence. now is the engine's clock in Unix nanoseconds, the one
 // lastVoice is kept on; wall is the time of the tick on the clock of packet
 // arrivals, for the jitter buffer's phase tracking (media.JitterBuffer.PopAt).
-func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
+func (p *audioPart) readBrowser(now int64, wall time.Time, n int) bool {
 	f := p.jb.PopAt(p.jbuf, wall)
 	if p.track.spec.AudioLevelExtID != 0 && now-p.member.lastVoice.Load() >= int64(quietAfter) {
 		return false
 	}
+	if rate := n * 50; rate != p.decRate {
+		// The room's rate changed (a wideband leg came or went): Opus
+		// decodes at any rate, but a decoder at one only.
+		dec, err := media.NewOpusDecoder(rate)
+		if err != nil {
+			return false
+		}
+		p.dec, p.decRate = dec, rate
+	}
+	in := p.in[:n]
 	var err error
 	switch f.Status {
 	case media.FramePlay:
-		_, err = p.dec.Decode(p.in, f.Payload)
+		_, err = p.dec.Decode(in, f.Payload)
 	case media.FrameLost:
 		if len(f.Payload) > 0 {
-			_, err = p.dec.DecodeFEC(p.in, f.Payload)
+			_, err = p.dec.DecodeFEC(in, f.Payload)
 		} else {
-			_, err = p.dec.Conceal(p.in)
+			_, err = p.dec.Conceal(in)
 		}
 	default:
 		return false
@@ -367,7 +485,7 @@ func (p *audioPart) readBrowser(now int64, wall time.Time) bool {
 	if err != nil {
 		return false
 	}
-	return p.vad.Detect(p.in)
+	return p.vad.Detect(in)
 }
 
 // sendToBrowsers encodes phone leg p's frame pcm (Opus or G.711, p.voice)
@@ -423,6 +541,14 @@ func (ra *roomAudio) sendToBrowsers(p *audioPart, pcm []int16, send bool, step u
 // and reused encoders. It reports false (and the frame goes unsent) only if
 // libopus refused a new encoder.
 func (ra *roomAudio) takeEncoder(p *audioPart) bool {
+	if p.wide {
+		enc, err := media.NewOpusEncoder(widebandOpusEncoder())
+		if err != nil {
+			return false
+		}
+		p.enc = enc
+		return true
+	}
 	if n := len(ra.encoders); n > 0 {
 		p.enc = ra.encoders[n-1]
 		ra.encoders[n-1] = nil
@@ -443,7 +569,7 @@ func (ra *roomAudio) takeEncoder(p *audioPart) bool {
 func (ra *roomAudio) releaseEncoder(p *audioPart) {
 	enc := p.enc
 	p.enc, p.quiet = nil, 0
-	if len(ra.encoders) < encoderPoolSize && enc.Reset() == nil {
+	if !p.wide && len(ra.encoders) < encoderPoolSize && enc.Reset() == nil {
 		ra.encoders = append(ra.encoders, enc)
 	}
 }

@@ -192,3 +192,47 @@ func BenchmarkPhoneLegMemory(b *testing.B) {
 	}
 	b.ReportMetric(perLeg/1024, "KiB/leg")
 }
+
+// wideBenchPhone is a benchPhone on a wideband call (G.722 or Opus).
+type wideBenchPhone struct{ benchPhone }
+
+func (p *wideBenchPhone) Wideband() bool { return true }
+
+// BenchmarkRoomTickWideband is BenchmarkRoomTick with two talkers, once with
+// every leg narrowband and once with one of the talkers on a wideband call:
+// the room then mixes at 16 kHz, the other talker is upsampled for the mix
+// and the seven narrowband listeners hear the mix downsampled. The codec
+// work of the wideband leg itself (G.722 or Opus, in package sip) is not
+// included.
+func BenchmarkRoomTickWideband(b *testing.B) {
+	for _, wide := range []bool{false, true} {
+		b.Run(map[bool]string{false: "narrowband", true: "one wideband talker"}[wide], func(b *testing.B) {
+			clock := media.NewClock(media.ClockConfig{})
+			clock.Close() // the benchmark drives ticks itself
+			e := NewEngine(Config{Clock: clock})
+			defer e.Close()
+			r := e.Room(&dialroom.Number{Digits: "06000000000", Operator: "op"}, "Op")
+			for i := 0; i < 2; i++ {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
+				m.Publish(TrackSpec{Kind: KindAudio, Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
+			}
+			for i := 0; i < 8; i++ {
+				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
+				var a PhoneAudio = &benchPhone{talking: i < 2}
+				if i == 0 && wide {
+					a = &wideBenchPhone{benchPhone{talking: true}}
+				}
+				if err := m.AttachPhoneAudio(a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ra := r.audio
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ra.tick(media.Tick{Seq: uint64(i + 1)})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
+		})
+	}
+}

@@ -44,7 +44,8 @@ const (
 func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 
 // codecs are the codec names a trunk may list, as written in SDP (RFC 3551).
-var codecs = []string{"PCMU", "PCMA", "opus"}
+// G722 and opus also let the trunk's calls into a conference be wideband.
+var codecs = []string{"PCMU", "PCMA", "G722", "opus"}
 
 // Trunk is a connection to a carrier: where to register, how to
 // authenticate, which addresses its calls come from, which numbers it
@@ -80,7 +81,9 @@ type Trunk struct {
 	// CallerID is the number presented on calls we place; "" leaves it to
 	// the carrier.
 	CallerID string
-	// Codecs lists the codecs to offer, most preferred first, as SDP names.
+	// Codecs lists the codecs to offer, most preferred first, as SDP names
+	// (dial-out offers its G.711 laws); G722 and opus in it also let the
+	// trunk's calls into a conference be answered wideband (sip/widecodec.go).
 	Codecs []string
 	// InboundAuth accepts calls from addresses outside Sources when they
 	// authenticate with the trunk's Username and Password (digest, RFC 3261

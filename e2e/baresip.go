@@ -349,7 +349,7 @@ func (p *Phone) accountLine(user, registrar string) string {
 	} else {
 		b.WriteString(";answermode=manual")
 	}
-	fmt.Fprintf(&b, ";audio_codecs=%s", strings.Join(o.Codecs, ","))
+	fmt.Fprintf(&b, ";audio_codecs=%s", AccountCodecs(o.Codecs))
 	return b.String()
 }
 

@@ -78,7 +78,7 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 		return
 	}
 
-	num, opName, o, err := s.prepare(d, req)
+	num, opName, o, err := s.prepare(d, req, trunkCodecChoice(trunk))
 	var timer sessionTimer
 	if err == nil {
 		timer, err = parseSessionTimer(req, time.Duration(s.minSE.Load()))
@@ -114,8 +114,9 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 
 // prepare decides whether the call can be answered: the route's action,
 // the number being live (patent claim 2: the number is checked before the
-// operator hears of the call) and a usable offer.
-func (s *Server) prepare(d dialplan.Decision, req *sip.Request) (*dialroom.Number, string, offer, error) {
+// operator hears of the call) and a usable offer, with a codec of codecs
+// (or G.711).
+func (s *Server) prepare(d dialplan.Decision, req *sip.Request, codecs codecChoice) (*dialroom.Number, string, offer, error) {
 	var num *dialroom.Number
 	var opName string
 	switch d.Action {
@@ -140,7 +141,8 @@ func (s *Server) prepare(d dialplan.Decision, req *sip.Request) (*dialroom.Numbe
 	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
 		return num, "", offer{}, fmt.Errorf("%w: content type %q", errUnsupportedBody, ct.Value())
 	}
-	o, err := parseOffer(req.Body())
+	// Into a conference the call may be wideband (widecodec.go).
+	o, err := parseOfferWith(req.Body(), codecs)
 	if err != nil {
 		return num, "", offer{}, err
 	}
@@ -192,7 +194,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, lo
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: media.G711Rate})
+	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: o.rtpClock()})
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +304,7 @@ func (c *call) run() {
 		c.hangUp(true)
 		return
 	}
-	c.log.Info("sip: answered", "remote", c.offer.Remote, "codec", c.offer.Codec.String())
+	c.log.Info("sip: answered", "remote", c.offer.Remote, "codec", c.offer.codecName())
 	if c.number == nil {
 		if !c.collectNumber(c.collect, c.route) {
 			c.recordUnjoined()
@@ -419,7 +421,11 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.offerInReinvite(c, req, tx, timer) // we offer; the ACK answers
 		return
 	}
-	o, err := parseOffer(req.Body())
+	var choice codecChoice // G.711
+	if c.leg.wide != nil {
+		choice.only = &c.leg.wide.format
+	}
+	o, err := parseOfferWith(req.Body(), choice)
 	if err != nil {
 		s.respondErr(req, tx, err)
 		return

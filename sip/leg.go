@@ -12,7 +12,9 @@ import (
 
 // leg is the media of one phone call: its RTP endpoint, the jitter buffer
 // and concealment of what the caller says, and the G.711 encoding of what
-// the caller hears. It implements bridge.PhoneAudio for the room's mixer.
+// the caller hears (or, for a wideband call, G.722 or Opus at 16 kHz:
+// widecodec.go). It implements bridge.PhoneAudio for the room's mixer, and
+// bridge.PhoneWideband.
 //
 // Who drives it: until the caller is admitted (and again while a goodbye
 // tone plays) the call subscribes the leg's tick to the shared media clock,
@@ -23,7 +25,9 @@ import (
 type leg struct {
 	ep     *media.Endpoint
 	codec  media.G711
-	dtmfPT int // -1: none negotiated
+	wide   *wideCodec // nil: the call is G.711 (codec)
+	pt     uint8      // the audio's payload type
+	dtmfPT int        // -1: none negotiated
 
 	// Receive side. jb is pushed by the endpoint's reader goroutine and popped
 	// by whichever tick drives the leg; conceal and the buffers belong to the
@@ -47,9 +51,9 @@ type leg struct {
 	sendMu  sync.Mutex
 	ts      uint32
 	started bool // first packet sent (marker bit, RFC 3551 §4.1)
-	enc     [bridge.PhoneFrameSamples]byte
-	frame   [bridge.PhoneFrameSamples]int16
-	cueBuf  [bridge.PhoneFrameSamples]int16
+	enc     [media.OpusMaxPayload]byte
+	frame   [bridge.WidebandFrameSamples]int16 // frame[:l.samples()] is used
+	cueBuf  [bridge.WidebandFrameSamples]int16
 
 	sending atomic.Bool // false while the caller holds the call (we answered recvonly/inactive)
 	inRoom  atomic.Bool // the room's mixer drives the leg
@@ -68,13 +72,41 @@ type playback struct {
 }
 
 func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
-	conceal, err := media.NewConcealer(media.G711Rate)
+	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, media.DefaultJitterMaxPayload)}
+	rate := media.G711Rate
+	if o.Wide.name != "" {
+		w, err := newWideCodec(o.Wide)
+		if err != nil {
+			return nil, err
+		}
+		l.wide, l.pt, rate = w, o.Wide.pt, 16000
+	}
+	conceal, err := media.NewConcealer(rate)
 	if err != nil {
 		return nil, err
 	}
-	l := &leg{codec: o.Codec, dtmfPT: o.DTMF, jb: jb, conceal: conceal, jbuf: make([]byte, media.DefaultJitterMaxPayload)}
+	l.conceal = conceal
 	l.sending.Store(true)
 	return l, nil
+}
+
+// Wideband is bridge.PhoneWideband's: the call's codec carries 16 kHz.
+func (l *leg) Wideband() bool { return l.wide != nil }
+
+// samples is the leg's frame: 160 samples (8 kHz) or 320 (16 kHz).
+func (l *leg) samples() int {
+	if l.wide != nil {
+		return bridge.WidebandFrameSamples
+	}
+	return bridge.PhoneFrameSamples
+}
+
+// ticksPerFrame is the RTP timestamp advance of one frame.
+func (l *leg) ticksPerFrame() uint32 {
+	if l.wide != nil {
+		return l.wide.format.ticksPerFrame()
+	}
+	return bridge.PhoneFrameSamples
 }
 
 // onPacket is the endpoint's OnPacket: audio to the jitter buffer, RFC 4733
@@ -90,7 +122,7 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		if key, ok := media.DTMFDigit(rep.Event); ok && l.onKey != nil {
 			l.onKey(key)
 		}
-	case p.PayloadType == l.codec.PayloadType():
+	case p.PayloadType == l.pt:
 		l.jb.Push(p, arrival)
 		if tap := l.tap.Load(); tap != nil {
 			l.tapVoice(*tap, p, arrival)
@@ -133,19 +165,28 @@ func (l *leg) ReadFrame(dst []int16) bool {
 	// ahead of the tick is played a frame sooner (media.JitterBuffer.PopAt).
 	f := l.jb.PopAt(l.jbuf, time.Now())
 	l.arrived = 0
-	switch {
-	case f.Status == media.FramePlay && f.PayloadType == l.codec.PayloadType():
-		l.arrived = f.Arrived
-		n := l.codec.Decode(dst, f.Payload)
-		clear(dst[n:])
-		l.conceal.Good(dst)
-		l.missing = 0
-		return true
-	case l.missing < 3:
+	if f.Status == media.FramePlay && f.PayloadType == l.pt {
+		ok := true
+		if l.wide != nil {
+			ok = l.wide.decode(dst, f.Payload)
+		} else {
+			n := l.codec.Decode(dst, f.Payload)
+			clear(dst[n:])
+		}
+		if ok {
+			l.arrived = f.Arrived
+			l.conceal.Good(dst)
+			l.missing = 0
+			return true
+		}
+	}
+	if l.missing < 3 {
 		// RFC 3550 loss, or the buffer ran dry: conceal (Concealer fades
-		// to silence within 60 ms).
+		// to silence within 60 ms; Opus has its own concealment).
 		l.missing++
-		l.conceal.Conceal(dst)
+		if l.wide == nil || !l.wide.conceal(dst) {
+			l.conceal.Conceal(dst)
+		}
 		return true
 	}
 	return false
@@ -165,13 +206,14 @@ func (l *leg) WriteFrame(pcm []int16, silent bool) {
 	}
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
-	if silent || len(pcm) < len(l.frame) {
-		clear(l.frame[:])
+	frame := l.frame[:l.samples()]
+	if silent || len(pcm) < len(frame) {
+		clear(frame)
 	} else {
-		copy(l.frame[:], pcm)
+		copy(frame, pcm)
 	}
 	if p := l.cue.Load(); p != nil {
-		n, err := p.src.Read(l.cueBuf[:])
+		n, err := p.src.Read(l.cueBuf[:len(frame)])
 		for i := range n {
 			l.frame[i] = sat16(int32(l.frame[i]) + int32(l.cueBuf[i]))
 		}
@@ -192,9 +234,10 @@ func (l *leg) tick(media.Tick) {
 	l.jb.Pop(l.jbuf)
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
-	clear(l.frame[:])
+	frame := l.frame[:l.samples()]
+	clear(frame)
 	if p := l.prompt.Load(); p != nil {
-		_, err := p.src.Read(l.frame[:])
+		_, err := p.src.Read(frame)
 		if err != nil && l.prompt.CompareAndSwap(p, nil) && p.done != nil {
 			p.done()
 		}
@@ -203,31 +246,48 @@ func (l *leg) tick(media.Tick) {
 }
 
 // sendLocked encodes l.frame and sends it. The timestamp advances by one
-// frame (160 at 8 kHz) whether or not the packet goes out, as RFC 3550
-// §5.1 has it follow the sampling clock; sendMu must be held.
+// frame (160 at 8 kHz, 960 for Opus's 48 kHz clock) whether or not the
+// packet goes out, as RFC 3550 §5.1 has it follow the sampling clock;
+// sendMu must be held.
 func (l *leg) sendLocked() {
 	ts := l.ts
-	l.ts += bridge.PhoneFrameSamples
+	l.ts += l.ticksPerFrame()
 	if !l.sending.Load() {
 		return
 	}
-	n := l.codec.Encode(l.enc[:], l.frame[:])
+	var n int
+	if l.wide != nil {
+		if n = l.wide.encode(l.enc[:], l.frame[:bridge.WidebandFrameSamples]); n == 0 {
+			return
+		}
+	} else {
+		n = l.codec.Encode(l.enc[:], l.frame[:bridge.PhoneFrameSamples])
+	}
 	marker := !l.started // RFC 3551 §4.1: first packet of a talkspurt
 	l.started = true
-	_ = l.ep.WriteRTP(l.codec.PayloadType(), marker, ts, l.enc[:n])
+	_ = l.ep.WriteRTP(l.pt, marker, ts, l.enc[:n])
 }
 
-// play replaces the prompt the leg's own tick plays; nil stops it.
+// play replaces the prompt the leg's own tick plays; nil stops it. Prompts
+// and tones are 8 kHz: a wideband leg hears them upsampled.
 func (l *leg) play(src media.Source, done func()) {
 	if src == nil {
 		l.prompt.Store(nil)
 		return
 	}
-	l.prompt.Store(&playback{src: src, done: done})
+	l.prompt.Store(&playback{src: l.atRate(src), done: done})
 }
 
 // overlay mixes src over the room's audio until it ends.
-func (l *leg) overlay(src media.Source) { l.cue.Store(&playback{src: src}) }
+func (l *leg) overlay(src media.Source) { l.cue.Store(&playback{src: l.atRate(src)}) }
+
+// atRate returns the 8 kHz source src at the leg's rate.
+func (l *leg) atRate(src media.Source) media.Source {
+	if l.wide != nil {
+		return newUpsampled(src)
+	}
+	return src
+}
 
 func sat16(v int32) int16 {
 	return int16(max(-32768, min(32767, v)))

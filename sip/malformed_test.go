@@ -95,7 +95,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"INVITE without Contact", rawRequest("INVITE", ruri, local, 1, map[string]string{"Contact": ""}, goodSDP), 400},
 		{"INVITE whose CSeq names BYE", rawRequest("INVITE", ruri, local, 2, map[string]string{"CSeq": "1 BYE"}, goodSDP), 400},
 		{"INVITE with garbage SDP", rawRequest("INVITE", ruri, local, 3, nil, "v=0\r\nthis is not sdp\r\n"), 400},
-		{"INVITE with only Opus", rawRequest("INVITE", ruri, local, 4, nil, string(offerOpusOnly)), 488},
+		{"INVITE with only G.729", rawRequest("INVITE", ruri, local, 4, nil, string(offerG729Only)), 488},
 		// (An INVITE without a body is a late offer: latesdp_test.go.)
 		{"INVITE with a body that is not SDP", rawRequest("INVITE", ruri, local, 5, map[string]string{"Content-Type": "text/plain"}, "hello"), 415},
 		{"re-INVITE for no dialog", rawRequest("INVITE", ruri, local, 6, map[string]string{"To": "<" + ruri + ">;tag=nosuch"}, goodSDP), 481},

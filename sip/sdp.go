@@ -15,8 +15,10 @@ import (
 var (
 	// errBadSDP: the body is not SDP we can read (400 Bad Request).
 	errBadSDP = errors.New("sip: malformed SDP")
-	// errNoCodec: the offer has no audio stream with PCMU or PCMA
-	// (488 Not Acceptable Here, RFC 3261 §21.4.26).
+	// errNoCodec: the offer has no audio stream with a codec we take
+	// (PCMU or PCMA; G.722 or Opus where wideband is allowed; on a
+	// re-INVITE, the call's codec) (488 Not Acceptable Here, RFC 3261
+	// §21.4.26).
 	errNoCodec = errors.New("sip: no common codec")
 )
 
@@ -43,8 +45,11 @@ type offer struct {
 	// 0.0.0.0 (old-style hold, RFC 3264 §8.4) is kept as it is.
 	Remote netip.AddrPort
 	Codec  media.G711
-	// DTMF is the payload type of telephone-event/8000 (RFC 4733 §7), or -1
-	// when the offer has none.
+	// Wide is the wideband codec chosen instead of Codec (G.722 or Opus),
+	// zero for a G.711 call (widecodec.go).
+	Wide wideFormat
+	// DTMF is the payload type of telephone-event (RFC 4733 §7) at the
+	// audio's RTP clock, or -1 when the offer has none.
 	DTMF int
 	// Direction is the offerer's: sendrecv, sendonly, recvonly or inactive.
 	Direction string
@@ -72,7 +77,22 @@ func (o *offer) onHold() bool {
 // the first audio stream on RTP/AVP that offers PCMU or PCMA, preferring the
 // offerer's order (RFC 3264 §6.1: the answerer should use the offerer's
 // preference). Errors wrap errBadSDP or errNoCodec.
-func parseOffer(body []byte) (offer, error) {
+func parseOffer(body []byte) (offer, error) { return parseOfferWith(body, codecChoice{}) }
+
+// Which codecs parseOfferWith may choose.
+type codecChoice struct {
+	// g722 and opus allow those wideband codecs (calls into a conference:
+	// softphones always, a trunk's calls when its codecs list them;
+	// widecodec.go).
+	g722, opus bool
+	// only, when set, is the one codec acceptable: a wideband call's
+	// re-INVITE must keep its codec (the room mixes the leg at its rate,
+	// and the leg's codec state runs on).
+	only *wideFormat
+}
+
+// parseOfferWith is parseOffer choosing among the codecs of choice.
+func parseOfferWith(body []byte, choice codecChoice) (offer, error) {
 	var o offer
 	if len(body) == 0 {
 		return o, fmt.Errorf("%w: empty body", errBadSDP)
@@ -98,7 +118,7 @@ func parseOffer(body []byte) (offer, error) {
 		if strings.Join(md.MediaName.Protos, "/") != "RTP/AVP" {
 			continue // SRTP (RTP/SAVP) and others are not ours to answer
 		}
-		codec, dtmf, ok := pickFormats(md)
+		codec, wide, dtmf, ok := pickFormats(md, choice)
 		if !ok {
 			continue
 		}
@@ -119,7 +139,7 @@ func parseOffer(body []byte) (offer, error) {
 		}
 		o.mline = i
 		o.Remote = netip.AddrPortFrom(addr.Unmap(), uint16(port))
-		o.Codec, o.DTMF = codec, dtmf
+		o.Codec, o.Wide, o.DTMF = codec, wide, dtmf
 		o.Direction = direction(md.Attributes)
 		if o.Direction == "" {
 			o.Direction = sessionDir
@@ -134,9 +154,11 @@ func parseOffer(body []byte) (offer, error) {
 	return o, nil
 }
 
-// pickFormats returns the first of PCMU and PCMA in the stream's format
-// list, and the payload type of telephone-event/8000 if offered.
-func pickFormats(md *sdp.MediaDescription) (codec media.G711, dtmf int, ok bool) {
+// pickFormats returns the first codec of choice in the stream's format list
+// (the offerer's preference, RFC 3264 §6.1): a G.711 law, or with
+// choice G.722 or Opus; and the payload type of telephone-event at
+// that codec's RTP clock (RFC 4733 §2.1), if offered.
+func pickFormats(md *sdp.MediaDescription, choice codecChoice) (codec media.G711, wide wideFormat, dtmf int, ok bool) {
 	rtpmap := map[int]string{}
 	for _, a := range md.Attributes {
 		if a.Key != "rtpmap" {
@@ -149,24 +171,59 @@ func pickFormats(md *sdp.MediaDescription) (codec media.G711, dtmf int, ok bool)
 		}
 		rtpmap[n] = strings.ToLower(strings.TrimSpace(enc))
 	}
-	dtmf = -1
+	events := map[int]int{} // telephone-event's clock → its payload type (the first)
 	for _, f := range md.MediaName.Formats {
 		pt, err := strconv.Atoi(f)
 		if err != nil || pt < 0 || pt > 127 {
 			continue
 		}
 		enc, mapped := rtpmap[pt]
+		if clock, isEvent := strings.CutPrefix(enc, "telephone-event/"); isEvent {
+			if c, err := strconv.Atoi(clock); err == nil {
+				if _, seen := events[c]; !seen {
+					events[c] = pt
+				}
+			}
+			continue
+		}
+		if ok {
+			continue
+		}
+		var law media.G711
+		var w wideFormat
 		switch {
-		case !ok && (pt == 0 && !mapped || strings.HasPrefix(enc, "pcmu/8000")):
+		case pt == 0 && !mapped || strings.HasPrefix(enc, "pcmu/8000"):
 			// RFC 3551 §6: 0 is PCMU statically; a dynamic type may map it too.
-			codec, ok = media.PCMU, true
-		case !ok && (pt == 8 && !mapped || strings.HasPrefix(enc, "pcma/8000")):
-			codec, ok = media.PCMA, true
-		case dtmf < 0 && strings.HasPrefix(enc, "telephone-event/8000"):
-			dtmf = pt
+			law = media.PCMU
+		case pt == 8 && !mapped || strings.HasPrefix(enc, "pcma/8000"):
+			law = media.PCMA
+		case pt == media.G722PayloadType && !mapped || strings.HasPrefix(enc, "g722/8000"):
+			// RFC 3551 §4.5.2: G.722's RTP clock is 8000 though it samples at 16 kHz.
+			w = wideFormat{name: wideG722, pt: uint8(pt)}
+		case strings.HasPrefix(enc, "opus/48000"):
+			w = wideFormat{name: wideOpus, pt: uint8(pt)} // RFC 7587 §7: always opus/48000/2
+		default:
+			continue
+		}
+		switch {
+		case choice.only != nil:
+			ok = w == *choice.only
+		case w.name == wideG722:
+			ok = choice.g722
+		case w.name == wideOpus:
+			ok = choice.opus
+		default:
+			ok = true
+		}
+		if ok {
+			codec, wide = law, w
 		}
 	}
-	return codec, dtmf, ok
+	dtmf = -1
+	if pt, has := events[wide.rtpClock()]; has {
+		dtmf = pt
+	}
+	return codec, wide, dtmf, ok
 }
 
 func direction(attrs []sdp.Attribute) string {
@@ -220,9 +277,19 @@ func (s *sdpSession) answer(o offer) ([]byte, error) {
 		}
 		md.MediaName.Port = sdp.RangedPort{Value: int(s.local.Port())}
 		md.MediaName.Formats = nil // WithCodec adds each format
-		md.WithCodec(o.Codec.PayloadType(), o.Codec.String(), media.G711Rate, 0, "")
+		switch o.Wide.name {
+		case wideG722:
+			md.WithCodec(o.Wide.pt, "G722", 8000, 0, "")
+		case wideOpus:
+			// RFC 7587 §6.1: we mix and send at 16 kHz, so say so (the
+			// far end's encoder need not spend bits above 8 kHz), and
+			// ask for in-band FEC.
+			md.WithCodec(o.Wide.pt, "opus", 48000, 2, "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1")
+		default:
+			md.WithCodec(o.Codec.PayloadType(), o.Codec.String(), media.G711Rate, 0, "")
+		}
 		if o.DTMF >= 0 {
-			md.WithCodec(uint8(o.DTMF), "telephone-event", media.G711Rate, 0, "0-15")
+			md.WithCodec(uint8(o.DTMF), "telephone-event", uint32(o.Wide.rtpClock()), 0, "0-15")
 		}
 		md.WithValueAttribute("ptime", strconv.Itoa(ptime))
 		md.WithPropertyAttribute(answerDirection(o.Direction))

@@ -58,7 +58,7 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 		return
 	}
 	rec.Number = digits
-	num, opName, o, err := s.prepare(dialplan.Decision{Action: dialplan.ActionConference, Number: digits}, req)
+	num, opName, o, err := s.prepare(dialplan.Decision{Action: dialplan.ActionConference, Number: digits}, req, softphoneCodecs())
 	if num != nil {
 		rec.Operator = num.Operator
 	}

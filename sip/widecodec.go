@@ -1,0 +1,183 @@
+package sip
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/dialplan"
+	"github.com/dialroom/dialroom/media"
+)
+
+// Wideband calls. A call into a conference whose offer lists G.722 (RFC
+// 3551 §4.5.2) or Opus (RFC 7587) before G.711 is answered with it (from a
+// trunk only if the trunk's codecs allow it, below): desk phones and
+// softphones (the operator's, typically) offer one of them first, and
+// HD-voice trunks offer G.722. The leg then works at 16 kHz and its
+// room mixes at 16 kHz while it is there (bridge.PhoneWideband), so the
+// softphone and the browsers hear each other up to 7–8 kHz instead of the
+// telephone band's 3.4. Extension relays, dial-out and late offers (our
+// offer in the 200) stay G.711: nothing there mixes, and a G.711 offer is
+// what every carrier takes.
+//
+// Opus runs at 16 kHz here, not 48: the room mixes at 16 kHz at most (the
+// phone side's cost, MEDIA-COSTS.md), and our answer tells the far end so
+// (maxplaybackrate, sprop-maxcapturerate).
+
+// Wideband codec names, as wideFormat.name and as a trunk's codecs list
+// them (dialplan.Trunk.Codecs).
+const (
+	wideG722 = "G722"
+	wideOpus = "opus"
+)
+
+// Who may get a wideband call: an operator's softphone always (it is the
+// conference's host, and its user chose the codecs it offers); a trunk's
+// calls only with the codecs its dialplan entry lists (dialplan.Trunk.Codecs,
+// default PCMU and PCMA), so that an HD-voice carrier is the admin's choice
+// and costs what the admin expects (a wideband leg decodes and encodes
+// G.722 or Opus, and its room mixes at 16 kHz: docs/benchmarks.md).
+func softphoneCodecs() codecChoice { return codecChoice{g722: true, opus: true} }
+
+// trunkCodecChoice is what a trunk's calls into a conference may use.
+func trunkCodecChoice(t *dialplan.Trunk) codecChoice {
+	var c codecChoice
+	if t == nil {
+		return c
+	}
+	for _, name := range t.Codecs {
+		switch {
+		case strings.EqualFold(name, wideG722):
+			c.g722 = true
+		case strings.EqualFold(name, wideOpus):
+			c.opus = true
+		}
+	}
+	return c
+}
+
+// wideFormat is a wideband codec negotiated for a call: its name and
+// payload type. The zero value means the call is G.711.
+type wideFormat struct {
+	name string
+	pt   uint8
+}
+
+// rtpClock is the codec's RTP clock rate (8000 for G.711 and, by RFC 3551's
+// historical error, for G.722; 48000 for Opus whatever it samples at).
+func (w wideFormat) rtpClock() int {
+	if w.name == wideOpus {
+		return 48000
+	}
+	return 8000
+}
+
+// ticksPerFrame is the RTP timestamp advance of one 20 ms frame.
+func (w wideFormat) ticksPerFrame() uint32 { return uint32(w.rtpClock() / 50) }
+
+// codecName names the offer's chosen codec, for logs.
+func (o offer) codecName() string {
+	if o.Wide.name != "" {
+		return o.Wide.name
+	}
+	return o.Codec.String()
+}
+
+// rtpClock is the clock of the offer's chosen codec.
+func (o offer) rtpClock() int { return o.Wide.rtpClock() }
+
+// widebandOpus is the leg's encoder for Opus to a softphone: 16 kHz, the
+// media default complexity (one leg per softphone call: quality first),
+// in-band FEC for lossy Wi-Fi.
+func widebandOpus() media.OpusEncoderConfig {
+	return media.OpusEncoderConfig{Rate: 16000, Complexity: media.DefaultOpusComplexity, FEC: true, PacketLossPercent: 5}
+}
+
+// wideCodec is the codec state of a wideband leg. The encoder belongs to
+// whoever sends (under the leg's sendMu), the decoder to whoever reads the
+// jitter buffer (the tick).
+type wideCodec struct {
+	format wideFormat
+	g722e  *media.G722Encoder
+	g722d  *media.G722Decoder
+	opusE  *media.OpusEncoder
+	opusD  *media.OpusDecoder
+}
+
+func newWideCodec(f wideFormat) (*wideCodec, error) {
+	w := &wideCodec{format: f}
+	switch f.name {
+	case wideG722:
+		w.g722e, w.g722d = media.NewG722Encoder(), media.NewG722Decoder()
+	case wideOpus:
+		var err error
+		if w.opusE, err = media.NewOpusEncoder(widebandOpus()); err != nil {
+			return nil, err
+		}
+		if w.opusD, err = media.NewOpusDecoder(16000); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sip: no wideband codec %q", f.name)
+	}
+	return w, nil
+}
+
+// encode encodes one 20 ms frame of 16 kHz PCM into dst; 0 when it could
+// not (the frame is then not sent).
+func (w *wideCodec) encode(dst []byte, pcm []int16) int {
+	if w.g722e != nil {
+		return w.g722e.Encode(dst, pcm)
+	}
+	n, err := w.opusE.Encode(dst, pcm)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// decode decodes one packet's payload into dst (WidebandFrameSamples long)
+// and reports whether it could.
+func (w *wideCodec) decode(dst []int16, payload []byte) bool {
+	if w.g722d != nil {
+		if 2*len(payload) > len(dst) {
+			return false // not a 20 ms packet (ptime 20 is what we answer)
+		}
+		n := w.g722d.Decode(dst, payload)
+		clear(dst[n:])
+		return true
+	}
+	n, err := w.opusD.Decode(dst, payload)
+	if err != nil {
+		return false
+	}
+	clear(dst[n:])
+	return true
+}
+
+// conceal fills dst for a lost frame with Opus's own concealment and
+// reports true; false for G.722, which the leg's Concealer covers.
+func (w *wideCodec) conceal(dst []int16) bool {
+	if w.opusD == nil {
+		return false
+	}
+	_, err := w.opusD.Conceal(dst)
+	return err == nil
+}
+
+// upsampled plays an 8 kHz source (a prompt, a confirmation tone) to a
+// wideband leg at 16 kHz. Read on the leg's tick only.
+type upsampled struct {
+	src media.Source
+	up  *media.Upsampler2
+	buf [bridge.PhoneFrameSamples]int16
+}
+
+func newUpsampled(src media.Source) *upsampled {
+	return &upsampled{src: src, up: media.NewUpsampler2()}
+}
+
+func (u *upsampled) Read(dst []int16) (int, error) {
+	n, err := u.src.Read(u.buf[:min(len(dst)/2, len(u.buf))])
+	return u.up.Upsample(dst, u.buf[:n]), err
+}

@@ -1,0 +1,105 @@
+package sip
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/dialroom/dialroom/e2e"
+	"github.com/dialroom/dialroom/media"
+)
+
+// TestWidebandTrunkCodecs: a carrier offering G.722 first into a conference
+// gets G.711 unless its trunk lists G722 in codecs; with it the call is
+// answered G.722 and what the caller hears (the waiting prompt) arrives as
+// G.722: payload type 9, 160 bytes per 20 ms packet, the timestamp
+// advancing 160 (RFC 3551's 8000 clock), decoding to a 16 kHz signal.
+func TestWidebandTrunkCodecs(t *testing.T) {
+	for i, tt := range []struct {
+		name   string
+		codecs string
+		wantPT uint8
+	}{
+		{"default codecs", "", 0},
+		{"codecs with G722", "    codecs: [G722, PCMU]\n", 9},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := strings.Replace(testPlan, `    sources: ["127.0.0.1"]`+"\n", `    sources: ["127.0.0.1"]`+"\n"+tt.codecs, 1)
+			h := newHarness(t, harnessOptions{portBase: 34480 + 40*i, plan: plan})
+			rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rtpConn.Close()
+			rtpPort := rtpConn.LocalAddr().(*net.UDPAddr).Port
+
+			u := newRawUAAt(t, h, "127.0.0.1")
+			u.cseq++
+			callID := fmt.Sprintf("wide-%d", i)
+			uri := fmt.Sprintf("sip:%s@%s", liveNumber, u.srv)
+			sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+				"m=audio %d RTP/AVP 9 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpPort)
+			res := u.roundTrip(fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
+				"From: <sip:09012345678@127.0.0.1>;tag=w-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
+				"Contact: <sip:caller@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+				uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
+			if res.StatusCode != 200 {
+				t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
+			}
+			u.ack(uri, callID, res)
+			if want := fmt.Sprintf("RTP/AVP %d 101", tt.wantPT); !strings.Contains(string(res.Body()), want) {
+				t.Errorf("answer lacks %q:\n%s", want, res.Body())
+			}
+
+			// What the caller hears in the lobby: the waiting prompt.
+			var pcm []int16
+			dec := media.NewG722Decoder()
+			buf := make([]byte, 1500)
+			var lastTS uint32
+			packets := 0
+			for packets < 50 {
+				_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
+				n, err := rtpConn.Read(buf)
+				if err != nil {
+					t.Fatalf("after %d packets: %v", packets, err)
+				}
+				var p rtp.Packet
+				if p.Unmarshal(buf[:n]) != nil {
+					continue
+				}
+				if p.PayloadType != tt.wantPT || len(p.Payload) != 160 {
+					t.Fatalf("packet of payload type %d with %d bytes, want %d with 160", p.PayloadType, len(p.Payload), tt.wantPT)
+				}
+				if packets > 0 && p.Timestamp-lastTS != 160 {
+					t.Errorf("timestamp advanced %d, want 160", p.Timestamp-lastTS)
+				}
+				lastTS = p.Timestamp
+				packets++
+				if tt.wantPT == 9 {
+					out := make([]int16, 320)
+					pcm = append(pcm, out[:dec.Decode(out, p.Payload)]...)
+				}
+			}
+			if tt.wantPT == 9 {
+				// The built-in waiting prompt: a 200 ms beep of 440 Hz at
+				// -20 dBFS every 2 s, the first at once; played at 8 kHz and
+				// upsampled, so nothing of it may show at its image,
+				// 8000 - 440 Hz.
+				if l := e2e.PCMToneLevel(pcm, 16000, 440); l < -35 {
+					t.Errorf("the waiting prompt's 440 Hz at %.1f dBFS in the G.722 the caller hears", l)
+				}
+				if l := e2e.PCMToneLevel(pcm, 16000, 7560); l > -60 {
+					t.Errorf("the upsampled prompt has an image at 7560 Hz, %.1f dBFS", l)
+				}
+			}
+			if res := u.bye(uri, callID, res); res.StatusCode != 200 {
+				t.Errorf("BYE: %d", res.StatusCode)
+			}
+			h.waitIdle()
+		})
+	}
+}
