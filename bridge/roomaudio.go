@@ -114,6 +114,12 @@ type roomAudio struct {
 	// at the first such tick); rate is the rate of the last tick. Tick's.
 	wideMixer *media.Mixer
 	rate      int
+	// commonDown downsamples the wideband mix every listener who is not
+	// talking hears (the mixer's common output) once per tick for all the
+	// narrowband ones; commonSeq is the tick it last did. Tick's.
+	commonDown *media.Downsampler2
+	commonBuf  []int16
+	commonSeq  uint64
 
 	// encoders holds up to encoderPoolSize reset encoders that phone legs
 	// released; only whoever sends to browsers uses it (browserencode.go).
@@ -359,7 +365,11 @@ func (ra *roomAudio) tick(t media.Tick) {
 		}
 		out := p.leg.Out
 		if len(out) != p.frameSamples() {
-			out = p.downsample(out)
+			if p.leg.Talking {
+				out = p.downsample(out) // its own mix, minus itself
+			} else {
+				out = ra.downsampleCommon(out, t.Seq)
+			}
 		}
 		p.phone.WriteFrame(out, p.leg.Silent)
 		// To browsers only while someone receives the leg's track: a
@@ -390,6 +400,9 @@ func (ra *roomAudio) mixerFor(parts []*audioPart) (*media.Mixer, int) {
 				p.down.Reset()
 			}
 		}
+		if ra.commonDown != nil {
+			ra.commonDown.Reset()
+		}
 	}
 	if rate == 8000 {
 		return ra.mixer, PhoneFrameSamples
@@ -398,6 +411,26 @@ func (ra *roomAudio) mixerFor(parts []*audioPart) (*media.Mixer, int) {
 		ra.wideMixer, _ = media.NewMixer(WidebandFrameSamples) // 320 is valid; cannot fail
 	}
 	return ra.wideMixer, WidebandFrameSamples
+}
+
+// downsampleCommon returns the wideband common mix out (what every
+// listener who is not talking hears) at 8 kHz, computed once per tick
+// however many narrowband listeners the room has; nil (nobody talks)
+// restarts the filter from silence.
+func (ra *roomAudio) downsampleCommon(out []int16, seq uint64) []int16 {
+	if ra.commonDown == nil {
+		ra.commonDown, ra.commonBuf = media.NewDownsampler2(), make([]int16, PhoneFrameSamples)
+	}
+	if out == nil {
+		ra.commonDown.Reset()
+		ra.commonSeq = seq
+		return nil
+	}
+	if ra.commonSeq != seq {
+		ra.commonSeq = seq
+		ra.commonDown.Downsample(ra.commonBuf, out)
+	}
+	return ra.commonBuf
 }
 
 // frameSamples is a phone leg's frame size at its own rate.
@@ -419,15 +452,18 @@ func (p *audioPart) upsample(in []int16, talking bool) []int16 {
 	}
 	if !talking {
 		p.up.Reset()
+		p.down.Reset() // its own mix, next time it talks, starts afresh
 		return p.upBuf
 	}
 	p.up.Upsample(p.upBuf, in)
 	return p.upBuf
 }
 
-// downsample returns the wideband mix out for narrowband leg p at 8 kHz;
-// nil out (silence) restarts the filter from silence, as feeding it a frame
-// of zeros would.
+// downsample returns narrowband leg p's own wideband mix out (it talks, so
+// it hears everyone but itself) at 8 kHz; nil out (silence) restarts the
+// filter from silence, as feeding it a frame of zeros would. A leg that
+// stops talking hears the common mix through the room's downsampler
+// (downsampleCommon), and its own restarts from silence when it talks again.
 func (p *audioPart) downsample(out []int16) []int16 {
 	if out == nil || p.down == nil {
 		if p.down != nil {

@@ -134,8 +134,9 @@ func testWidebandMix(t *testing.T, voice bridge.PhoneVoice, workers int) {
 	room := op.Room()
 	wide := newChordPhone(true, 1500, 6000)
 	narrow := newChordPhone(false, 1000)
+	listener := newChordPhone(false) // silent: hears the common mix
 	var members []*bridge.Member
-	for _, p := range []*chordPhone{wide, narrow} {
+	for _, p := range []*chordPhone{wide, narrow, listener} {
 		m, err := room.Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
 		if err != nil {
 			t.Fatal(err)
@@ -185,6 +186,19 @@ func testWidebandMix(t *testing.T, voice bridge.PhoneVoice, workers int) {
 			t.Errorf("the narrowband phone hears %.0f Hz at %.1f dBFS: an alias, or itself", f, l)
 		}
 	}
+	// A silent narrowband phone hears everyone, through the room's one
+	// downsampler of the common mix.
+	heard = listener.lastHeard(time.Second)
+	for _, f := range []float64{440, 1500, 1000} {
+		if l := e2e.PCMToneLevel(heard, 8000, f); l < -35 {
+			t.Errorf("the silent narrowband phone hears %.0f Hz at %.1f dBFS, want above -35", f, l)
+		}
+	}
+	for _, f := range []float64{2000, 3000} {
+		if l := e2e.PCMToneLevel(heard, 8000, f); l > -45 {
+			t.Errorf("the silent narrowband phone hears an alias at %.0f Hz, %.1f dBFS", f, l)
+		}
+	}
 
 	sink.mu.Lock()
 	got := append([]int16(nil), sink.pcm...)
@@ -212,4 +226,5 @@ func testWidebandMix(t *testing.T, voice bridge.PhoneVoice, workers int) {
 		t.Errorf("after the wideband leg left, the narrowband phone hears the browser's 440 Hz at %.1f dBFS", l)
 	}
 	members[1].Leave("left")
+	members[2].Leave("left")
 }
