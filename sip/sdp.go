@@ -48,9 +48,10 @@ type offer struct {
 	// Wide is the wideband codec chosen instead of Codec (G.722 or Opus),
 	// zero for a G.711 call (widecodec.go).
 	Wide wideFormat
-	// DTMF is the payload type of telephone-event (RFC 4733 §7) at the
-	// audio's RTP clock, or -1 when the offer has none.
-	DTMF int
+	// DTMF is the payload type of telephone-event (RFC 4733 §7), or -1
+	// when the offer has none; DTMFClock its clock rate (pickFormats).
+	DTMF      int
+	DTMFClock int
 	// Direction is the offerer's: sendrecv, sendonly, recvonly or inactive.
 	Direction string
 	// late: the INVITE carried no offer (RFC 3261 §13.2.1); ours goes in
@@ -118,7 +119,7 @@ func parseOfferWith(body []byte, choice codecChoice) (offer, error) {
 		if strings.Join(md.MediaName.Protos, "/") != "RTP/AVP" {
 			continue // SRTP (RTP/SAVP) and others are not ours to answer
 		}
-		codec, wide, dtmf, ok := pickFormats(md, choice)
+		codec, wide, dtmf, dtmfClock, ok := pickFormats(md, choice)
 		if !ok {
 			continue
 		}
@@ -139,7 +140,7 @@ func parseOfferWith(body []byte, choice codecChoice) (offer, error) {
 		}
 		o.mline = i
 		o.Remote = netip.AddrPortFrom(addr.Unmap(), uint16(port))
-		o.Codec, o.Wide, o.DTMF = codec, wide, dtmf
+		o.Codec, o.Wide, o.DTMF, o.DTMFClock = codec, wide, dtmf, dtmfClock
 		o.Direction = direction(md.Attributes)
 		if o.Direction == "" {
 			o.Direction = sessionDir
@@ -156,9 +157,12 @@ func parseOfferWith(body []byte, choice codecChoice) (offer, error) {
 
 // pickFormats returns the first codec of choice in the stream's format list
 // (the offerer's preference, RFC 3264 §6.1): a G.711 law, or with
-// choice G.722 or Opus; and the payload type of telephone-event at
-// that codec's RTP clock (RFC 4733 §2.1), if offered.
-func pickFormats(md *sdp.MediaDescription, choice codecChoice) (codec media.G711, wide wideFormat, dtmf int, ok bool) {
+// choice G.722 or Opus; and the payload type and clock of telephone-event,
+// if offered: at the codec's RTP clock as RFC 4733 §2.1 has it, else at
+// 8000, which softphones offer beside Opus's 48000 often enough (keys
+// would not work at all otherwise; the DTMF receiver does not depend on
+// the clock).
+func pickFormats(md *sdp.MediaDescription, choice codecChoice) (codec media.G711, wide wideFormat, dtmf, dtmfClock int, ok bool) {
 	rtpmap := map[int]string{}
 	for _, a := range md.Attributes {
 		if a.Key != "rtpmap" {
@@ -220,10 +224,12 @@ func pickFormats(md *sdp.MediaDescription, choice codecChoice) (codec media.G711
 		}
 	}
 	dtmf = -1
-	if pt, has := events[wide.rtpClock()]; has {
-		dtmf = pt
+	for _, clock := range []int{wide.rtpClock(), 8000} {
+		if pt, has := events[clock]; has {
+			return codec, wide, pt, clock, ok
+		}
 	}
-	return codec, wide, dtmf, ok
+	return codec, wide, dtmf, 0, ok
 }
 
 func direction(attrs []sdp.Attribute) string {
@@ -289,7 +295,11 @@ func (s *sdpSession) answer(o offer) ([]byte, error) {
 			md.WithCodec(o.Codec.PayloadType(), o.Codec.String(), media.G711Rate, 0, "")
 		}
 		if o.DTMF >= 0 {
-			md.WithCodec(uint8(o.DTMF), "telephone-event", uint32(o.Wide.rtpClock()), 0, "0-15")
+			clock := o.DTMFClock
+			if clock == 0 {
+				clock = media.G711Rate
+			}
+			md.WithCodec(uint8(o.DTMF), "telephone-event", uint32(clock), 0, "0-15")
 		}
 		md.WithValueAttribute("ptime", strconv.Itoa(ptime))
 		md.WithPropertyAttribute(answerDirection(o.Direction))

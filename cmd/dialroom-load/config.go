@@ -83,6 +83,10 @@ type Config struct {
 	// how phone voice reaches the browsers, "opus" (encoded per talking
 	// frame) or "pcmu" (G.711, no encoding).
 	PhoneCodec string
+	// ICEPort is the spawned server's webrtc.udp_port in phone mode: 0
+	// gives every browser's ICE its own ports (the default config), a port
+	// puts every browser on one UDP socket (pion's UDP mux).
+	ICEPort int
 	// SIPpRates measures call setup instead: for each rate (calls per
 	// second) SIPp places INVITE → 200 → ACK → BYE calls for SIPpDuration
 	// against the spawned server, then against a SIPp UAS, for comparison.
@@ -278,6 +282,9 @@ func (c *Config) validatePhones() []error {
 	}
 	if c.PhoneCodec != "opus" && c.PhoneCodec != "pcmu" {
 		bad("--phone-codec must be opus or pcmu")
+	}
+	if c.ICEPort < 0 || c.ICEPort > 65535 {
+		bad("--ice-port must be a UDP port (0: one per browser)")
 	}
 	for _, r := range c.SIPpRates {
 		if r < 1 || r > 20000 {

@@ -197,9 +197,10 @@ sip:
   rtp_port_max: %d
 webrtc:
   phone_codec: %s
+  udp_port: %d
 log:
   level: %s
-`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ServerLogLevel)
+`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err

@@ -174,6 +174,11 @@ func testWidebandSoftphone(t *testing.T, codec string, rate, channels int, wideb
 	}
 	browserWide, browserAlias := sp.Levels[wbPhoneTone], sp.Levels[wbPhoneAlias]
 
+	// Keys work on every codec (RFC 4733 telephone-event; with Opus at
+	// whichever clock the softphone offered it): *6 mutes the softphone.
+	soft.SendDTMF("*6")
+	op.waitFor("the softphone muted by *6", `window.dialroom.members.some(m => m.kind === 'phone' && m.muted)`, 10*time.Second)
+
 	soft.Hangup()
 	if _, err := soft.WaitEvent("CALL_CLOSED", eventTimeout); err != nil {
 		t.Fatal(err)
