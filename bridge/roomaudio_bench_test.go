@@ -38,30 +38,37 @@ func (p *benchPhone) WriteFrame([]int16, bool) {}
 func BenchmarkRoomTick(b *testing.B) {
 	for _, talkers := range []int{0, 1, 2, 8} {
 		b.Run(map[int]string{0: "talkers=0", 1: "talkers=1", 2: "talkers=2", 8: "talkers=8"}[talkers], func(b *testing.B) {
-			clock := media.NewClock(media.ClockConfig{})
-			clock.Close() // the benchmark drives ticks itself
-			e := NewEngine(Config{Clock: clock})
-			defer e.Close()
-			r := e.Room(&dialroom.Number{Digits: "06000000000", Operator: "op"}, "Op")
-			for i := 0; i < 2; i++ {
-				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
-				m.Publish(TrackSpec{Kind: KindAudio, Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
-			}
-			for i := 0; i < 8; i++ {
-				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
-				if err := m.AttachPhoneAudio(&benchPhone{talking: i < talkers}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			ra := r.audio
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				ra.tick(media.Tick{Seq: uint64(i + 1)})
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
+			benchTicks(b, func(i int) PhoneAudio { return &benchPhone{talking: i < talkers} })
 		})
 	}
+}
+
+// benchTicks times the ticks of a room of 2 browsers (publishing audio,
+// sending nothing) and 8 phone legs, the i-th phone(i); it reports the cost
+// per phone leg too. The clock is closed: the benchmark drives the ticks.
+func benchTicks(b *testing.B, phone func(i int) PhoneAudio) {
+	clock := media.NewClock(media.ClockConfig{})
+	clock.Close()
+	e := NewEngine(Config{Clock: clock})
+	defer e.Close()
+	r := e.Room(&dialroom.Number{Digits: "06000000000", Operator: "op"}, "Op")
+	for range 2 {
+		m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
+		m.Publish(TrackSpec{Kind: KindAudio, Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
+	}
+	for i := range 8 {
+		m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
+		if err := m.AttachPhoneAudio(phone(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ra := r.audio
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ra.tick(media.Tick{Seq: uint64(i + 1)})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
 }
 
 // BenchmarkRoomTickBrowsers is BenchmarkRoomTick with the browsers sending
@@ -207,32 +214,12 @@ func (p *wideBenchPhone) Wideband() bool { return true }
 func BenchmarkRoomTickWideband(b *testing.B) {
 	for _, wide := range []bool{false, true} {
 		b.Run(map[bool]string{false: "narrowband", true: "one wideband talker"}[wide], func(b *testing.B) {
-			clock := media.NewClock(media.ClockConfig{})
-			clock.Close() // the benchmark drives ticks itself
-			e := NewEngine(Config{Clock: clock})
-			defer e.Close()
-			r := e.Room(&dialroom.Number{Digits: "06000000000", Operator: "op"}, "Op")
-			for i := 0; i < 2; i++ {
-				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindBrowser}, nopEndpoint{})
-				m.Publish(TrackSpec{Kind: KindAudio, Codec: Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
-			}
-			for i := 0; i < 8; i++ {
-				m, _ := r.Enter(dialroom.Identity{Kind: dialroom.MemberKindPhone}, nopEndpoint{})
-				var a PhoneAudio = &benchPhone{talking: i < 2}
+			benchTicks(b, func(i int) PhoneAudio {
 				if i == 0 && wide {
-					a = &wideBenchPhone{benchPhone{talking: true}}
+					return &wideBenchPhone{benchPhone{talking: true}}
 				}
-				if err := m.AttachPhoneAudio(a); err != nil {
-					b.Fatal(err)
-				}
-			}
-			ra := r.audio
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				ra.tick(media.Tick{Seq: uint64(i + 1)})
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8/1000, "µs/leg")
+				return &benchPhone{talking: i < 2}
+			})
 		})
 	}
 }

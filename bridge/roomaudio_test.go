@@ -129,60 +129,10 @@ func forVoicesAndWorkers(t *testing.T, test func(t *testing.T, voice bridge.Phon
 func testPhoneMix(t *testing.T, encodeWorkers int, voice bridge.PhoneVoice) {
 	e, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: encodeWorkers, PhoneVoice: voice}, "06011112222")
 	// The browser publishes a 440 Hz tone as 48 kHz Opus, one packet per 20 ms.
-	browserTrack := op.Publish(bridge.TrackSpec{Kind: bridge.KindAudio, StreamID: op.ID(),
-		Codec: bridge.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 48000})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		pcm := make([]int16, 960)
-		buf := make([]byte, 1500)
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SSRC: 1234}}
-		phase := 0.0
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for i := range pcm {
-				pcm[i] = int16(8000 * math.Sin(phase))
-				phase += 2 * math.Pi * 440 / 48000
-			}
-			k, err := enc.Encode(buf, pcm)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			pkt.SequenceNumber++
-			pkt.Timestamp += 960
-			pkt.Payload = buf[:k]
-			browserTrack.WriteRTP(&pkt)
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	defer publishChord(t, op, 440)()
 
-	room := op.Room()
 	a, b := &tonePhone{freq: 1000}, &tonePhone{freq: 660}
-	var phones []*bridge.Member
-	for _, p := range []*tonePhone{a, b} {
-		m, err := room.Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.AttachPhoneAudio(p); err != nil {
-			t.Fatal(err)
-		}
-		phones = append(phones, m)
-	}
+	phones := enterPhones(t, op.Room(), a, b)
 	// The operator's adapter subscribes to phone A's Opus track, as the SFU does.
 	ev, _ := opRec.waitFor(t, 0, "phone A's track", func(ev bridge.Event) bool {
 		ta, ok := ev.(bridge.TrackAdded)

@@ -68,6 +68,24 @@ func (p *chordPhone) lastHeard(d time.Duration) []int16 {
 	return append([]int16(nil), p.heard[len(p.heard)-n:]...)
 }
 
+// enterPhones puts a phone guest in room for each of phones, its audio
+// attached, and returns the members in order.
+func enterPhones(t *testing.T, room *bridge.Room, phones ...bridge.PhoneAudio) []*bridge.Member {
+	t.Helper()
+	var members []*bridge.Member
+	for _, p := range phones {
+		m, err := room.Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AttachPhoneAudio(p); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	return members
+}
+
 // publishChord makes browser member m publish the sum of freqs as 48 kHz
 // Opus, a packet per 20 ms, until the returned stop is called.
 func publishChord(t *testing.T, m *bridge.Member, freqs ...float64) (stop func()) {
@@ -131,21 +149,10 @@ func testWidebandMix(t *testing.T, voice bridge.PhoneVoice, workers int) {
 	_, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: workers, PhoneVoice: voice}, "06011113333")
 	defer publishChord(t, op, 440, 5000)()
 
-	room := op.Room()
 	wide := newChordPhone(true, 1500, 6000)
 	narrow := newChordPhone(false, 1000)
 	listener := newChordPhone(false) // silent: hears the common mix
-	var members []*bridge.Member
-	for _, p := range []*chordPhone{wide, narrow, listener} {
-		m, err := room.Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.AttachPhoneAudio(p); err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, m)
-	}
+	members := enterPhones(t, op.Room(), wide, narrow, listener)
 	ev, _ := opRec.waitFor(t, 0, "the wideband leg's track", func(ev bridge.Event) bool {
 		ta, ok := ev.(bridge.TrackAdded)
 		return ok && ta.Track.Member() == members[0]
