@@ -266,7 +266,11 @@ func (s *Server) onDialoutReinvite(req *sip.Request, tx sip.ServerTransaction) b
 		s.respond(req, tx, 500, "Server Internal Error")
 		return true
 	}
-	o, err := parseOffer(req.Body())
+	var choice codecChoice // the call's codec: G.711, or its wideband one
+	if l := c.legp.Load(); l != nil && l.wide != nil {
+		choice.only = &l.wide.format
+	}
+	o, err := parseOfferWith(req.Body(), choice)
 	if err != nil {
 		// An empty body is a re-INVITE without offer (RFC 3261 §14.2), not
 		// supported yet: 488 leaves the session as it was.

@@ -277,7 +277,9 @@ func (c *OutboundCall) answered() bool {
 		return false
 	}
 	c.record.Admitted = c.srv.cfg.Now()
-	ans, err := parseOffer(dlg.InviteResponse.Body())
+	// The callee's answer names one of the trunk's codecs we offered
+	// (wideband too when the trunk lists it: widecodec.go).
+	ans, err := parseOfferWith(dlg.InviteResponse.Body(), trunkCodecChoice(c.decision.Trunk))
 	if err == nil && !ans.Remote.Addr().IsValid() {
 		err = errBadAnswer
 	}
@@ -287,7 +289,7 @@ func (c *OutboundCall) answered() bool {
 		c.finish(DialFailed, dlg.InviteResponse.StatusCode, fmt.Sprintf("%s: %v", errBadAnswer, err))
 		return false
 	}
-	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: media.G711Rate})
+	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: ans.rtpClock()})
 	var l *leg
 	if err == nil {
 		l, err = newLeg(ans, jb)
@@ -306,7 +308,7 @@ func (c *OutboundCall) answered() bool {
 	if !ans.Remote.Addr().IsUnspecified() {
 		c.ep.SetRemote(ans.Remote)
 	}
-	c.log.Info("sip: dial-out answered", "remote", ans.Remote, "codec", ans.Codec.String())
+	c.log.Info("sip: dial-out answered", "remote", ans.Remote, "codec", ans.codecName())
 	return true
 }
 

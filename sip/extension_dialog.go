@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dialroom/dialroom/media"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -124,7 +123,7 @@ func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction)
 		return true
 	case len(req.Body()) == 0:
 		// The law in use only: a leg does not change law mid-call.
-		body, err = sess.offer([]media.G711{lc.law}, lateOfferDTMF)
+		body, err = sess.offer(g711Formats(lc.law), lateOfferDTMF)
 		if err == nil {
 			*out = offerReinvite
 			if !fromCallee {

@@ -50,7 +50,7 @@ func (c *extensionCall) startForks(bindings []Binding) {
 		laws = lateOfferCodecs() // no law of the caller's to prefer yet
 	}
 	c.sdpMu.Lock()
-	body, err := c.outSDP.offer(laws, dialoutDTMF)
+	body, err := c.outSDP.offer(g711Formats(laws...), dialoutDTMF)
 	c.sdpMu.Unlock()
 	type start struct {
 		f   *fork

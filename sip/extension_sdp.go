@@ -16,7 +16,7 @@ func (c *extensionCall) lateOfferSDP() ([]byte, error) {
 	c.sdpMu.Lock()
 	defer c.sdpMu.Unlock()
 	c.inOfferOut = offerInitial
-	return c.inSDP.offer(lateOfferCodecs(), lateOfferDTMF)
+	return c.inSDP.offer(g711Formats(lateOfferCodecs()...), lateOfferDTMF)
 }
 
 // noteAck takes an ACK's body that answers an offer of ours on the leg it

@@ -41,7 +41,7 @@ func (c *call) lateOfferSDP() ([]byte, error) {
 	c.sdpMu.Lock()
 	defer c.sdpMu.Unlock()
 	c.offerOut = offerInitial
-	return c.sdp.offer(lateOfferCodecs(), lateOfferDTMF)
+	return c.sdp.offer(g711Formats(lateOfferCodecs()...), lateOfferDTMF)
 }
 
 // noteAck keeps the body of an ACK that answers an offer of ours; called
@@ -57,7 +57,13 @@ func (c *call) noteAck(body []byte) {
 	}
 	c.sdpMu.Unlock()
 	if out == offerReinvite {
-		a, err := parseOffer(body)
+		// The answer to a re-offer of ours: the codec in use (the one we
+		// offered; a wideband call's stays wideband).
+		var choice codecChoice
+		if c.leg.wide != nil {
+			choice.only = &c.leg.wide.format
+		}
+		a, err := parseOfferWith(body, choice)
 		if err != nil {
 			c.log.Info("sip: re-INVITE answer in ACK unusable; keeping the media as it was", "err", err)
 			return
@@ -132,7 +138,7 @@ func (s *Server) offerInReinvite(c *call, req *sip.Request, tx sip.ServerTransac
 		return
 	}
 	c.sdpMu.Lock()
-	body, err := c.sdp.offer([]media.G711{c.leg.codec}, lateOfferDTMF)
+	body, err := c.sdp.offer([]offerFormat{c.leg.format()}, lateOfferDTMF)
 	if err == nil {
 		c.offerOut, c.pendingTimerVal = offerReinvite, timer
 	}

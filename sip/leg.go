@@ -90,6 +90,14 @@ func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
 	return l, nil
 }
 
+// format is the leg's codec as an offer format (a re-offer keeps it).
+func (l *leg) format() offerFormat {
+	if l.wide != nil {
+		return offerFormat{wide: l.wide.format}
+	}
+	return offerFormat{law: l.codec}
+}
+
 // Wideband is bridge.PhoneWideband's: the call's codec carries 16 kHz.
 func (l *leg) Wideband() bool { return l.wide != nil }
 

@@ -287,10 +287,7 @@ func (s *sdpSession) answer(o offer) ([]byte, error) {
 		case wideG722:
 			md.WithCodec(o.Wide.pt, "G722", 8000, 0, "")
 		case wideOpus:
-			// RFC 7587 §6.1: we mix and send at 16 kHz, so say so (the
-			// far end's encoder need not spend bits above 8 kHz), and
-			// ask for in-band FEC.
-			md.WithCodec(o.Wide.pt, "opus", 48000, 2, "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1")
+			md.WithCodec(o.Wide.pt, "opus", 48000, 2, opusFmtp)
 		default:
 			md.WithCodec(o.Codec.PayloadType(), o.Codec.String(), media.G711Rate, 0, "")
 		}

@@ -63,6 +63,11 @@ type wideFormat struct {
 	pt   uint8
 }
 
+// opusFmtp is what we say about Opus in offers and answers (RFC 7587
+// §6.1): we mix and send at 16 kHz, so the far end's encoder need not spend
+// bits above 8 kHz, and we ask for in-band FEC.
+const opusFmtp = "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1"
+
 // rtpClock is the codec's RTP clock rate (8000 for G.711 and, by RFC 3551's
 // historical error, for G.722; 48000 for Opus whatever it samples at).
 func (w wideFormat) rtpClock() int {

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -102,4 +103,62 @@ func TestWidebandTrunkCodecs(t *testing.T) {
 			h.waitIdle()
 		})
 	}
+}
+
+// TestDialoutWideband: a trunk whose codecs list G722 first offers it when
+// the operator calls out; SIPp, answering G.722, gets a wideband leg in the
+// room: what it hears arrives as G.722 (payload type 9, 160 bytes per
+// 20 ms).
+func TestDialoutWideband(t *testing.T) {
+	port := freeUDPPort(t)
+	plan := strings.Replace(dialPlan(port, ""), `    sources: ["127.0.0.2"]`+"\n", `    sources: ["127.0.0.2"]`+"\n    codecs: [G722, PCMU]\n", 1)
+	h := newDialHarness(t, plan)
+	_, op := h.hostAlice(h.numbers[liveNumber])
+	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtpConn.Close()
+	answer := strings.NewReplacer("[media_port]", fmt.Sprint(rtpConn.LocalAddr().(*net.UDPAddr).Port),
+		"RTP/AVP 8 101\na=rtpmap:8 PCMA/8000", "RTP/AVP 9 101\na=rtpmap:9 G722/8000").Replace(uasAnswerSDP)
+	u := startUAS(t, port, uasHead+`  <recv request="INVITE">
+    <action><ereg regexp="RTP/AVP 9 0 101" search_in="body" check_it="true" assign_to="offer"/></action>
+  </recv>
+`+uasResponse("200 OK", "X-Offer: [$offer]\n", answer)+`  <recv request="ACK"/>
+  <recv request="BYE"/>
+`+uasResponse("200 OK", "", "")+`</scenario>
+`)
+	st := newStatuses()
+	call, err := h.dial(context.Background(), st, dialCallee, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.until(t, DialAnswered)
+	l := call.legp.Load()
+	if l == nil || !l.Wideband() || l.wide.format.name != wideG722 {
+		t.Fatalf("the callee's leg is not G.722: %+v", l)
+	}
+	// The callee hears the operator's room: G.722 packets.
+	buf := make([]byte, 1500)
+	for packets := 0; packets < 10; {
+		_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
+		n, err := rtpConn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d packets: %v", packets, err)
+		}
+		var p rtp.Packet
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		if p.PayloadType != 9 || len(p.Payload) != 160 {
+			t.Fatalf("packet of payload type %d with %d bytes, want G.722 (9) with 160", p.PayloadType, len(p.Payload))
+		}
+		packets++
+	}
+	call.Hangup()
+	st.until(t, DialEnded)
+	<-call.Done()
+	u.wait(t) // SIPp saw our offer with G.722 first (its check) and our BYE
+	h.waitIdle()
+	op.Leave("left")
 }
