@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
-	api, closer, err := mediaAPI(cfg.WebRTC)
+	api, closer, err := mediaAPI(cfg.WebRTC, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

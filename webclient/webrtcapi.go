@@ -2,13 +2,13 @@ package webclient
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -84,8 +84,9 @@ const nackHistory = 256
 // forwarded track exactly its own codec), the RFC 6464
 // audio level extension for the talking indicator, NACK generation and
 // response (video only), RTCP reports and TWCC feedback.
+// pion's log lines go to log (pionLogs, pionlog.go).
 // The returned closer releases the shared UDP mux socket, if any.
-func mediaAPI(cfg WebRTCConfig) (*peerAPI, func() error, error) {
+func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: opusCapability(),
@@ -126,9 +127,10 @@ func mediaAPI(cfg WebRTCConfig) (*peerAPI, func() error, error) {
 	}
 
 	se := webrtc.SettingEngine{}
-	// One logger factory for every peer: without it each per-peer API would
-	// build its own.
-	se.LoggerFactory = logging.NewDefaultLoggerFactory()
+	// One logger factory for every peer, and one logger per scope in it:
+	// without it each per-peer API would build its own factory, and pion's
+	// default factory builds new loggers for every peer.
+	se.LoggerFactory = newPionLogs(log)
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// mDNS candidates only help browsers hide their addresses; the server's are
 	// not secret and resolving .local names fails in containers.
