@@ -69,6 +69,8 @@ type client struct {
 	mu          sync.Mutex
 	self        string            // member id from hosting or admitted
 	streams     map[string]string // MediaStream id → member id (tracks messages)
+	announced   int               // streams in the last tracks message (all the server sends us)
+	negotiated  int               // announced when the last offer was answered
 	recv        map[streamKey]*streamCount
 	lastTalking []string
 	errs        []string // protocol error messages received
@@ -204,11 +206,18 @@ func (c *client) handle(m inMsg) {
 		for stream, member := range m.Streams {
 			c.streams[stream] = member
 		}
+		c.announced = len(m.Streams)
 		c.mu.Unlock()
 	case "offer":
+		// The server sends the tracks message right before its offer
+		// (webclient peer.flush): once answered, those tracks are ours.
 		if err := c.answer(m.SDP); err != nil {
 			c.protocolError("cannot answer the offer: " + err.Error())
+			return
 		}
+		c.mu.Lock()
+		c.negotiated = c.announced
+		c.mu.Unlock()
 	case "candidate":
 		// The remote IP filter (peer.go) drops anything not on loopback.
 		if m.Candidate != nil && m.Candidate.Candidate != "" {
@@ -355,6 +364,14 @@ func (c *client) selfID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.self
+}
+
+// negotiatedStreams returns how many remote streams the client's last
+// answered offer carried.
+func (c *client) negotiatedStreams() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.negotiated
 }
 
 // missing returns how many of the expected streams this client has not

@@ -277,6 +277,12 @@ func (pe *phoneEnv) step(ctx context.Context, si, legs int) (*phoneStep, error) 
 	if err := pe.waitAdmitted(ctx, want); err != nil {
 		return nil, err
 	}
+	// Admission is not the end of setup: every admitted phone's track is
+	// then offered to its room's browsers (a renegotiation each), and that
+	// work must not fall into the measured windows.
+	if err := pe.waitNegotiated(ctx); err != nil {
+		return nil, err
+	}
 	pe.log.Info("measuring", "step", si+1, "legs", legs, "warmup", cfg.Warmup, "windows", cfg.Windows, "each", cfg.Duration)
 	select {
 	case <-time.After(cfg.Warmup):
@@ -383,6 +389,35 @@ func (pe *phoneEnv) waitAdmitted(ctx context.Context, rooms int) error {
 		}
 		select {
 		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitNegotiated waits until every browser of every room has answered an
+// offer carrying all the room's other members' streams (the phones' and
+// the other browser's).
+func (pe *phoneEnv) waitNegotiated(ctx context.Context) error {
+	want := phonesPerRoom + browsersPerRoom - 1
+	deadline := time.Now().Add(pe.cfg.SetupTimeout)
+	for {
+		behind := 0
+		for _, pr := range pe.rooms {
+			for _, c := range pr.web.clients {
+				if c.negotiatedStreams() < want {
+					behind++
+				}
+			}
+		}
+		if behind == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %d browsers have not negotiated all %d streams of their room", pe.cfg.SetupTimeout, behind, want)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
