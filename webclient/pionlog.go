@@ -40,9 +40,9 @@ const (
 // one to every later peer; pion's scopes are a small fixed set ("pc", "ice",
 // "dtls", "srtp", "mux", …), so the map stops growing after the first peer.
 //
-// Not covered: pion's interceptors (NACK, reports, TWCC) take their logger
-// factory from their own options, and ice.Agent makes one "ice" logger from
-// a default factory before applying its options.
+// pion's interceptors (NACK, reports, TWCC) take the factory as their own
+// options (mediaAPI passes it). Not covered: ice.Agent makes one "ice"
+// logger from a default factory before applying its options.
 //
 // pionLogs is safe for use by several goroutines. It belongs to the peerAPI
 // that built it (mediaAPI) and lives as long as the server; its loggers are

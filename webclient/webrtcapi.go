@@ -9,6 +9,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -115,14 +117,20 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// statistics and it cost 8 % of the server's CPU when forwarding for 100
 	// participants (docs/benchmarks.md). NACK (retransmissions), RTCP reports
 	// and TWCC feedback (browsers' congestion control) stay.
+	// The interceptors log through the same factory as the rest of pion
+	// (they take it as an option, not from the SettingEngine).
+	logs := newPionLogs(log)
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNackWithOptions(m, ir, nil, nack.ResponderSize(nackHistory)); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, ir,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)},
+		nack.ResponderSize(nackHistory), nack.WithResponderLoggerFactory(logs)); err != nil {
 		return nil, nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	if err := webrtc.ConfigureRTCPReportsWithOptions(ir,
+		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs)); err != nil {
 		return nil, nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+	if err := webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(logs)); err != nil {
 		return nil, nil, err
 	}
 
@@ -130,7 +138,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// One logger factory for every peer, and one logger per scope in it:
 	// without it each per-peer API would build its own factory, and pion's
 	// default factory builds new loggers for every peer.
-	se.LoggerFactory = newPionLogs(log)
+	se.LoggerFactory = logs
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// mDNS candidates only help browsers hide their addresses; the server's are
 	// not secret and resolving .local names fails in containers.
