@@ -51,6 +51,20 @@ type PhoneFrameArrival interface {
 	FrameArrival() int64
 }
 
+// PhoneWidebandTap is PhoneVoiceTap for a wideband leg (PhoneWideband):
+// the leg decodes each audio packet (G.722, Opus) as it arrives and hands
+// the bridge 16 kHz PCM, which goes on to the browsers as 16 kHz Opus (or,
+// with PhoneVoicePCMU, as its narrowband part in G.711).
+type PhoneWidebandTap interface {
+	// TapWideband makes the leg call fn with every audio packet it
+	// receives from now on, decoded: 16 kHz mono PCM, the packet's SSRC,
+	// its RTP timestamp converted to 16 kHz units (whatever the codec's
+	// clock) and its arrival in Unix nanoseconds on the wall clock; nil
+	// stops it. fn runs on the leg's receive goroutine; it does not block
+	// or keep pcm.
+	TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64))
+}
+
 // PhoneVoiceTap is what a PhoneAudio may also implement so that the
 // caller's voice leaves for the browsers as each packet arrives (as G.711,
 // or encoded to Opus frame by frame) rather than after the mix's jitter

@@ -8,8 +8,12 @@ import (
 
 // maxTapPayload is the largest phone packet sent to browsers as it arrives:
 // 60 ms of G.711, the longest packet time phones use. A longer one is not
-// sent (the browsers conceal it).
-const maxTapPayload = 480
+// sent (the browsers conceal it). maxTapSamples is the same 60 ms at 16 kHz,
+// for wideband legs (PhoneWidebandTap).
+const (
+	maxTapPayload = 480
+	maxTapSamples = 2 * maxTapPayload
+)
 
 // voiceTap sends a phone leg's voice to the room's browsers as each packet
 // arrives (a PhoneAudio that implements PhoneVoiceTap), rather than taking
@@ -27,23 +31,34 @@ const maxTapPayload = 480
 // writes (and the Opus encoding) happen on the encode worker holding the
 // room, in arrival order, through the room's browser queue
 // (browserencode.go), which owns the leg's RTP header and encoder.
+//
+// A wideband leg (PhoneWidebandTap) hands decoded 16 kHz PCM instead
+// (pcm16): the same, at 16 kHz, with a 16 kHz Opus encoder, or with
+// PhoneVoicePCMU downsampled (down) and encoded to μ-law here.
 type voiceTap struct {
-	ra   *roomAudio
-	p    *audioPart
-	opus bool
-	vad  *media.VAD
-	pcm  [maxTapPayload]int16
+	ra    *roomAudio
+	p     *audioPart
+	opus  bool
+	rate  uint32 // of the PCM handed in: 8000, or 16000 for a wideband leg
+	frame int    // samples of 20 ms at rate
+	vad   *media.VAD
+	pcm   [maxTapPayload]int16
+
+	down  *media.Downsampler2 // wideband with PhoneVoicePCMU
+	pcm8  [maxTapPayload]int16
+	pcmu8 [maxTapPayload]byte
 
 	talking bool // the last packet was sent: the next one is no talk spurt's first
 	quiet   int  // Opus: packets not sent since the last one sent
 
-	// Opus: samples waiting to make a 20 ms frame, and our timestamp (8 kHz)
-	// of the first.
-	acc   [maxTapPayload + PhoneFrameSamples]int16
+	// Opus: samples waiting to make a 20 ms frame, and our timestamp (at
+	// rate) of the first.
+	acc   [maxTapSamples + WidebandFrameSamples]int16
 	accN  int
 	accTS uint32
 
-	// Our RTP timestamps (8 kHz; ×6 for Opus's 48 kHz clock) follow the
+	// Our RTP timestamps (at rate; ×6 or ×3 for Opus's 48 kHz clock, ÷2
+	// for a wideband leg's G.711) follow the
 	// caller's, offset so that our track's timeline stays continuous when
 	// the caller's stream restarts (a new SSRC after a re-INVITE, a jump).
 	started         bool
@@ -52,7 +67,14 @@ type voiceTap struct {
 }
 
 func newVoiceTap(ra *roomAudio, p *audioPart) *voiceTap {
-	return &voiceTap{ra: ra, p: p, opus: p.voice == PhoneVoiceOpus, vad: newVAD()}
+	v := &voiceTap{ra: ra, p: p, opus: p.voice == PhoneVoiceOpus, rate: 8000, frame: PhoneFrameSamples, vad: newVAD()}
+	if p.wide {
+		v.rate, v.frame = 16000, WidebandFrameSamples
+		if !v.opus {
+			v.down = media.NewDownsampler2()
+		}
+	}
+	return v
 }
 
 // packet is the leg's tap (PhoneVoiceTap.TapVoice).
@@ -61,12 +83,36 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 		return
 	}
 	n := media.PCMU.Decode(v.pcm[:], pcmu)
-	voiced := v.vad.Detect(v.pcm[:n])
+	v.take(v.pcm[:n], pcmu, ssrc, ts, arrived)
+}
+
+// pcm16 is a wideband leg's tap (PhoneWidebandTap.TapWideband): the packet
+// decoded to 16 kHz, ts in 16 kHz units.
+func (v *voiceTap) pcm16(pcm []int16, ssrc, ts uint32, arrived int64) {
+	if len(pcm) == 0 || len(pcm) > maxTapSamples || len(pcm)%2 != 0 {
+		return
+	}
+	var pcmu []byte
+	if v.down != nil {
+		// G.711 to browsers: the packet's narrowband part. The filter runs
+		// on every packet, voiced or not, so its history is the stream's.
+		n := v.down.Downsample(v.pcm8[:], pcm)
+		pcmu = v.pcmu8[:media.PCMU.Encode(v.pcmu8[:], v.pcm8[:n])]
+	}
+	v.take(pcm, pcmu, ssrc, ts, arrived)
+}
+
+// take sends one packet's pcm (at v.rate) on, as pcmu (μ-law, 8 kHz) when
+// the browsers get G.711, else re-framed and encoded to Opus.
+func (v *voiceTap) take(pcm []int16, pcmu []byte, ssrc, ts uint32, arrived int64) {
+	n := len(pcm)
+	voiced := v.vad.Detect(pcm)
 	out := v.timestamp(ssrc, ts, uint32(n))
 	send := voiced && !v.p.member.muted.Load() && v.p.out.listened()
 	if !v.opus {
 		if send {
-			v.ra.queueTapped(v.p, tappedPacket{payload: pcmu, ts: out, marker: !v.talking, arrived: arrived})
+			// The G.711 track's clock is 8 kHz.
+			v.ra.queueTapped(v.p, tappedPacket{payload: pcmu, ts: out * 8000 / v.rate, marker: !v.talking, arrived: arrived})
 		}
 		v.talking = send
 		return
@@ -77,11 +123,11 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 	if v.accN == 0 {
 		v.accTS = out
 	}
-	v.accN += copy(v.acc[v.accN:], v.pcm[:n])
-	for v.accN >= PhoneFrameSamples {
+	v.accN += copy(v.acc[v.accN:], pcm)
+	for v.accN >= v.frame {
 		switch {
 		case send:
-			v.ra.queueTapped(v.p, tappedPacket{pcm: v.acc[:PhoneFrameSamples], ts: v.accTS * (opusTicksPerFrame / PhoneFrameSamples),
+			v.ra.queueTapped(v.p, tappedPacket{pcm: v.acc[:v.frame], ts: v.accTS * (opusTicksPerFrame / uint32(v.frame)),
 				marker: !v.talking, arrived: arrived})
 			v.quiet = 0
 		case v.quiet == encoderIdleFrames-1:
@@ -92,8 +138,8 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 			v.quiet++
 		}
 		v.talking = send
-		v.accN = copy(v.acc[:], v.acc[PhoneFrameSamples:v.accN])
-		v.accTS += PhoneFrameSamples
+		v.accN = copy(v.acc[:], v.acc[v.frame:v.accN])
+		v.accTS += uint32(v.frame)
 	}
 }
 
@@ -107,7 +153,7 @@ func (v *voiceTap) timestamp(ssrc, ts, samples uint32) uint32 {
 	switch {
 	case !v.started:
 		v.started = true
-	case ssrc != v.ssrc || d > 10*media.G711Rate || d < -media.G711Rate:
+	case ssrc != v.ssrc || d > 10*int32(v.rate) || d < -int32(v.rate):
 		v.lastOut += samples
 	case d <= 0:
 		return v.lastOut + uint32(d)

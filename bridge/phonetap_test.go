@@ -68,8 +68,15 @@ func (s *packetSink) take() []rtp.Packet {
 // and a tapPhone, whose track to browsers the returned sink receives.
 func tappedPhoneInRoom(t *testing.T, voice bridge.PhoneVoice, workers int) (*tapPhone, *bridge.Member, *packetSink) {
 	t.Helper()
-	_, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: workers, PhoneVoice: voice}, "06011116666")
 	phone := &tapPhone{tonePhone: tonePhone{freq: 1000}}
+	m, sink := phoneTrackInRoom(t, voice, workers, phone)
+	return phone, m, sink
+}
+
+// phoneTrackInRoom is tappedPhoneInRoom for any phone leg.
+func phoneTrackInRoom(t *testing.T, voice bridge.PhoneVoice, workers int, phone bridge.PhoneAudio) (*bridge.Member, *packetSink) {
+	t.Helper()
+	_, op, opRec := hostedRoom(t, bridge.Config{EncodeWorkers: workers, PhoneVoice: voice}, "06011116666")
 	m, err := op.Room().Enter(dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: "090-****-0000"}, newRecorder("phone"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func tappedPhoneInRoom(t *testing.T, voice bridge.PhoneVoice, workers int) (*tap
 	})
 	sink := &packetSink{}
 	ev.(bridge.TrackAdded).Track.Subscribe(sink)
-	return phone, m, sink
+	return m, sink
 }
 
 // TestPhoneVoiceTap: a leg that taps its voice sends each voiced packet as
@@ -225,4 +232,79 @@ func TestPhoneVoiceTapReframes(t *testing.T) {
 	if lvl := e2e.PCMToneLevel(heard[len(heard)/2:], 8000, 1000); lvl < -30 {
 		t.Errorf("the frames decode to 1000 Hz at %.1f dBFS, want above -30", lvl)
 	}
+}
+
+// wideTapPhone is a wideband phone leg (G.722 or Opus) fed packet by packet
+// through its tap (bridge.PhoneWidebandTap) as decoded 16 kHz PCM.
+type wideTapPhone struct {
+	chordPhone
+	mu  sync.Mutex
+	tap func(pcm []int16, ssrc, ts uint32, arrived int64)
+}
+
+func (p *wideTapPhone) TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64)) {
+	p.mu.Lock()
+	p.tap = fn
+	p.mu.Unlock()
+}
+
+// TestWidebandVoiceTap: a wideband leg's voice leaves for the browsers as
+// each packet arrives, like a narrowband leg's: as 16 kHz Opus that still
+// carries its 6 kHz, or as G.711 with its narrowband part only (1.5 kHz,
+// and no alias of the 6 kHz at 2 kHz); the caller's timing is kept.
+func TestWidebandVoiceTap(t *testing.T) {
+	forVoicesAndWorkers(t, func(t *testing.T, voice bridge.PhoneVoice, workers int) {
+		phone := &wideTapPhone{chordPhone: *newChordPhone(true)}
+		_, sink := phoneTrackInRoom(t, voice, workers, phone)
+		phone.mu.Lock()
+		fn := phone.tap
+		phone.mu.Unlock()
+		if fn == nil {
+			t.Fatal("the wideband leg was not tapped")
+		}
+		pcm := make([]int16, 320)
+		ts := uint32(5000)
+		for k := range 50 {
+			for i := range pcm {
+				n := float64(k*320 + i)
+				pcm[i] = int16(6000*math.Sin(2*math.Pi*1500*n/16000) + 6000*math.Sin(2*math.Pi*6000*n/16000))
+			}
+			ts += 320
+			fn(pcm, 0xdef, ts, time.Now().UnixNano())
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		got := sink.take()
+		if len(got) < 45 {
+			t.Fatalf("%d packets of 50 reached the browser", len(got))
+		}
+		step, rate := uint32(960), 48000.0
+		var heard []int16
+		dec, _ := media.NewOpusDecoder(48000)
+		if voice == bridge.PhoneVoicePCMU {
+			step, rate = 160, 8000
+		}
+		for i, p := range got {
+			if i > 0 && p.Timestamp-got[i-1].Timestamp != step {
+				t.Errorf("packet %d: timestamp step %d, want %d", i, p.Timestamp-got[i-1].Timestamp, step)
+			}
+			buf := make([]int16, 960)
+			if voice == bridge.PhoneVoicePCMU {
+				heard = append(heard, buf[:media.PCMU.Decode(buf, p.Payload)]...)
+			} else if n, err := dec.Decode(buf, p.Payload); err == nil {
+				heard = append(heard, buf[:n]...)
+			}
+		}
+		heard = heard[len(heard)/2:]
+		if l := e2e.PCMToneLevel(heard, rate, 1500); l < -30 {
+			t.Errorf("the browser hears the wideband leg's 1500 Hz at %.1f dBFS", l)
+		}
+		if voice == bridge.PhoneVoiceOpus {
+			if l := e2e.PCMToneLevel(heard, rate, 6000); l < -30 {
+				t.Errorf("the browser hears the wideband leg's 6000 Hz at %.1f dBFS, want it carried", l)
+			}
+		} else if l := e2e.PCMToneLevel(heard, rate, 2000); l > -45 {
+			t.Errorf("as G.711 the browser hears an alias of the 6 kHz at 2 kHz, %.1f dBFS", l)
+		}
+	})
 }

@@ -200,10 +200,11 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
-	if t, ok := a.(PhoneVoiceTap); ok && !p.wide {
-		// From here the leg's receive goroutine calls the tap: p is complete.
-		// (The tap carries μ-law; a wideband leg's voice goes from the
-		// tick at 16 kHz instead.)
+	// From here the leg's receive goroutine calls the tap: p is complete.
+	if t, ok := a.(PhoneWidebandTap); ok && p.wide {
+		p.tap = newVoiceTap(ra, p)
+		t.TapWideband(p.tap.pcm16)
+	} else if t, ok := a.(PhoneVoiceTap); ok && !p.wide {
 		p.tap = newVoiceTap(ra, p)
 		t.TapVoice(p.tap.packet)
 	}
@@ -285,7 +286,11 @@ func (p *audioPart) stop() {
 		p.unsubscribe()
 	}
 	if p.tap != nil {
-		p.phone.(PhoneVoiceTap).TapVoice(nil)
+		if p.wide {
+			p.phone.(PhoneWidebandTap).TapWideband(nil)
+		} else {
+			p.phone.(PhoneVoiceTap).TapVoice(nil)
+		}
 	}
 }
 

@@ -43,6 +43,11 @@ type leg struct {
 	tap    atomic.Pointer[voiceTap]
 	tapPCM [480]int16
 	tapBuf [480]byte
+	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap), with its
+	// own decoder and buffer, the receive goroutine's.
+	wtap    atomic.Pointer[wideTap]
+	wtapDec *wideCodec
+	wtapPCM [960]int16
 
 	// dtmf belongs to the endpoint's reader goroutine.
 	dtmf  media.DTMFReceiver
@@ -77,6 +82,9 @@ func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
 	if o.Wide.name != "" {
 		w, err := newWideCodec(o.Wide)
 		if err != nil {
+			return nil, err
+		}
+		if l.wtapDec, err = newWideDecoder(o.Wide); err != nil {
 			return nil, err
 		}
 		l.wide, l.pt, rate = w, o.Wide.pt, 16000
@@ -135,6 +143,11 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		if tap := l.tap.Load(); tap != nil {
 			l.tapVoice(*tap, p, arrival)
 		}
+		if tap := l.wtap.Load(); tap != nil && l.wtapDec != nil {
+			if n := l.wtapDec.decodeAll(l.wtapPCM[:], p.Payload); n > 0 {
+				(*tap)(l.wtapPCM[:n], p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
+			}
+		}
 	}
 }
 
@@ -149,6 +162,20 @@ func (l *leg) TapVoice(fn func(pcmu []byte, ssrc, ts uint32, arrived int64)) {
 		return
 	}
 	l.tap.Store(&fn)
+}
+
+// wideTap is bridge.PhoneWidebandTap's callback.
+type wideTap = func(pcm []int16, ssrc, ts uint32, arrived int64)
+
+// TapWideband is bridge.PhoneWidebandTap's: from now on every audio packet
+// of a wideband call also goes to fn decoded to 16 kHz, on the receive
+// goroutine; nil stops it.
+func (l *leg) TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64)) {
+	if fn == nil {
+		l.wtap.Store(nil)
+		return
+	}
+	l.wtap.Store(&fn)
 }
 
 // tapVoice hands packet p to the tap, A-law transcoded to μ-law (through

@@ -128,6 +128,49 @@ func newWideCodec(f wideFormat) (*wideCodec, error) {
 	return w, nil
 }
 
+// newWideDecoder is newWideCodec with a decoder only: the leg's voice tap
+// decodes every packet as it arrives, on the receive goroutine, with a
+// decoder of its own (the tick's runs behind the jitter buffer).
+func newWideDecoder(f wideFormat) (*wideCodec, error) {
+	w := &wideCodec{format: f}
+	switch f.name {
+	case wideG722:
+		w.g722d = media.NewG722Decoder()
+	case wideOpus:
+		var err error
+		if w.opusD, err = media.NewOpusDecoder(16000); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sip: no wideband codec %q", f.name)
+	}
+	return w, nil
+}
+
+// decodeAll decodes one packet of any length (up to len(dst) samples) into
+// dst and returns the samples written; 0 when it could not.
+func (w *wideCodec) decodeAll(dst []int16, payload []byte) int {
+	if w.g722d != nil {
+		if 2*len(payload) > len(dst) {
+			return 0
+		}
+		return w.g722d.Decode(dst, payload)
+	}
+	n, err := w.opusD.Decode(dst, payload)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// ts16 converts an RTP timestamp of the codec's clock to 16 kHz units.
+func (w wideFormat) ts16(ts uint32) uint32 {
+	if w.name == wideOpus {
+		return ts / 3 // 48000 → 16000 (a wrap, every 25 h, reads as a restart)
+	}
+	return ts * 2 // 8000 → 16000 (G.722's RTP clock)
+}
+
 // encode encodes one 20 ms frame of 16 kHz PCM into dst; 0 when it could
 // not (the frame is then not sent).
 func (w *wideCodec) encode(dst []byte, pcm []int16) int {
