@@ -83,6 +83,10 @@ type Config struct {
 	// how phone voice reaches the browsers, "opus" (encoded per talking
 	// frame) or "pcmu" (G.711, no encoding).
 	PhoneCodec string
+	// PhoneWire is the codec the simulated phones speak in phone mode:
+	// "pcmu" (G.711, what carriers send) or "g722" (wideband: the spawned
+	// server's trunk then lists G722, and every room mixes at 16 kHz).
+	PhoneWire string
 	// ICEPort is the spawned server's webrtc.udp_port in phone mode: 0
 	// gives every browser's ICE its own ports (the default config), a port
 	// puts every browser on one UDP socket (pion's UDP mux).
@@ -148,6 +152,7 @@ func DefaultConfig() Config {
 		RTPPortMin:     61000,
 		ServerLogLevel: "warn",
 		PhoneCodec:     "opus",
+		PhoneWire:      "pcmu",
 		SIPpDuration:   10 * time.Second,
 		SIPpBin:        "sipp",
 		PointerRate:    25,
@@ -282,6 +287,9 @@ func (c *Config) validatePhones() []error {
 	}
 	if c.PhoneCodec != "opus" && c.PhoneCodec != "pcmu" {
 		bad("--phone-codec must be opus or pcmu")
+	}
+	if c.PhoneWire != "pcmu" && c.PhoneWire != "g722" {
+		bad("--phone-wire must be pcmu or g722")
 	}
 	if c.ICEPort < 0 || c.ICEPort > 65535 {
 		bad("--ice-port must be a UDP port (0: one per browser)")

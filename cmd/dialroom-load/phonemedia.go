@@ -26,19 +26,30 @@ const (
 
 // loadPayloads are the pre-encoded frames.
 type loadPayloads struct {
-	talk  [][]byte // G.711 μ-law, a 1 kHz tone at talkLevel
-	quiet [][]byte // G.711 μ-law, white noise at noiseLevel
+	pt    byte     // the phones' RTP payload type: 0 (PCMU) or 9 (G.722)
+	talk  [][]byte // G.711 μ-law (or G.722), a 1 kHz tone at talkLevel
+	quiet [][]byte // G.711 μ-law (or G.722), white noise at noiseLevel
 	opus  [][]byte // Opus at 48 kHz, noise at noiseLevel: a browser whose user is silent
 }
 
-// newLoadPayloads encodes the frames.
-func newLoadPayloads() (*loadPayloads, error) {
+// newLoadPayloads encodes the frames; wire is the phones' codec, "pcmu" or
+// "g722" (16 kHz, 160 bytes per 20 ms like G.711; RTP clock 8000 too).
+func newLoadPayloads(wire string) (*loadPayloads, error) {
 	p := &loadPayloads{}
-	tone, err := media.NewTone(media.G711Rate, talkLevel, 1000)
+	g711 := func(dst []byte, pcm []int16) { media.PCMU.Encode(dst, pcm) }
+	rate, encodeTalk, encodeQuiet := media.G711Rate, g711, g711
+	if wire == "g722" {
+		// Each kind is one continuous G.722 stream (its ADPCM state runs on).
+		talk, quiet := media.NewG722Encoder(), media.NewG722Encoder()
+		p.pt, rate = media.G722PayloadType, media.G722Rate
+		encodeTalk = func(dst []byte, pcm []int16) { talk.Encode(dst, pcm) }
+		encodeQuiet = func(dst []byte, pcm []int16) { quiet.Encode(dst, pcm) }
+	}
+	tone, err := media.NewTone(rate, talkLevel, 1000)
 	if err != nil {
 		return nil, err
 	}
-	pcm := make([]int16, phoneFrame)
+	pcm := make([]int16, rate/50)
 	rng := rand.New(rand.NewPCG(1, 2))
 	// Uniform noise of amplitude a has RMS a/√3; full scale is 32768.
 	noiseAmp := 32768 * 1.732 * dbToGain(noiseLevel)
@@ -46,15 +57,13 @@ func newLoadPayloads() (*loadPayloads, error) {
 		if _, err := tone.Read(pcm); err != nil {
 			return nil, err
 		}
-		f := make([]byte, phoneFrame)
-		media.PCMU.Encode(f, pcm)
-		p.talk = append(p.talk, f)
+		p.talk = append(p.talk, make([]byte, phoneFrame))
+		encodeTalk(p.talk[len(p.talk)-1], pcm)
 		for i := range pcm {
 			pcm[i] = int16((rng.Float64()*2 - 1) * noiseAmp)
 		}
-		q := make([]byte, phoneFrame)
-		media.PCMU.Encode(q, pcm)
-		p.quiet = append(p.quiet, q)
+		p.quiet = append(p.quiet, make([]byte, phoneFrame))
+		encodeQuiet(p.quiet[len(p.quiet)-1], pcm)
 	}
 	enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 48000})
 	if err != nil {

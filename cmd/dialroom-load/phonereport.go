@@ -211,8 +211,8 @@ func (r *phoneResult) serverPinned() bool { return len(r.cfg.ServerCPUs) > 0 }
 
 func (r *phoneResult) print(out io.Writer) {
 	cores := r.idle.proc.machine.cores
-	fmt.Fprintf(out, "\ndialroom phone load, %s, %d cores, rooms of %d phones + %d browsers, phone voice to browsers as %s, %d windows of %v per step\n",
-		r.started.UTC().Format("2006-01-02 15:04 UTC"), cores, phonesPerRoom, browsersPerRoom, r.cfg.PhoneCodec, r.cfg.Windows, r.cfg.Duration)
+	fmt.Fprintf(out, "\ndialroom phone load, %s, %d cores, rooms of %d phones + %d browsers, phones speak %s, phone voice to browsers as %s, %d windows of %v per step\n",
+		r.started.UTC().Format("2006-01-02 15:04 UTC"), cores, phonesPerRoom, browsersPerRoom, r.cfg.PhoneWire, r.cfg.PhoneCodec, r.cfg.Windows, r.cfg.Duration)
 	fmt.Fprintf(out, "CPUs: %v\n", r.cpus)
 	fmt.Fprintf(out, "idle server: RSS %.1f MiB, Go heap in use %.1f MiB, %.0f goroutines\n",
 		float64(r.idle.proc.serverRSS)/(1<<20), r.idle.metrics.values["go_memstats_heap_inuse_bytes"]/(1<<20),

@@ -50,10 +50,10 @@ type phoneLeg struct {
 // frame returns the leg's next 20 ms packet, header and payload, as the
 // pieces of one datagram, and advances its sequence number and timestamp.
 // The payload is shared (pre-encoded) and only read.
-func (l *phoneLeg) frame(payload []byte, marker bool) [][]byte {
+func (l *phoneLeg) frame(pt byte, payload []byte, marker bool) [][]byte {
 	b := l.hdr[:]
 	b[0] = 0x80 // version 2
-	b[1] = 0    // PT 0 = PCMU
+	b[1] = pt   // 0 = PCMU, 9 = G.722
 	if marker {
 		b[1] |= 0x80
 	}
@@ -93,8 +93,8 @@ type rtpSocket struct {
 
 // queue adds l's next packet to the socket's batch and returns the batch's
 // length. Only the phone clock calls it.
-func (s *rtpSocket) queue(l *phoneLeg, payload []byte, marker bool) int {
-	s.out = append(s.out, ipv4.Message{Buffers: l.frame(payload, marker), Addr: l.addr})
+func (s *rtpSocket) queue(l *phoneLeg, pt byte, payload []byte, marker bool) int {
+	s.out = append(s.out, ipv4.Message{Buffers: l.frame(pt, payload, marker), Addr: l.addr})
 	return len(s.out)
 }
 
@@ -306,11 +306,11 @@ func (pc *phoneClock) sendTick(k uint32) {
 			if onset {
 				pc.failed.Add(l.sock.flush())
 				l.room.markOnset(time.Now())
-				l.sock.queue(l, payload, marker)
+				l.sock.queue(l, pc.payloads.pt, payload, marker)
 				pc.failed.Add(l.sock.flush())
 				continue
 			}
-			if l.sock.queue(l, payload, marker) == 1 {
+			if l.sock.queue(l, pc.payloads.pt, payload, marker) == 1 {
 				pc.touched = append(pc.touched, l.sock)
 			}
 		}

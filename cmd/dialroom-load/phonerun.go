@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +75,7 @@ func runPhones(ctx context.Context, cfg Config, out, stderr io.Writer, log *slog
 	defer tg.spawned.Stop()
 	started := time.Now()
 
-	pl, err := newLoadPayloads()
+	pl, err := newLoadPayloads(cfg.PhoneWire)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func runPhones(ctx context.Context, cfg Config, out, stderr io.Writer, log *slog
 	if err != nil {
 		return err
 	}
-	ua, err := newSIPUA(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)))
+	ua, err := newSIPUA(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), cfg.PhoneWire)
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,11 @@ func spawnPhoneServer(ctx context.Context, cfg Config, sipPort int, stderr io.Wr
 	}
 	setup := func(dir string) ([]string, error) {
 		plan := filepath.Join(dir, "dialplan.yaml")
-		if err := os.WriteFile(plan, []byte(phoneDialplan), 0o644); err != nil {
+		planText := phoneDialplan
+		if cfg.PhoneWire == "g722" {
+			planText = strings.Replace(planText, "    dids:", "    codecs: [G722, PCMU]\n    dids:", 1)
+		}
+		if err := os.WriteFile(plan, []byte(planText), 0o644); err != nil {
 			return nil, err
 		}
 		conf := fmt.Sprintf(`dialplan: %q

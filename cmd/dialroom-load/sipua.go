@@ -26,6 +26,8 @@ type sipUA struct {
 	conn   *net.UDPConn
 	local  netip.AddrPort
 	server netip.AddrPort
+	pt     string // the offer's audio payload type: PCMU (0) or G.722 (9)
+	rtpmap string // its rtpmap value
 
 	mu    sync.Mutex
 	calls map[string]*sipCall // by Call-ID
@@ -63,7 +65,7 @@ type sipCall struct {
 }
 
 // newSIPUA opens the signalling socket on loopback and starts its reader.
-func newSIPUA(server netip.AddrPort) (*sipUA, error) {
+func newSIPUA(server netip.AddrPort, wire string) (*sipUA, error) {
 	if !server.Addr().IsLoopback() {
 		return nil, fmt.Errorf("SIP server %s: %w", server, errNotLoopback)
 	}
@@ -73,7 +75,10 @@ func newSIPUA(server netip.AddrPort) (*sipUA, error) {
 	}
 	_ = conn.SetReadBuffer(4 << 20)
 	u := &sipUA{conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort(), server: server,
-		calls: map[string]*sipCall{}, done: make(chan struct{})}
+		pt: "0", rtpmap: "0 PCMU/8000", calls: map[string]*sipCall{}, done: make(chan struct{})}
+	if wire == "g722" {
+		u.pt, u.rtpmap = "9", "9 G722/8000"
+	}
 	go u.read()
 	return u, nil
 }
@@ -99,8 +104,8 @@ func (u *sipUA) invite(ctx context.Context, c *sipCall) error {
 	u.mu.Unlock()
 	c.inviteVia = "z9hG4bK" + randomToken()
 	sdp := fmt.Sprintf("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"+
-		"a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n", c.rtpPort, c.rtpPort)
+		"m=audio %d RTP/AVP %s 101\r\na=rtpmap:%s\r\na=rtpmap:101 telephone-event/8000\r\n"+
+		"a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n", c.rtpPort, c.rtpPort, u.pt, u.rtpmap)
 	msg := u.request("INVITE", "sip:"+c.number+"@"+u.server.String(), c, c.inviteVia, 1, "",
 		"Contact: <sip:"+c.from+"@"+u.local.String()+">\r\nContent-Type: application/sdp\r\n", sdp)
 	if err := u.retransmit(ctx, msg, c.provisional, c.final); err != nil {
