@@ -2,32 +2,33 @@ package media
 
 // Constant tables of ITU-T G.722, in the Recommendation's own
 // integer units. They are declared with var only because Go has no constant
-// arrays; nothing ever writes to them.
+// arrays; nothing ever writes to them. A few are the Recommendation's tables
+// merged or padded for speed; TestG722Tables derives them from the
+// originals. The QMF coefficients appear as constants in g722Filter.
 
-// g722QMF holds the transmit and receive QMF coefficients h0, h2, …, h22.
-// The filter is symmetric, so the odd taps h1, h3, …, h23 are the same
-// numbers in reverse order.
-var g722QMF = [12]int32{3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11}
-
-// g722Q6 holds the lower-band decision levels Q6(MIL), MIL = 1…29, scaled so
-// that (Q6·DETL)>>12 compares with the error magnitude.
-var g722Q6 = [31]int32{
+// g722Q6Pad holds the lower-band decision levels Q6(MIL), MIL = 1…29,
+// scaled so that (Q6·DETL)>>12 compares with the error magnitude. Entry 0 is
+// never read; entries 30 and 31 repeat the last level so that QUANTL's
+// search can look there without leaving the array (see quantizeLow).
+var g722Q6Pad = [32]int32{
 	0, 35, 72, 110, 150, 190, 233, 276, 323, 370, 422, 473, 530, 587, 650,
 	714, 786, 858, 940, 1023, 1121, 1219, 1339, 1458, 1612, 1765, 1980, 2195,
-	2557, 2919, 0,
+	2557, 2919, 2919, 2919,
 }
 
-// g722ILN and g722ILP map the lower-band quantiser interval MIL to the 6-bit
-// code for a negative and a non-negative error. MIL 30 is
-// the open interval above the last decision level.
-var g722ILN = [31]uint8{
-	0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
-	15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4,
-}
-
-var g722ILP = [31]uint8{
-	0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
-	43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+// g722IL maps the lower-band quantiser interval MIL to the 6-bit code, for
+// a non-negative error (ILP) in row 0 and a negative one (ILN) in row 1, so
+// that the error's sign bit selects the row. MIL 30 is the open interval
+// above the last decision level; entries 0 and 31 are never read.
+var g722IL = [2][32]uint8{
+	{
+		0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45,
+		44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 0,
+	},
+	{
+		0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17,
+		16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 0,
+	},
 }
 
 // g722QM6 is the 6-bit lower-band inverse quantiser QM6(IL) used for the
@@ -51,11 +52,14 @@ var g722QM4 = [16]int32{
 	20456, 12896, 8968, 6288, 4240, 2584, 1200, 0,
 }
 
-// g722RL42 maps IL>>2 to the index into g722WL, the lower-band
-// log-scale-factor multipliers.
-var g722RL42 = [16]uint8{0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0}
-
-var g722WL = [8]int32{-60, -30, 58, 172, 334, 538, 1198, 3042}
+// g722WL42 holds the lower-band log-scale-factor multipliers WL(RL42(IL>>2))
+// indexed directly by IL>>2, saving the lookup through RL42: WL is
+// {−60, −30, 58, 172, 334, 538, 1198, 3042} and RL42 is
+// {0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0}.
+var g722WL42 = [16]int32{
+	-60, 3042, 1198, 538, 334, 172, 58, -30,
+	3042, 1198, 538, 334, 172, 58, -30, -60,
+}
 
 // g722ILB is the antilog table used by SCALEL and SCALEH.
 var g722ILB = [32]int32{
@@ -65,17 +69,14 @@ var g722ILB = [32]int32{
 	3444, 3520, 3597, 3676, 3756, 3838, 3922, 4008,
 }
 
-// g722IHN and g722IHP map the higher-band interval MIH (1 inner, 2 outer) to
-// the 2-bit code for a negative and a non-negative error.
-var g722IHN = [3]uint8{0, 1, 0}
-
-var g722IHP = [3]uint8{0, 3, 2}
+// g722IH maps the higher-band interval MIH (1 inner, 2 outer) to the 2-bit
+// code, for a non-negative error (IHP) in row 0 and a negative one (IHN) in
+// row 1. Entries 0 and 3 are never read.
+var g722IH = [2][4]uint8{{0, 3, 2, 0}, {0, 1, 0, 0}}
 
 // g722QM2 is the 2-bit higher-band inverse quantiser QM2(IH).
 var g722QM2 = [4]int32{-7408, -1616, 7408, 1616}
 
-// g722RH2 maps IH to the index into g722WH, the higher-band log-scale-factor
-// multipliers.
-var g722RH2 = [4]uint8{2, 1, 2, 1}
-
-var g722WH = [3]int32{0, -214, 798}
+// g722WH2 holds the higher-band log-scale-factor multipliers WH(RH2(IH))
+// indexed directly by IH: WH is {0, −214, 798} and RH2 is {2, 1, 2, 1}.
+var g722WH2 = [4]int32{798, -214, 798, -214}

@@ -320,6 +320,142 @@ func g722Digest(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// TestG722ChunkSizes codes the known-answer streams in calls of many sizes
+// and checks that they give exactly what one call gives (which
+// TestG722KnownAnswer pins). The sizes reach the paths whole 20 ms frames
+// miss: Encode calls shorter than the 11 pairs whose filter windows reach
+// into the history, odd numbers of pairs (the QMF works on two at a time),
+// and calls spanning several internal blocks with a partial one at the end.
+func TestG722ChunkSizes(t *testing.T) {
+	sizes := []int{1, 2, 3, 5, 10, 11, 12, 13, 22, 23, 159, 160, 161, 163, 319, 320, 321, 482, 1000}
+	in := g722KATInput(4 * G722Rate)
+	whole := g722EncodeBytes(in)
+	random := make([]byte, G722Rate)
+	for i := range random {
+		random[i] = byte(i*131 + i*i*7)
+	}
+	for _, size := range sizes {
+		enc := NewG722Encoder()
+		got := make([]byte, len(whole))
+		for off, i := 0, 0; off < len(got); i++ {
+			n := min(sizes[(i+size)%len(sizes)], len(got)-off) // vary sizes within a stream too
+			if i == 0 {
+				n = min(size, len(got))
+			}
+			enc.Encode(got[off:off+n], in[2*off:2*(off+n)])
+			off += n
+		}
+		if string(got) != string(whole) {
+			t.Errorf("encoding in calls of %d pairs differs from one call", size)
+		}
+		for _, payload := range [][]byte{whole, random} {
+			want := g722DecodeRaw(payload)
+			dec := NewG722Decoder()
+			pcm := make([]int16, 2*len(payload))
+			for off, i := 0, 0; off < len(payload); i++ {
+				n := min(sizes[(i+size)%len(sizes)], len(payload)-off)
+				if i == 0 {
+					n = min(size, len(payload))
+				}
+				dec.Decode(pcm[2*off:], payload[off:off+n])
+				off += n
+			}
+			raw := make([]byte, 2*len(pcm))
+			for i, v := range pcm {
+				binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+			}
+			if string(raw) != string(want) {
+				t.Errorf("decoding in calls of %d bytes differs from one call", size)
+			}
+		}
+	}
+}
+
+// g722QMF holds the transmit and receive QMF coefficients h0, h2, …, h22
+// as the Recommendation lists them. The filter is symmetric, so the odd taps
+// h1, h3, …, h23 are the same numbers in reverse order.
+var g722QMF = [12]int32{3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11}
+
+// TestG722Filter checks g722Filter, with its packed arithmetic and
+// written-out coefficients, against the plain 24-tap sums over g722QMF on
+// full-scale extremes and noise, for odd and even numbers of pairs.
+func TestG722Filter(t *testing.T) {
+	w := g722Noise(2*g722Block+g722HistLen+2, 5, 0)
+	for i := range 40 {
+		w[i] = -32768 // most negative everywhere, then most positive
+		if i >= 20 {
+			w[i] = 32767
+		}
+	}
+	for _, pairs := range []int{1, 2, 3, 11, 12, 159, 160} {
+		y := make([]int32, 2*pairs)
+		for off := range 3 {
+			g722Filter(y, w[off:])
+			for k := range pairs {
+				var even, odd int32
+				for i, c := range g722QMF {
+					even += c * int32(w[off+2*k+23-2*i])
+					odd += c * int32(w[off+2*k+2*i])
+				}
+				if y[2*k] != even || y[2*k+1] != odd {
+					t.Fatalf("%d pairs from %d: pair %d gives %d, %d, want %d, %d",
+						pairs, off, k, y[2*k], y[2*k+1], even, odd)
+				}
+			}
+		}
+	}
+}
+
+// TestG722Tables derives the merged and padded tables from the
+// Recommendation's own.
+func TestG722Tables(t *testing.T) {
+	q6 := [30]int32{
+		0, 35, 72, 110, 150, 190, 233, 276, 323, 370, 422, 473, 530, 587, 650,
+		714, 786, 858, 940, 1023, 1121, 1219, 1339, 1458, 1612, 1765, 1980, 2195,
+		2557, 2919,
+	}
+	iln := [31]uint8{
+		0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+		15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4,
+	}
+	ilp := [31]uint8{
+		0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+		43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+	}
+	rl42 := [16]int{0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0}
+	wl := [8]int32{-60, -30, 58, 172, 334, 538, 1198, 3042}
+	ihn, ihp := [3]uint8{0, 1, 0}, [3]uint8{0, 3, 2}
+	rh2 := [4]int{2, 1, 2, 1}
+	wh := [3]int32{0, -214, 798}
+
+	for mil := 1; mil < 32; mil++ {
+		if want := q6[min(mil, 29)]; g722Q6Pad[mil] != want {
+			t.Errorf("g722Q6Pad[%d] = %d, want %d", mil, g722Q6Pad[mil], want)
+		}
+		if mil > 30 {
+			continue
+		}
+		if g722IL[0][mil] != ilp[mil] || g722IL[1][mil] != iln[mil] {
+			t.Errorf("g722IL[·][%d] = %d, %d, want ILP %d, ILN %d", mil, g722IL[0][mil], g722IL[1][mil], ilp[mil], iln[mil])
+		}
+	}
+	for i, r := range rl42 {
+		if g722WL42[i] != wl[r] {
+			t.Errorf("g722WL42[%d] = %d, want WL(RL42) = %d", i, g722WL42[i], wl[r])
+		}
+	}
+	for mih := 1; mih < 3; mih++ {
+		if g722IH[0][mih] != ihp[mih] || g722IH[1][mih] != ihn[mih] {
+			t.Errorf("g722IH[·][%d] = %d, %d, want IHP %d, IHN %d", mih, g722IH[0][mih], g722IH[1][mih], ihp[mih], ihn[mih])
+		}
+	}
+	for i, r := range rh2 {
+		if g722WH2[i] != wh[r] {
+			t.Errorf("g722WH2[%d] = %d, want WH(RH2) = %d", i, g722WH2[i], wh[r])
+		}
+	}
+}
+
 func TestG722Lengths(t *testing.T) {
 	enc, dec := NewG722Encoder(), NewG722Decoder()
 	dst := make([]byte, 10)
