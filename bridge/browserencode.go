@@ -41,6 +41,7 @@ type browserJob struct {
 
 	// A packet sent as it arrived (phonetap.go) instead of a tick's frame.
 	tapped  bool
+	encoded bool // payload is already Opus (a wideband caller's own packet)
 	marker  bool
 	ts      uint32
 	n       uint16

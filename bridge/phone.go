@@ -54,15 +54,18 @@ type PhoneFrameArrival interface {
 // PhoneWidebandTap is PhoneVoiceTap for a wideband leg (PhoneWideband):
 // the leg decodes each audio packet (G.722, Opus) as it arrives and hands
 // the bridge 16 kHz PCM, which goes on to the browsers as 16 kHz Opus (or,
-// with PhoneVoicePCMU, as its narrowband part in G.711).
+// with PhoneVoicePCMU, as its narrowband part in G.711). A call in Opus
+// also hands the packet's payload: the browsers get it as it is, neither
+// re-encoded nor delayed, and the PCM only feeds the voice detector.
 type PhoneWidebandTap interface {
 	// TapWideband makes the leg call fn with every audio packet it
-	// receives from now on, decoded: 16 kHz mono PCM, the packet's SSRC,
+	// receives from now on, decoded: 16 kHz mono PCM; opus, the packet's
+	// payload when the call's codec is Opus (else nil); the packet's SSRC,
 	// its RTP timestamp converted to 16 kHz units (whatever the codec's
 	// clock) and its arrival in Unix nanoseconds on the wall clock; nil
 	// stops it. fn runs on the leg's receive goroutine; it does not block
-	// or keep pcm.
-	TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64))
+	// or keep pcm or opus.
+	TapWideband(fn func(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64))
 }
 
 // PhoneVoiceTap is what a PhoneAudio may also implement so that the

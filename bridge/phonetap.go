@@ -87,9 +87,23 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 }
 
 // pcm16 is a wideband leg's tap (PhoneWidebandTap.TapWideband): the packet
-// decoded to 16 kHz, ts in 16 kHz units.
-func (v *voiceTap) pcm16(pcm []int16, ssrc, ts uint32, arrived int64) {
+// decoded to 16 kHz, ts in 16 kHz units; opus is the packet itself when the
+// call is in Opus.
+func (v *voiceTap) pcm16(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64) {
 	if len(pcm) == 0 || len(pcm) > maxTapSamples || len(pcm)%2 != 0 {
+		return
+	}
+	if v.opus && len(opus) > 0 && len(opus) <= maxTapPayload {
+		// Opus to Opus: the caller's packet goes to the browsers as it
+		// is (no second encoding, no re-framing: Opus packets say their
+		// own duration), timed on our track's 48 kHz clock.
+		voiced := v.vad.Detect(pcm)
+		out := v.timestamp(ssrc, ts, uint32(len(pcm)))
+		send := voiced && !v.p.member.muted.Load() && v.p.out.listened()
+		if send {
+			v.ra.queueTapped(v.p, tappedPacket{payload: opus, encoded: true, ts: out * (48000 / v.rate), marker: !v.talking, arrived: arrived})
+		}
+		v.talking = send
 		return
 	}
 	var pcmu []byte
@@ -168,7 +182,8 @@ func (v *voiceTap) timestamp(ssrc, ts, samples uint32) uint32 {
 // as it is, a 20 ms frame to encode to Opus, or the word to release the
 // leg's encoder.
 type tappedPacket struct {
-	payload []byte  // μ-law (PhoneVoicePCMU)
+	payload []byte  // μ-law (PhoneVoicePCMU), or Opus when encoded
+	encoded bool    // payload is a wideband caller's own Opus packet, sent as it is
 	pcm     []int16 // one frame (PhoneVoiceOpus)
 	ts      uint32  // our RTP timestamp, in the track's clock
 	marker  bool
@@ -184,7 +199,7 @@ func (ra *roomAudio) queueTapped(p *audioPart, tp tappedPacket) {
 		if full && !tp.release {
 			return false // the workers are half a second behind: the browsers conceal it
 		}
-		*j = browserJob{p: p, tapped: true, send: !tp.release, ts: tp.ts, marker: tp.marker, arrived: tp.arrived}
+		*j = browserJob{p: p, tapped: true, send: !tp.release, encoded: tp.encoded, ts: tp.ts, marker: tp.marker, arrived: tp.arrived}
 		j.n = uint16(copy(j.payload[:], tp.payload))
 		j.samples = uint16(copy(j.pcm[:], tp.pcm))
 		return true
@@ -196,7 +211,7 @@ func (ra *roomAudio) queueTapped(p *audioPart, tp tappedPacket) {
 func (ra *roomAudio) sendTapped(j *browserJob) {
 	p := j.p
 	payload := j.payload[:j.n]
-	if p.voice == PhoneVoiceOpus {
+	if p.voice == PhoneVoiceOpus && !j.encoded {
 		if !j.send {
 			if p.enc != nil {
 				ra.releaseEncoder(p)

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -239,10 +240,10 @@ func TestPhoneVoiceTapReframes(t *testing.T) {
 type wideTapPhone struct {
 	chordPhone
 	mu  sync.Mutex
-	tap func(pcm []int16, ssrc, ts uint32, arrived int64)
+	tap func(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64)
 }
 
-func (p *wideTapPhone) TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64)) {
+func (p *wideTapPhone) TapWideband(fn func(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64)) {
 	p.mu.Lock()
 	p.tap = fn
 	p.mu.Unlock()
@@ -270,7 +271,7 @@ func TestWidebandVoiceTap(t *testing.T) {
 				pcm[i] = int16(6000*math.Sin(2*math.Pi*1500*n/16000) + 6000*math.Sin(2*math.Pi*6000*n/16000))
 			}
 			ts += 320
-			fn(pcm, 0xdef, ts, time.Now().UnixNano())
+			fn(pcm, nil, 0xdef, ts, time.Now().UnixNano())
 			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -307,4 +308,63 @@ func TestWidebandVoiceTap(t *testing.T) {
 			t.Errorf("as G.711 the browser hears an alias of the 6 kHz at 2 kHz, %.1f dBFS", l)
 		}
 	})
+}
+
+// TestWidebandOpusPassthrough: an Opus caller's packets reach browsers that
+// get Opus exactly as the caller sent them (no second encoding), on our
+// track's timeline, only while voiced; with G.711 to browsers they are
+// decoded PCM's narrowband part as before.
+func TestWidebandOpusPassthrough(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		t.Run(fmt.Sprint("workers=", workers), func(t *testing.T) {
+			phone := &wideTapPhone{chordPhone: *newChordPhone(true)}
+			_, sink := phoneTrackInRoom(t, bridge.PhoneVoiceOpus, workers, phone)
+			phone.mu.Lock()
+			fn := phone.tap
+			phone.mu.Unlock()
+			enc, err := media.NewOpusEncoder(media.OpusEncoderConfig{Rate: 16000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcm, buf := make([]int16, 320), make([]byte, media.OpusMaxPayload)
+			var sent [][]byte
+			ts := uint32(7000)
+			for k := range 40 {
+				voiced := k < 30
+				for i := range pcm {
+					pcm[i] = 0
+					if voiced {
+						pcm[i] = int16(8000 * math.Sin(2*math.Pi*6000*float64(k*320+i)/16000))
+					}
+				}
+				n, err := enc.Encode(buf, pcm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				payload := append([]byte(nil), buf[:n]...)
+				if voiced {
+					sent = append(sent, payload)
+				}
+				ts += 320
+				fn(pcm, payload, 0x5a5a, ts, time.Now().UnixNano())
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond)
+			got := sink.take()
+			if len(got) < len(sent) || len(got) > len(sent)+15 {
+				t.Fatalf("%d packets reached the browser for %d voiced ones", len(got), len(sent))
+			}
+			for i, want := range sent {
+				if string(got[i].Payload) != string(want) {
+					t.Fatalf("packet %d is not the caller's Opus as it was sent", i)
+				}
+				if i > 0 && got[i].Timestamp-got[i-1].Timestamp != 960 {
+					t.Errorf("packet %d: timestamp step %d, want 960", i, got[i].Timestamp-got[i-1].Timestamp)
+				}
+			}
+			if !got[0].Marker || got[1].Marker {
+				t.Errorf("markers %v %v, want the talk spurt's first only", got[0].Marker, got[1].Marker)
+			}
+		})
+	}
 }

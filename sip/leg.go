@@ -145,7 +145,11 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		}
 		if tap := l.wtap.Load(); tap != nil && l.wtapDec != nil {
 			if n := l.wtapDec.decodeAll(l.wtapPCM[:], p.Payload); n > 0 {
-				(*tap)(l.wtapPCM[:n], p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
+				var opus []byte
+				if l.wide.format.name == wideOpus {
+					opus = p.Payload // the browsers get it as it is
+				}
+				(*tap)(l.wtapPCM[:n], opus, p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
 			}
 		}
 	}
@@ -165,12 +169,12 @@ func (l *leg) TapVoice(fn func(pcmu []byte, ssrc, ts uint32, arrived int64)) {
 }
 
 // wideTap is bridge.PhoneWidebandTap's callback.
-type wideTap = func(pcm []int16, ssrc, ts uint32, arrived int64)
+type wideTap = func(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64)
 
 // TapWideband is bridge.PhoneWidebandTap's: from now on every audio packet
 // of a wideband call also goes to fn decoded to 16 kHz, on the receive
 // goroutine; nil stops it.
-func (l *leg) TapWideband(fn func(pcm []int16, ssrc, ts uint32, arrived int64)) {
+func (l *leg) TapWideband(fn func(pcm []int16, opus []byte, ssrc, ts uint32, arrived int64)) {
 	if fn == nil {
 		l.wtap.Store(nil)
 		return
