@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,11 +44,15 @@ type leg struct {
 	tap    atomic.Pointer[voiceTap]
 	tapPCM [480]int16
 	tapBuf [480]byte
-	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap), with its
-	// own decoder and buffer, the receive goroutine's.
-	wtap    atomic.Pointer[wideTap]
-	wtapDec *wideCodec
-	wtapPCM [960]int16
+	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap). A wideband
+	// leg decodes each packet once as it arrives, with dec into pcm, and
+	// pushes the PCM (little-endian) into the jitter buffer as pcmPkt: the
+	// mix and the tap share one decode. All the receive goroutine's.
+	wtap   atomic.Pointer[wideTap]
+	dec    *wideCodec
+	pcm    [960]int16
+	pcmBuf [2 * bridge.WidebandFrameSamples]byte
+	pcmPkt rtp.Packet
 
 	// dtmf belongs to the endpoint's reader goroutine.
 	dtmf  media.DTMFReceiver
@@ -80,11 +85,11 @@ func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
 	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, media.DefaultJitterMaxPayload)}
 	rate := media.G711Rate
 	if o.Wide.name != "" {
-		w, err := newWideCodec(o.Wide)
+		w, err := newWideEncoder(o.Wide)
 		if err != nil {
 			return nil, err
 		}
-		if l.wtapDec, err = newWideDecoder(o.Wide); err != nil {
+		if l.dec, err = newWideDecoder(o.Wide); err != nil {
 			return nil, err
 		}
 		l.wide, l.pt, rate = w, o.Wide.pt, 16000
@@ -138,20 +143,41 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		if key, ok := media.DTMFDigit(rep.Event); ok && l.onKey != nil {
 			l.onKey(key)
 		}
+	case p.PayloadType == l.pt && l.dec != nil:
+		l.wideband(p, arrival)
 	case p.PayloadType == l.pt:
 		l.jb.Push(p, arrival)
 		if tap := l.tap.Load(); tap != nil {
 			l.tapVoice(*tap, p, arrival)
 		}
-		if tap := l.wtap.Load(); tap != nil && l.wtapDec != nil {
-			if n := l.wtapDec.decodeAll(l.wtapPCM[:], p.Payload); n > 0 {
-				var opus []byte
-				if l.wide.format.name == wideOpus {
-					opus = p.Payload // the browsers get it as it is
-				}
-				(*tap)(l.wtapPCM[:n], opus, p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
-			}
+	}
+}
+
+// wideband takes a wideband leg's audio packet: decoded once, here, in
+// arrival order (a reordered packet is decoded late; G.722's ADPCM state
+// hardly notices, Opus's not at all), the PCM pushed into the jitter buffer
+// for the mix (20 ms packets: the packet time we answer) and handed to the
+// voice tap for the browsers, with the packet itself when it is Opus (the
+// browsers get it as it is). It runs on the receive goroutine.
+func (l *leg) wideband(p *rtp.Packet, arrival time.Time) {
+	n := l.dec.decodeAll(l.pcm[:], p.Payload)
+	if n == 0 {
+		return // undecodable: the jitter buffer sees a loss and conceals it
+	}
+	if n <= bridge.WidebandFrameSamples {
+		for i, v := range l.pcm[:n] {
+			binary.LittleEndian.PutUint16(l.pcmBuf[2*i:], uint16(v))
 		}
+		l.pcmPkt.Header = p.Header
+		l.pcmPkt.Payload = l.pcmBuf[:2*n]
+		l.jb.Push(&l.pcmPkt, arrival) // it copies the payload
+	}
+	if tap := l.wtap.Load(); tap != nil {
+		var opus []byte
+		if l.wide.format.name == wideOpus {
+			opus = p.Payload
+		}
+		(*tap)(l.pcm[:n], opus, p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
 	}
 }
 
@@ -207,7 +233,13 @@ func (l *leg) ReadFrame(dst []int16) bool {
 	if f.Status == media.FramePlay && f.PayloadType == l.pt {
 		ok := true
 		if l.wide != nil {
-			ok = l.wide.decode(dst, f.Payload)
+			// Decoded on arrival (wideband): 16 kHz PCM, little-endian.
+			n := min(len(f.Payload)/2, len(dst))
+			for i := range n {
+				dst[i] = int16(binary.LittleEndian.Uint16(f.Payload[2*i:]))
+			}
+			clear(dst[n:])
+			ok = n > 0
 		} else {
 			n := l.codec.Decode(dst, f.Payload)
 			clear(dst[n:])
@@ -221,11 +253,9 @@ func (l *leg) ReadFrame(dst []int16) bool {
 	}
 	if l.missing < 3 {
 		// RFC 3550 loss, or the buffer ran dry: conceal (Concealer fades
-		// to silence within 60 ms; Opus has its own concealment).
+		// to silence within 60 ms).
 		l.missing++
-		if l.wide == nil || !l.wide.conceal(dst) {
-			l.conceal.Conceal(dst)
-		}
+		l.conceal.Conceal(dst)
 		return true
 	}
 	return false

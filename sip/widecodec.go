@@ -98,9 +98,10 @@ func widebandOpus() media.OpusEncoderConfig {
 	return media.OpusEncoderConfig{Rate: 16000, Complexity: media.DefaultOpusComplexity, FEC: true, PacketLossPercent: 5}
 }
 
-// wideCodec is the codec state of a wideband leg. The encoder belongs to
-// whoever sends (under the leg's sendMu), the decoder to whoever reads the
-// jitter buffer (the tick).
+// wideCodec is the codec state of one direction of a wideband leg: an
+// encoder (what the caller hears; under the leg's sendMu) or a decoder (what
+// the caller says, decoded once as each packet arrives, on the receive
+// goroutine).
 type wideCodec struct {
 	format wideFormat
 	g722e  *media.G722Encoder
@@ -109,17 +110,15 @@ type wideCodec struct {
 	opusD  *media.OpusDecoder
 }
 
-func newWideCodec(f wideFormat) (*wideCodec, error) {
+// newWideEncoder returns the encoder of format f.
+func newWideEncoder(f wideFormat) (*wideCodec, error) {
 	w := &wideCodec{format: f}
 	switch f.name {
 	case wideG722:
-		w.g722e, w.g722d = media.NewG722Encoder(), media.NewG722Decoder()
+		w.g722e = media.NewG722Encoder()
 	case wideOpus:
 		var err error
 		if w.opusE, err = media.NewOpusEncoder(widebandOpus()); err != nil {
-			return nil, err
-		}
-		if w.opusD, err = media.NewOpusDecoder(16000); err != nil {
 			return nil, err
 		}
 	default:
@@ -128,9 +127,9 @@ func newWideCodec(f wideFormat) (*wideCodec, error) {
 	return w, nil
 }
 
-// newWideDecoder is newWideCodec with a decoder only: the leg's voice tap
-// decodes every packet as it arrives, on the receive goroutine, with a
-// decoder of its own (the tick's runs behind the jitter buffer).
+// newWideDecoder returns the decoder of format f. A wideband leg decodes
+// every packet once, as it arrives (sip/leg.go onPacket): the PCM goes into
+// the jitter buffer for the mix and to the voice tap for the browsers.
 func newWideDecoder(f wideFormat) (*wideCodec, error) {
 	w := &wideCodec{format: f}
 	switch f.name {
@@ -182,35 +181,6 @@ func (w *wideCodec) encode(dst []byte, pcm []int16) int {
 		return 0
 	}
 	return n
-}
-
-// decode decodes one packet's payload into dst (WidebandFrameSamples long)
-// and reports whether it could.
-func (w *wideCodec) decode(dst []int16, payload []byte) bool {
-	if w.g722d != nil {
-		if 2*len(payload) > len(dst) {
-			return false // not a 20 ms packet (ptime 20 is what we answer)
-		}
-		n := w.g722d.Decode(dst, payload)
-		clear(dst[n:])
-		return true
-	}
-	n, err := w.opusD.Decode(dst, payload)
-	if err != nil {
-		return false
-	}
-	clear(dst[n:])
-	return true
-}
-
-// conceal fills dst for a lost frame with Opus's own concealment and
-// reports true; false for G.722, which the leg's Concealer covers.
-func (w *wideCodec) conceal(dst []int16) bool {
-	if w.opusD == nil {
-		return false
-	}
-	_, err := w.opusD.Conceal(dst)
-	return err == nil
 }
 
 // upsampled plays an 8 kHz source (a prompt, a confirmation tone) to a

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -161,4 +162,108 @@ func TestDialoutWideband(t *testing.T) {
 	u.wait(t) // SIPp saw our offer with G.722 first (its check) and our BYE
 	h.waitIdle()
 	op.Leave("left")
+}
+
+// TestWidebandCallInRoom: an admitted G.722 caller and a narrowband phone
+// in one room hear each other. The caller's 1.5 kHz, decoded once as each
+// packet arrives and mixed at 16 kHz, reaches the G.711 phone (through the
+// room's downsampling); the phone's 1 kHz reaches the caller as G.722.
+func TestWidebandCallInRoom(t *testing.T) {
+	plan := strings.Replace(testPlan, `    sources: ["127.0.0.1"]`+"\n", `    sources: ["127.0.0.1"]`+"\n    codecs: [G722]\n", 1)
+	h := newHarness(t, harnessOptions{portBase: 34560, plan: plan})
+	num := h.numbers[liveNumber]
+	op, opMember := h.hostAlice(num)
+	tonePeer, toneMember := h.addTonePhone(num, 1000)
+	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtpConn.Close()
+
+	u := newRawUAAt(t, h, "127.0.0.1")
+	u.cseq++
+	const callID = "wide-room"
+	uri := fmt.Sprintf("sip:%s@%s", liveNumber, u.srv)
+	sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 9 0\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpConn.LocalAddr().(*net.UDPAddr).Port)
+	res := u.roundTrip(fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:09012345678@127.0.0.1>;tag=w-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
+		"Contact: <sip:caller@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
+	if res.StatusCode != 200 {
+		t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
+	}
+	u.ack(uri, callID, res)
+	ans, err := parseOfferWith(res.Body(), softphoneCodecs())
+	if err != nil || ans.Wide.name != wideG722 {
+		t.Fatalf("answer %+v %v, want G.722", ans, err)
+	}
+	req := op.waitJoin(t)
+	if _, err := opMember.Admit(req.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The caller says 1.5 kHz as G.722, and keeps what it hears.
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		enc := media.NewG722Encoder()
+		pcm, payload := make([]int16, 320), make([]byte, 160)
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 9, SSRC: 0x1234}}
+		dst := net.UDPAddrFromAddrPort(ans.Remote)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for k := 0; ; k++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for i := range pcm {
+				pcm[i] = int16(8000 * math.Sin(2*math.Pi*1500*float64(k*320+i)/16000))
+			}
+			enc.Encode(payload, pcm)
+			pkt.SequenceNumber++
+			pkt.Timestamp += 160
+			pkt.Payload = payload
+			b, _ := pkt.Marshal()
+			_, _ = rtpConn.WriteToUDP(b, dst)
+		}
+	}()
+	var heard []int16
+	dec := media.NewG722Decoder()
+	buf := make([]byte, 1500)
+	for len(heard) < 16000*2 {
+		_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
+		n, err := rtpConn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p rtp.Packet
+		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != 9 {
+			continue
+		}
+		out := make([]int16, 320)
+		heard = append(heard, out[:dec.Decode(out, p.Payload)]...)
+	}
+	close(stop)
+	<-sent
+	last := heard[len(heard)-16000/2:]
+	if l := e2e.PCMToneLevel(last, 16000, 1000); l < -30 {
+		t.Errorf("the G.722 caller hears the room's 1 kHz at %.1f dBFS", l)
+	}
+	room := tonePeer.heardCopy()
+	if len(room) > 4000 {
+		room = room[len(room)-4000:]
+	}
+	if hz, db := dominant(room, 440, 1000, 1500); hz != 1500 || db < 20 {
+		t.Errorf("the G.711 phone hears %v Hz (%.1f dB above the rest), want the G.722 caller's 1500", hz, db)
+	}
+	if res := u.bye(uri, callID, res); res.StatusCode != 200 {
+		t.Errorf("BYE: %d", res.StatusCode)
+	}
+	h.waitIdle()
+	toneMember.Leave("left")
+	opMember.Leave("left")
 }
