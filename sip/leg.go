@@ -44,15 +44,12 @@ type leg struct {
 	tap    atomic.Pointer[voiceTap]
 	tapPCM [480]int16
 	tapBuf [480]byte
-	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap). A wideband
-	// leg decodes each packet once as it arrives, with dec into pcm, and
-	// pushes the PCM (little-endian) into the jitter buffer as pcmPkt: the
-	// mix and the tap share one decode. All the receive goroutine's.
-	wtap   atomic.Pointer[wideTap]
-	dec    *wideCodec
-	pcm    [960]int16
-	pcmBuf [2 * bridge.WidebandFrameSamples]byte
-	pcmPkt rtp.Packet
+	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap); rx, a
+	// wideband leg's decoding as packets arrive (nil for G.711: its
+	// buffers are not worth carrying on every leg). The receive
+	// goroutine's.
+	wtap atomic.Pointer[wideTap]
+	rx   *wideRx
 
 	// dtmf belongs to the endpoint's reader goroutine.
 	dtmf  media.DTMFReceiver
@@ -60,8 +57,8 @@ type leg struct {
 
 	sendMu  sync.Mutex
 	ts      uint32
-	started bool // first packet sent (marker bit, RFC 3551 §4.1)
-	enc     [media.OpusMaxPayload]byte
+	started bool                               // first packet sent (marker bit, RFC 3551 §4.1)
+	enc     []byte                             // a G.711 frame, or up to an Opus packet (wideband)
 	frame   [bridge.WidebandFrameSamples]int16 // frame[:l.samples()] is used
 	cueBuf  [bridge.WidebandFrameSamples]int16
 
@@ -82,17 +79,20 @@ type playback struct {
 }
 
 func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
-	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, media.DefaultJitterMaxPayload)}
+	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, media.DefaultJitterMaxPayload),
+		enc: make([]byte, bridge.PhoneFrameSamples)}
 	rate := media.G711Rate
 	if o.Wide.name != "" {
 		w, err := newWideEncoder(o.Wide)
 		if err != nil {
 			return nil, err
 		}
-		if l.dec, err = newWideDecoder(o.Wide); err != nil {
+		dec, err := newWideDecoder(o.Wide)
+		if err != nil {
 			return nil, err
 		}
-		l.wide, l.pt, rate = w, o.Wide.pt, 16000
+		l.rx = &wideRx{dec: dec}
+		l.wide, l.pt, l.enc, rate = w, o.Wide.pt, make([]byte, media.OpusMaxPayload), 16000
 	}
 	conceal, err := media.NewConcealer(rate)
 	if err != nil {
@@ -143,7 +143,7 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		if key, ok := media.DTMFDigit(rep.Event); ok && l.onKey != nil {
 			l.onKey(key)
 		}
-	case p.PayloadType == l.pt && l.dec != nil:
+	case p.PayloadType == l.pt && l.rx != nil:
 		l.wideband(p, arrival)
 	case p.PayloadType == l.pt:
 		l.jb.Push(p, arrival)
@@ -160,24 +160,25 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 // voice tap for the browsers, with the packet itself when it is Opus (the
 // browsers get it as it is). It runs on the receive goroutine.
 func (l *leg) wideband(p *rtp.Packet, arrival time.Time) {
-	n := l.dec.decodeAll(l.pcm[:], p.Payload)
+	rx := l.rx
+	n := rx.dec.decodeAll(rx.pcm[:], p.Payload)
 	if n == 0 {
 		return // undecodable: the jitter buffer sees a loss and conceals it
 	}
 	if n <= bridge.WidebandFrameSamples {
-		for i, v := range l.pcm[:n] {
-			binary.LittleEndian.PutUint16(l.pcmBuf[2*i:], uint16(v))
+		for i, v := range rx.pcm[:n] {
+			binary.LittleEndian.PutUint16(rx.pcmBuf[2*i:], uint16(v))
 		}
-		l.pcmPkt.Header = p.Header
-		l.pcmPkt.Payload = l.pcmBuf[:2*n]
-		l.jb.Push(&l.pcmPkt, arrival) // it copies the payload
+		rx.pkt.Header = p.Header
+		rx.pkt.Payload = rx.pcmBuf[:2*n]
+		l.jb.Push(&rx.pkt, arrival) // it copies the payload
 	}
 	if tap := l.wtap.Load(); tap != nil {
 		var opus []byte
 		if l.wide.format.name == wideOpus {
 			opus = p.Payload
 		}
-		(*tap)(l.pcm[:n], opus, p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
+		(*tap)(rx.pcm[:n], opus, p.SSRC, l.wide.format.ts16(p.Timestamp), arrival.UnixNano())
 	}
 }
 
@@ -326,11 +327,11 @@ func (l *leg) sendLocked() {
 	}
 	var n int
 	if l.wide != nil {
-		if n = l.wide.encode(l.enc[:], l.frame[:bridge.WidebandFrameSamples]); n == 0 {
+		if n = l.wide.encode(l.enc, l.frame[:bridge.WidebandFrameSamples]); n == 0 {
 			return
 		}
 	} else {
-		n = l.codec.Encode(l.enc[:], l.frame[:bridge.PhoneFrameSamples])
+		n = l.codec.Encode(l.enc, l.frame[:bridge.PhoneFrameSamples])
 	}
 	marker := !l.started // RFC 3551 §4.1: first packet of a talkspurt
 	l.started = true

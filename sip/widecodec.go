@@ -7,6 +7,7 @@ import (
 	"github.com/dialroom/dialroom/bridge"
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/media"
+	"github.com/pion/rtp"
 )
 
 // Wideband calls. A call into a conference whose offer lists G.722 (RFC
@@ -181,6 +182,17 @@ func (w *wideCodec) encode(dst []byte, pcm []int16) int {
 		return 0
 	}
 	return n
+}
+
+// wideRx is a wideband leg's receive side: each packet decoded once as it
+// arrives (dec into pcm, up to 60 ms), and the PCM as the packet pushed
+// into the jitter buffer (pkt, little-endian samples in pcmBuf). The
+// receive goroutine's.
+type wideRx struct {
+	dec    *wideCodec
+	pcm    [960]int16
+	pcmBuf [2 * bridge.WidebandFrameSamples]byte
+	pkt    rtp.Packet
 }
 
 // upsampled plays an 8 kHz source (a prompt, a confirmation tone) to a
