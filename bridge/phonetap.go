@@ -44,16 +44,14 @@ type voiceTap struct {
 	vad   *media.VAD
 	pcm   [maxTapPayload]int16
 
-	down  *media.Downsampler2 // wideband with PhoneVoicePCMU
-	pcm8  [maxTapPayload]int16
-	pcmu8 [maxTapPayload]byte
+	narrow *tapNarrow // wideband with PhoneVoicePCMU; nil otherwise
 
 	talking bool // the last packet was sent: the next one is no talk spurt's first
 	quiet   int  // Opus: packets not sent since the last one sent
 
-	// Opus: samples waiting to make a 20 ms frame, and our timestamp (at
-	// rate) of the first.
-	acc   [maxTapSamples + WidebandFrameSamples]int16
+	// Opus: samples waiting to make a 20 ms frame (a packet's worth and a
+	// frame, at rate), and our timestamp (at rate) of the first.
+	acc   []int16
 	accN  int
 	accTS uint32
 
@@ -66,13 +64,25 @@ type voiceTap struct {
 	lastIn, lastOut uint32
 }
 
+// tapNarrow turns a wideband leg's packets into G.711 for browsers
+// (PhoneVoicePCMU): the half-band filter and its output, per packet.
+type tapNarrow struct {
+	down *media.Downsampler2
+	pcm  [maxTapPayload]int16
+	pcmu [maxTapPayload]byte
+}
+
 func newVoiceTap(ra *roomAudio, p *audioPart) *voiceTap {
 	v := &voiceTap{ra: ra, p: p, opus: p.voice == PhoneVoiceOpus, rate: 8000, frame: PhoneFrameSamples, vad: newVAD()}
+	maxPacket := maxTapPayload
 	if p.wide {
-		v.rate, v.frame = 16000, WidebandFrameSamples
+		v.rate, v.frame, maxPacket = 16000, WidebandFrameSamples, maxTapSamples
 		if !v.opus {
-			v.down = media.NewDownsampler2()
+			v.narrow = &tapNarrow{down: media.NewDownsampler2()}
 		}
+	}
+	if v.opus {
+		v.acc = make([]int16, maxPacket+v.frame)
 	}
 	return v
 }
@@ -107,11 +117,11 @@ func (v *voiceTap) pcm16(pcm []int16, opus []byte, ssrc, ts uint32, arrived int6
 		return
 	}
 	var pcmu []byte
-	if v.down != nil {
+	if nb := v.narrow; nb != nil {
 		// G.711 to browsers: the packet's narrowband part. The filter runs
 		// on every packet, voiced or not, so its history is the stream's.
-		n := v.down.Downsample(v.pcm8[:], pcm)
-		pcmu = v.pcmu8[:media.PCMU.Encode(v.pcmu8[:], v.pcm8[:n])]
+		n := nb.down.Downsample(nb.pcm[:], pcm)
+		pcmu = nb.pcmu[:media.PCMU.Encode(nb.pcmu[:], nb.pcm[:n])]
 	}
 	v.take(pcm, pcmu, ssrc, ts, arrived)
 }
@@ -137,7 +147,7 @@ func (v *voiceTap) take(pcm []int16, pcmu []byte, ssrc, ts uint32, arrived int64
 	if v.accN == 0 {
 		v.accTS = out
 	}
-	v.accN += copy(v.acc[v.accN:], pcm)
+	v.accN += copy(v.acc[v.accN:], pcm) // fits: accN < frame, n ≤ the longest packet taken
 	for v.accN >= v.frame {
 		switch {
 		case send:
