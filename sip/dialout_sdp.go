@@ -25,6 +25,19 @@ type offerFormat struct {
 	wide wideFormat
 }
 
+// addTo adds f to md's formats with its rtpmap (and fmtp): G.722's RTP
+// clock is 8000 (RFC 3551 §4.5.2), Opus's always 48000/2 (RFC 7587 §7).
+func (f offerFormat) addTo(md *sdp.MediaDescription) {
+	switch f.wide.name {
+	case wideG722:
+		md.WithCodec(f.wide.pt, "G722", 8000, 0, "")
+	case wideOpus:
+		md.WithCodec(f.wide.pt, "opus", 48000, 2, opusFmtp)
+	default:
+		md.WithCodec(f.law.PayloadType(), f.law.String(), media.G711Rate, 0, "")
+	}
+}
+
 // g711Formats are laws as offer formats.
 func g711Formats(laws ...media.G711) []offerFormat {
 	out := make([]offerFormat, len(laws))
@@ -69,14 +82,7 @@ func (s *sdpSession) offer(formats []offerFormat, dtmfPT uint8) ([]byte, error) 
 		Media: "audio", Port: sdp.RangedPort{Value: int(s.local.Port())}, Protos: []string{"RTP", "AVP"},
 	}}
 	for _, f := range formats {
-		switch f.wide.name {
-		case wideG722:
-			md.WithCodec(f.wide.pt, "G722", 8000, 0, "")
-		case wideOpus:
-			md.WithCodec(f.wide.pt, "opus", 48000, 2, opusFmtp)
-		default:
-			md.WithCodec(f.law.PayloadType(), f.law.String(), media.G711Rate, 0, "")
-		}
+		f.addTo(md)
 	}
 	md.WithCodec(dtmfPT, "telephone-event", media.G711Rate, 0, "0-15")
 	md.WithValueAttribute("ptime", strconv.Itoa(ptime))

@@ -283,14 +283,7 @@ func (s *sdpSession) answer(o offer) ([]byte, error) {
 		}
 		md.MediaName.Port = sdp.RangedPort{Value: int(s.local.Port())}
 		md.MediaName.Formats = nil // WithCodec adds each format
-		switch o.Wide.name {
-		case wideG722:
-			md.WithCodec(o.Wide.pt, "G722", 8000, 0, "")
-		case wideOpus:
-			md.WithCodec(o.Wide.pt, "opus", 48000, 2, opusFmtp)
-		default:
-			md.WithCodec(o.Codec.PayloadType(), o.Codec.String(), media.G711Rate, 0, "")
-		}
+		offerFormat{law: o.Codec, wide: o.Wide}.addTo(md)
 		if o.DTMF >= 0 {
 			clock := o.DTMFClock
 			if clock == 0 {

@@ -13,7 +13,22 @@ import (
 
 	"github.com/dialroom/dialroom/e2e"
 	"github.com/dialroom/dialroom/media"
+	"github.com/emiago/sipgo/sip"
 )
+
+// inviteSDP sends an INVITE from the raw UA for number whose SDP offer
+// has the media lines media (on 127.0.0.1) and returns the Request-URI and
+// the final response.
+func (u *rawUA) inviteSDP(number, callID, media string) (string, *sip.Response) {
+	u.t.Helper()
+	u.cseq++
+	uri := fmt.Sprintf("sip:%s@%s", number, u.srv)
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" + media
+	return uri, u.roundTrip(fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:09012345678@127.0.0.1>;tag=w-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
+		"Contact: <sip:caller@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
+}
 
 // TestWidebandTrunkCodecs: a carrier offering G.722 first into a conference
 // gets G.711 unless its trunk lists G722 in codecs; with it the call is
@@ -40,15 +55,9 @@ func TestWidebandTrunkCodecs(t *testing.T) {
 			rtpPort := rtpConn.LocalAddr().(*net.UDPAddr).Port
 
 			u := newRawUAAt(t, h, "127.0.0.1")
-			u.cseq++
 			callID := fmt.Sprintf("wide-%d", i)
-			uri := fmt.Sprintf("sip:%s@%s", liveNumber, u.srv)
-			sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-				"m=audio %d RTP/AVP 9 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpPort)
-			res := u.roundTrip(fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
-				"From: <sip:09012345678@127.0.0.1>;tag=w-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
-				"Contact: <sip:caller@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
-				uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
+			uri, res := u.inviteSDP(liveNumber, callID, fmt.Sprintf("m=audio %d RTP/AVP 9 0 101\r\na=rtpmap:9 G722/8000\r\n"+
+				"a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpPort))
 			if res.StatusCode != 200 {
 				t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
 			}
@@ -181,15 +190,9 @@ func TestWidebandCallInRoom(t *testing.T) {
 	defer rtpConn.Close()
 
 	u := newRawUAAt(t, h, "127.0.0.1")
-	u.cseq++
 	const callID = "wide-room"
-	uri := fmt.Sprintf("sip:%s@%s", liveNumber, u.srv)
-	sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 9 0\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpConn.LocalAddr().(*net.UDPAddr).Port)
-	res := u.roundTrip(fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
-		"From: <sip:09012345678@127.0.0.1>;tag=w-%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
-		"Contact: <sip:caller@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
-		uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
+	uri, res := u.inviteSDP(liveNumber, callID, fmt.Sprintf("m=audio %d RTP/AVP 9 0\r\na=rtpmap:9 G722/8000\r\n"+
+		"a=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtpConn.LocalAddr().(*net.UDPAddr).Port))
 	if res.StatusCode != 200 {
 		t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
 	}
