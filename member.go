@@ -31,6 +31,9 @@ type Identity struct {
 	// Rule is the dialplan rule that routed a phone call here (for call
 	// records); empty for browsers.
 	Rule string
+	// HD says a phone call carries wideband audio (G.722 or Opus at 16 kHz)
+	// rather than the telephone band; the console shows it.
+	HD bool
 }
 
 // MaskAddress returns addr with its host part hidden for records kept after a

@@ -325,6 +325,9 @@ func (c *OutboundCall) join() bool {
 	}
 	id := dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone,
 		Address: dialroom.MaskPhone(c.decision.Matched), Trunk: c.decision.Trunk.Name, Rule: c.record.Rule}
+	if l := c.legp.Load(); l != nil {
+		id.HD = l.Wideband()
+	}
 	m, err := c.srv.cfg.Engine.Enter(c.req.Room, c.req.OperatorName, id, c)
 	if err == nil {
 		l := c.legp.Load()

@@ -108,7 +108,8 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 	}
 	c.number, c.opName, c.rule, c.record, c.timer = num, opName, d.Rule, rec, timer
 	c.collect, c.route, c.prompt = d.Collect, route, d.Prompt
-	c.ident = dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: maskCaller(from), Trunk: trunk.Name}
+	c.ident = dialroom.Identity{Role: dialroom.RoleGuest, Kind: dialroom.MemberKindPhone, Address: maskCaller(from), Trunk: trunk.Name,
+		HD: c.leg.Wideband()}
 	c.run()
 }
 

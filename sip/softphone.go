@@ -79,7 +79,7 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 		return
 	}
 	c.number, c.opName, c.record, c.timer, c.asOperator = num, opName, rec, timer, asOperator
-	c.ident = dialroom.Identity{Role: rec.Role, Kind: dialroom.MemberKindPhone, Address: softphoneParty(user)}
+	c.ident = dialroom.Identity{Role: rec.Role, Kind: dialroom.MemberKindPhone, Address: softphoneParty(user), HD: c.leg.Wideband()}
 	if asOperator {
 		c.ident.Name = opName
 	}

@@ -139,6 +139,7 @@ type jsonMember struct {
 	Muted   bool   `json:"muted"`
 	Camera  bool   `json:"camera"`
 	Talking bool   `json:"talking"`
+	HD      bool   `json:"hd"` // a phone member on a wideband call (G.722, Opus)
 }
 
 type jsonRequest struct {
@@ -152,7 +153,7 @@ type jsonRequest struct {
 
 func toJSONMember(m bridge.MemberInfo) jsonMember {
 	return jsonMember{ID: m.ID, Role: m.Identity.Role, Kind: m.Identity.Kind, Name: m.Identity.Name,
-		Address: m.Identity.Address, Muted: m.Muted, Camera: m.Camera}
+		Address: m.Identity.Address, Muted: m.Muted, Camera: m.Camera, HD: m.Identity.HD}
 }
 
 func toJSONMembers(ms []bridge.MemberInfo) []jsonMember {

@@ -174,6 +174,16 @@ func testWidebandSoftphone(t *testing.T, codec string, rate, channels int, wideb
 	}
 	browserWide, browserAlias := sp.Levels[wbPhoneTone], sp.Levels[wbPhoneAlias]
 
+	// The console marks a wideband caller HD, and only one.
+	var hd bool
+	op.eval(`window.dialroom.members.some(m => m.kind === 'phone' && m.hd)`, &hd)
+	if hd != wideband {
+		t.Errorf("the console marks the softphone HD: %v, want %v", hd, wideband)
+	}
+	if wideband {
+		op.waitFor("the HD badge", `[...document.querySelectorAll('.member .kind')].some(e => e.textContent.includes('HD'))`, 10*time.Second)
+	}
+
 	// Keys work on every codec (RFC 4733 telephone-event; with Opus at
 	// whichever clock the softphone offered it): *6 mutes the softphone.
 	soft.SendDTMF("*6")

@@ -124,7 +124,9 @@ export function updateMemberRow(li, m, opts = {}) {
   li.classList.toggle('is-muted', !!muted);
   li.querySelector('.name').textContent = nameOf(m) + (opts.isSelf ? ' (you)' : '');
   li.querySelector('.role').textContent = ROLE[m.role] || m.role || '';
-  li.querySelector('.kind').textContent = KIND[m.kind] || m.kind || '';
+  const kind = li.querySelector('.kind');
+  kind.textContent = (KIND[m.kind] || m.kind || '') + (m.hd ? ' · HD' : '');
+  kind.title = m.hd ? 'Wideband audio (HD voice: G.722 or Opus)' : '';
   li.querySelector('.address').textContent = m.address || '';
   li.querySelector('.talk-text').textContent = m.talking ? 'Talking' : '';
   li.querySelector('.mic-state').textContent = muted ? 'Muted' : 'Mic on';
