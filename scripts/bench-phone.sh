@@ -31,6 +31,8 @@
 #                                (docs/benchmarks.md, "one server core"); empty: no pinning
 #   LOAD_PROFILE=FILE            the load generator's own CPU profile (go tool pprof)
 #   PHONE_CODEC=opus|pcmu        the spawned server's webrtc.phone_codec (default opus)
+#   PHONE_WIRE=pcmu|g722         what the simulated phones speak (default pcmu); g722
+#                                makes every room wideband (docs/benchmarks.md)
 #
 # One pass takes 2–5 minutes on 2 cores (the ramp stops where the server
 # saturates). Results: BENCH_DIR/phone-STAMP.txt (tables, markdown rows) and
@@ -51,6 +53,7 @@ SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-}
 LOAD_PROFILE=${LOAD_PROFILE:-}
 PHONE_CODEC=${PHONE_CODEC:-opus}
+PHONE_WIRE=${PHONE_WIRE:-pcmu}
 
 pin=()
 if [[ -n $SERVER_CPUS ]]; then
@@ -90,7 +93,7 @@ for run in $(seq "$RUNS"); do
 		case $set in
 		ramp)
 			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown
-				--phone-codec "$PHONE_CODEC" "${pin[@]}")
+				--phone-codec "$PHONE_CODEC" --phone-wire "$PHONE_WIRE" "${pin[@]}")
 			if [[ -n $LOAD_PROFILE ]]; then
 				args+=(--cpuprofile "$LOAD_PROFILE")
 			fi ;;
