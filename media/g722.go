@@ -285,9 +285,23 @@ const g722HistLen = 22
 // the next, so one encoder serves one stream. It is not safe for concurrent
 // use; the zero value is not ready, use NewG722Encoder.
 type G722Encoder struct {
-	hist [g722HistLen]int16 // last 22 input samples, oldest first
+	g722State // hist: the last 22 input samples, oldest first
+}
+
+// g722State is what an encoder and a decoder both carry from call to call:
+// the QMF history (what it holds differs by direction) and both sub-bands'
+// ADPCM state.
+type g722State struct {
+	hist [g722HistLen]int16
 	low  g722Band
 	high g722Band
+}
+
+// reset puts s in the Recommendation's reset state.
+func (s *g722State) reset() {
+	s.hist = [g722HistLen]int16{}
+	s.low.reset(g722LowStep0, g722LowLogMax, 8)
+	s.high.reset(g722HighStep0, g722HighLogMax, 10)
 }
 
 // NewG722Encoder returns an encoder in the Recommendation's reset state.
@@ -299,11 +313,7 @@ func NewG722Encoder() *G722Encoder {
 
 // Reset returns e to the state NewG722Encoder gives, as at the start of a
 // new stream.
-func (e *G722Encoder) Reset() {
-	e.hist = [g722HistLen]int16{}
-	e.low.reset(g722LowStep0, g722LowLogMax, 8)
-	e.high.reset(g722HighStep0, g722HighLogMax, 10)
-}
+func (e *G722Encoder) Reset() { e.reset() }
 
 // Encode encodes pcm (16 kHz mono, even length) into dst, one byte per two
 // samples, and returns the bytes written (len(pcm)/2; dst must hold that
@@ -422,9 +432,7 @@ func (b *g722Band) quantizeHigh(xh int32) (ih uint8, d, w int32) {
 // the next, so one decoder serves one stream. It is not safe for concurrent
 // use; the zero value is not ready, use NewG722Decoder.
 type G722Decoder struct {
-	hist [g722HistLen]int16 // QMF history of (RL+RH, RL−RH) pairs, oldest first
-	low  g722Band
-	high g722Band
+	g722State // hist: the QMF history of (RL+RH, RL−RH) pairs, oldest first
 }
 
 // NewG722Decoder returns a decoder in the Recommendation's reset state.
@@ -436,11 +444,7 @@ func NewG722Decoder() *G722Decoder {
 
 // Reset returns d to the state NewG722Decoder gives, as at the start of a
 // new stream or after a loss the caller does not want to conceal.
-func (d *G722Decoder) Reset() {
-	d.hist = [g722HistLen]int16{}
-	d.low.reset(g722LowStep0, g722LowLogMax, 8)
-	d.high.reset(g722HighStep0, g722HighLogMax, 10)
-}
+func (d *G722Decoder) Reset() { d.reset() }
 
 // Decode decodes payload into dst (2 samples per byte) and returns the
 // samples written (dst must hold 2*len(payload)). Every byte value is valid

@@ -30,6 +30,41 @@ func (u *rawUA) inviteSDP(number, callID, media string) (string, *sip.Response) 
 		uri, u.port(), callID, callID, uri, callID, u.cseq, u.port(), len(sdp), sdp))
 }
 
+// readRTP reads n RTP packets from conn, each of payload type pt and 160
+// bytes (20 ms of G.711 or G.722), failing the test otherwise.
+func readRTP(t *testing.T, conn *net.UDPConn, n int, pt uint8) []rtp.Packet {
+	t.Helper()
+	var pkts []rtp.Packet
+	buf := make([]byte, 1500)
+	for len(pkts) < n {
+		_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+		k, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d packets: %v", len(pkts), err)
+		}
+		var p rtp.Packet
+		if p.Unmarshal(append([]byte(nil), buf[:k]...)) != nil {
+			continue
+		}
+		if p.PayloadType != pt || len(p.Payload) != 160 {
+			t.Fatalf("packet of payload type %d with %d bytes, want %d with 160", p.PayloadType, len(p.Payload), pt)
+		}
+		pkts = append(pkts, p)
+	}
+	return pkts
+}
+
+// decodeG722 decodes pkts, in order, to 16 kHz PCM.
+func decodeG722(pkts []rtp.Packet) []int16 {
+	dec := media.NewG722Decoder()
+	var pcm []int16
+	out := make([]int16, 320)
+	for _, p := range pkts {
+		pcm = append(pcm, out[:dec.Decode(out, p.Payload)]...)
+	}
+	return pcm
+}
+
 // TestWidebandTrunkCodecs: a carrier offering G.722 first into a conference
 // gets G.711 unless its trunk lists G722 in codecs; with it the call is
 // answered G.722 and what the caller hears (the waiting prompt) arrives as
@@ -67,35 +102,14 @@ func TestWidebandTrunkCodecs(t *testing.T) {
 			}
 
 			// What the caller hears in the lobby: the waiting prompt.
-			var pcm []int16
-			dec := media.NewG722Decoder()
-			buf := make([]byte, 1500)
-			var lastTS uint32
-			packets := 0
-			for packets < 50 {
-				_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
-				n, err := rtpConn.Read(buf)
-				if err != nil {
-					t.Fatalf("after %d packets: %v", packets, err)
-				}
-				var p rtp.Packet
-				if p.Unmarshal(buf[:n]) != nil {
-					continue
-				}
-				if p.PayloadType != tt.wantPT || len(p.Payload) != 160 {
-					t.Fatalf("packet of payload type %d with %d bytes, want %d with 160", p.PayloadType, len(p.Payload), tt.wantPT)
-				}
-				if packets > 0 && p.Timestamp-lastTS != 160 {
-					t.Errorf("timestamp advanced %d, want 160", p.Timestamp-lastTS)
-				}
-				lastTS = p.Timestamp
-				packets++
-				if tt.wantPT == 9 {
-					out := make([]int16, 320)
-					pcm = append(pcm, out[:dec.Decode(out, p.Payload)]...)
+			pkts := readRTP(t, rtpConn, 50, tt.wantPT)
+			for i := 1; i < len(pkts); i++ {
+				if d := pkts[i].Timestamp - pkts[i-1].Timestamp; d != 160 {
+					t.Errorf("timestamp advanced %d, want 160", d)
 				}
 			}
 			if tt.wantPT == 9 {
+				pcm := decodeG722(pkts)
 				// The built-in waiting prompt: a 200 ms beep of 440 Hz at
 				// -20 dBFS every 2 s, the first at once; played at 8 kHz and
 				// upsampled, so nothing of it may show at its image,
@@ -149,22 +163,7 @@ func TestDialoutWideband(t *testing.T) {
 		t.Fatalf("the callee's leg is not G.722: %+v", l)
 	}
 	// The callee hears the operator's room: G.722 packets.
-	buf := make([]byte, 1500)
-	for packets := 0; packets < 10; {
-		_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
-		n, err := rtpConn.Read(buf)
-		if err != nil {
-			t.Fatalf("after %d packets: %v", packets, err)
-		}
-		var p rtp.Packet
-		if p.Unmarshal(buf[:n]) != nil {
-			continue
-		}
-		if p.PayloadType != 9 || len(p.Payload) != 160 {
-			t.Fatalf("packet of payload type %d with %d bytes, want G.722 (9) with 160", p.PayloadType, len(p.Payload))
-		}
-		packets++
-	}
+	readRTP(t, rtpConn, 10, media.G722PayloadType)
 	call.Hangup()
 	st.until(t, DialEnded)
 	<-call.Done()
@@ -234,22 +233,7 @@ func TestWidebandCallInRoom(t *testing.T) {
 			_, _ = rtpConn.WriteToUDP(b, dst)
 		}
 	}()
-	var heard []int16
-	dec := media.NewG722Decoder()
-	buf := make([]byte, 1500)
-	for len(heard) < 16000*2 {
-		_ = rtpConn.SetReadDeadline(time.Now().Add(waitTimeout))
-		n, err := rtpConn.Read(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p rtp.Packet
-		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != 9 {
-			continue
-		}
-		out := make([]int16, 320)
-		heard = append(heard, out[:dec.Decode(out, p.Payload)]...)
-	}
+	heard := decodeG722(readRTP(t, rtpConn, 100, media.G722PayloadType)) // 2 s
 	close(stop)
 	<-sent
 	last := heard[len(heard)-16000/2:]

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/dialroom/dialroom/bridge"
+	"github.com/dialroom/dialroom/e2e"
 )
 
 // pionRecord is one JSON line of slog.JSONHandler, the fields the tests read.
@@ -144,32 +145,12 @@ func TestPionLogsOneLoggerPerScope(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer pion's goroutines and the test may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) take() *bytes.Buffer {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := bytes.NewBuffer(bytes.Clone(b.buf.Bytes()))
-	b.buf.Reset()
-	return out
-}
-
 // TestPionLogsSharedByPeers connects two browsers to server peers built as
 // sessions build them, and checks that pion's own lines reach slog with
 // their scope, and that the second peer made no logger: every scope it
 // asked for, the first had created.
 func TestPionLogsSharedByPeers(t *testing.T) {
-	var out lockedBuffer
+	var out e2e.SyncBuffer // pion's goroutines write it while the test runs
 	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: levelTrace}))
 	api, closer, err := mediaAPI(WebRTCConfig{IncludeLoopback: true}, log)
 	if err != nil {
@@ -197,7 +178,7 @@ func TestPionLogsSharedByPeers(t *testing.T) {
 	connect()
 	first := loggers()
 	scopes := map[string]bool{}
-	for _, rec := range decodePionRecords(t, out.take()) {
+	for _, rec := range decodePionRecords(t, bytes.NewBufferString(out.String())) {
 		if rec.Component != "pion" || rec.Scope == "" {
 			t.Errorf("record without component=pion and a scope: %+v", rec)
 		}

@@ -118,15 +118,7 @@ func TestSoftphoneOperator(t *testing.T) {
 	expectTone(t, "browser hearing the softphone", sp, toneGuest3) // 1000 Hz
 	time.Sleep(time.Second)
 
-	soft.Hangup()
-	if _, err := soft.WaitEvent("CALL_CLOSED", eventTimeout); err != nil {
-		t.Fatal(err)
-	}
-	op.waitFor("softphone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
-	path := soft.Recorded()
-	if path == "" {
-		t.Fatal("the softphone recorded nothing")
-	}
+	path := hangUpRecording(t, op, soft, eventTimeout)
 	heard, err := e2e.ToneLevel(path, toneGuest1, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -145,4 +137,21 @@ func TestSoftphoneOperator(t *testing.T) {
 	if !strings.Contains(srv.logs.String(), `msg="sip: authentication failed"`) {
 		t.Error("the wrong password left no fail2ban line in the log")
 	}
+}
+
+// hangUpRecording hangs the softphone's call up, waits until the console
+// shows no phone member any more, and returns the WAV the softphone
+// recorded of the call.
+func hangUpRecording(t *testing.T, op *participant, soft *e2e.Phone, timeout time.Duration) string {
+	t.Helper()
+	soft.Hangup()
+	if _, err := soft.WaitEvent("CALL_CLOSED", timeout); err != nil {
+		t.Fatal(err)
+	}
+	op.waitFor("softphone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
+	path := soft.Recorded()
+	if path == "" {
+		t.Fatal("the softphone recorded nothing")
+	}
+	return path
 }

@@ -189,17 +189,7 @@ func testWidebandSoftphone(t *testing.T, codec string, rate, channels int, wideb
 	soft.SendDTMF("*6")
 	op.waitFor("the softphone muted by *6", `window.dialroom.members.some(m => m.kind === 'phone' && m.muted)`, 10*time.Second)
 
-	soft.Hangup()
-	if _, err := soft.WaitEvent("CALL_CLOSED", eventTimeout); err != nil {
-		t.Fatal(err)
-	}
-	op.waitFor("softphone left", `!window.dialroom.members.some(m => m.kind === 'phone')`, 10*time.Second)
-
-	path := soft.Recorded()
-	if path == "" {
-		t.Fatal("the softphone recorded nothing")
-	}
-	heard := analyseRecording(t, path, rate)
+	heard := analyseRecording(t, hangUpRecording(t, op, soft, eventTimeout), rate)
 
 	t.Logf("%s: browser hears %.0f Hz at %.1f dBFS (%.0f Hz alias %.1f); softphone hears %.0f Hz at %.1f dBFS (%.0f Hz alias %.1f), %.0f Hz at %.1f dBFS",
 		codec, wbPhoneTone, browserWide, wbPhoneAlias, browserAlias,
