@@ -81,6 +81,13 @@ type WebRTC struct {
 	// PublicIPs are addresses announced as host candidates in place of the
 	// machine's own, for a server behind 1:1 NAT (a cloud VM with an elastic IP).
 	PublicIPs []string
+	// ICENetworks are the networks (CIDR) or addresses of this machine that
+	// browsers are offered as host candidates (ice_networks). Empty: every
+	// address of every interface that is up. A server with docker bridges or a
+	// management network keeps those addresses to itself this way, and each
+	// browser costs a socket, a receive goroutine and a buffer per candidate
+	// fewer (docs/benchmarks.md).
+	ICENetworks []string
 	// UDPPortMin and UDPPortMax limit the ephemeral UDP ports used for media, for
 	// a firewall that opens a range; both 0 means any port.
 	UDPPortMin uint16

@@ -129,6 +129,7 @@ func (d *decoder) tls(path string, n *yaml.Node, t *TLS) {
 func (d *decoder) webrtc(path string, n *yaml.Node, w *WebRTC) {
 	d.mapping(path, n, []field{
 		{"public_ips", func(p string, v *yaml.Node) { d.texts(p, v, &w.PublicIPs) }},
+		{"ice_networks", func(p string, v *yaml.Node) { d.texts(p, v, &w.ICENetworks) }},
 		{"udp_port_min", func(p string, v *yaml.Node) { d.port(p, v, &w.UDPPortMin) }},
 		{"udp_port_max", func(p string, v *yaml.Node) { d.port(p, v, &w.UDPPortMax) }},
 		{"udp_port", func(p string, v *yaml.Node) { d.port(p, v, &w.UDPPort) }},

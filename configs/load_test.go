@@ -83,6 +83,7 @@ data_dir: /var/lib/dialroom
 dialplan: /etc/dialroom/dialplan.yaml
 webrtc:
   public_ips: ["203.0.113.7", "2001:db8::7"]
+  ice_networks: ["10.1.2.0/24", "2001:db8::7"]
   udp_port: 3478
   include_loopback: false
   phone_codec: pcmu
@@ -115,9 +116,10 @@ log:
 				c.DataDir = "/var/lib/dialroom"
 				c.Dialplan = "/etc/dialroom/dialplan.yaml"
 				c.WebRTC = WebRTC{
-					PublicIPs:  []string{"203.0.113.7", "2001:db8::7"},
-					UDPPort:    3478,
-					PhoneCodec: PhoneCodecPCMU,
+					PublicIPs:   []string{"203.0.113.7", "2001:db8::7"},
+					ICENetworks: []string{"10.1.2.0/24", "2001:db8::7"},
+					UDPPort:     3478,
+					PhoneCodec:  PhoneCodecPCMU,
 					ICEServers: []ICEServer{
 						{URLs: []string{"stun:stun.example.com"}},
 						{URLs: []string{"turn:turn.example.com:3478?transport=udp", "turns:turn.example.com"}, Username: "dialroom", Credential: "secret"},
@@ -234,6 +236,16 @@ log:
 				`t.yaml:4:37: webrtc.ice_servers[0].urls[1]: "stun:" has no valid host (expected a stun:, stuns:, turn: or turns: URL, e.g. "stun:stun.example.com:3478")`,
 				`t.yaml:5:7: webrtc.ice_servers[1]: a TURN server needs both username and credential (expected username and credential for a TURN server)`,
 				`t.yaml:7:7: webrtc.ice_servers[2].urls: no URLs (expected a stun:, stuns:, turn: or turns: URL, e.g. "stun:stun.example.com:3478")`,
+			},
+		},
+		{
+			name: "ice networks",
+			yaml: "webrtc:\n  ice_networks: [\"10.0.0.0/33\", \"eth0\", \"0.0.0.0\", \"fe80::1%eth0\"]\n",
+			errs: []string{
+				`t.yaml:2:18: webrtc.ice_networks[0]: "10.0.0.0/33" is not a network (CIDR) (expected a network or an address of this machine, e.g. "10.0.0.0/8" or "203.0.113.7")`,
+				`t.yaml:2:33: webrtc.ice_networks[1]: "eth0" is neither an address nor a network (CIDR) (expected a network or an address of this machine, e.g. "10.0.0.0/8" or "203.0.113.7")`,
+				`t.yaml:2:41: webrtc.ice_networks[2]: "0.0.0.0" cannot be a host candidate (expected a network or an address of this machine, e.g. "10.0.0.0/8" or "203.0.113.7")`,
+				`t.yaml:2:52: webrtc.ice_networks[3]: "fe80::1%eth0" is neither an address nor a network (CIDR) (expected a network or an address of this machine, e.g. "10.0.0.0/8" or "203.0.113.7")`,
 			},
 		},
 		{

@@ -186,6 +186,11 @@ func (w *WebRTC) check(cs *checks) {
 			cs.add(path, "the address browsers reach the server at", "%q cannot be announced to browsers", s)
 		}
 	}
+	for i, s := range w.ICENetworks {
+		if _, err := ParseICENetwork(s); err != nil {
+			cs.add(fmt.Sprintf("%sice_networks[%d]", p, i), `a network or an address of this machine, e.g. "10.0.0.0/8" or "203.0.113.7"`, "%v", err)
+		}
+	}
 	switch {
 	case w.UDPPortMin != 0 && w.UDPPortMax == 0:
 		cs.add(p+"udp_port_min", "udp_port_min and udp_port_max together, or neither", "is set but udp_port_max is not").related = []string{p + "udp_port_max"}
@@ -344,4 +349,24 @@ func ParseNetwork(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ParseICENetwork reads one webrtc.ice_networks entry: a network in CIDR
+// notation or a single address (a network of one).
+func ParseICENetwork(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		n, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a network (CIDR)", s)
+		}
+		return n.Masked(), nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil || ip.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a network (CIDR)", s)
+	}
+	if ip.IsUnspecified() || ip.IsMulticast() {
+		return netip.Prefix{}, fmt.Errorf("%q cannot be a host candidate", s)
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }

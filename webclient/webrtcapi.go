@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pion/ice/v4"
@@ -22,6 +24,10 @@ type WebRTCConfig struct {
 	// PublicIPs are announced as extra host candidates (1:1 NAT, e.g. a cloud VM
 	// behind an elastic IP); the private addresses stay announced for LAN peers.
 	PublicIPs []string
+	// ICENetworks, when not empty, limit host candidates to this machine's
+	// addresses inside them (webrtc.ice_networks). Each candidate costs every
+	// browser a socket, a receive goroutine and an 8 KiB buffer in pion.
+	ICENetworks []netip.Prefix
 	// UDPPortMin and UDPPortMax bound the ports of per-peer ICE sockets (0, 0: any).
 	UDPPortMin, UDPPortMax uint16
 	// UDPPort, when set, carries every peer on one UDP port (ICE UDP mux): one
@@ -144,6 +150,10 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// not secret and resolving .local names fails in containers.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if len(cfg.ICENetworks) > 0 {
+		networks := slices.Clone(cfg.ICENetworks)
+		se.SetIPFilter(func(ip net.IP) bool { return inNetworks(networks, ip) })
+	}
 	if len(cfg.PublicIPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        cfg.PublicIPs,
@@ -206,4 +216,20 @@ func vp8Capability() webrtc.RTPCodecCapability {
 			{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
 		},
 	}
+}
+
+// inNetworks reports whether ip lies in one of networks. pion calls it for
+// each interface address while gathering, on the gathering goroutine.
+func inNetworks(networks []netip.Prefix, ip net.IP) bool {
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, n := range networks {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -91,6 +91,11 @@ type Config struct {
 	// gives every browser's ICE its own ports (the default config), a port
 	// puts every browser on one UDP socket (pion's UDP mux).
 	ICEPort int
+	// ICENetworks is the spawned server's webrtc.ice_networks in phone
+	// mode, comma-separated: "127.0.0.1" offers browsers only the address
+	// they can reach here, as a server configured for its one public
+	// address would; "" offers every interface's (the default config).
+	ICENetworks string
 	// SIPpRates measures call setup instead: for each rate (calls per
 	// second) SIPp places INVITE → 200 → ACK → BYE calls for SIPpDuration
 	// against the spawned server, then against a SIPp UAS, for comparison.

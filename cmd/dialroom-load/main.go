@@ -153,6 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.RTPPortMin, "rtp-port-min", cfg.RTPPortMin, "phone mode: first RTP port of the spawned server")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log", cfg.ServerLogLevel, "phone mode: the spawned server's log level")
 	fs.StringVar(&cfg.PhoneWire, "phone-wire", cfg.PhoneWire, "phone mode: what the simulated phones speak, pcmu (G.711) or g722 (wideband; the server's trunk then allows G722)")
+	fs.StringVar(&cfg.ICENetworks, "ice-networks", cfg.ICENetworks, "phone mode: the spawned server's webrtc.ice_networks, comma-separated (\"\": every interface's addresses)")
 	fs.IntVar(&cfg.ICEPort, "ice-port", cfg.ICEPort, "phone mode: the spawned server's webrtc.udp_port: 0 gives each browser its own ICE ports, a port puts all on one socket")
 	fs.StringVar(&cfg.PhoneCodec, "phone-codec", cfg.PhoneCodec, "phone mode: the spawned server's webrtc.phone_codec (opus or pcmu): how phone voice reaches browsers")
 	fs.Func("sipp-rates", "call setup mode: SIPp call rates (calls/s) to try against the server and against a SIPp UAS, e.g. 100,200,400",

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,9 +204,10 @@ sip:
 webrtc:
   phone_codec: %s
   udp_port: %d
+  ice_networks: %s
 log:
   level: %s
-`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, cfg.ServerLogLevel)
+`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, yamlList(cfg.ICENetworks), cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err
@@ -470,4 +472,16 @@ func keepalivePhones(ctx context.Context, pe *phoneEnv) {
 			pingClients(*bs)
 		}
 	})
+}
+
+// yamlList renders a comma-separated flag as a YAML flow sequence of quoted
+// strings ("" is the empty list).
+func yamlList(commaSeparated string) string {
+	var items []string
+	for _, s := range strings.Split(commaSeparated, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			items = append(items, strconv.Quote(s))
+		}
+	}
+	return "[" + strings.Join(items, ", ") + "]"
 }

@@ -368,6 +368,11 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 func webRTCConfig(c configs.WebRTC) webclient.WebRTCConfig {
 	out := webclient.WebRTCConfig{PublicIPs: c.PublicIPs, UDPPortMin: c.UDPPortMin, UDPPortMax: c.UDPPortMax,
 		UDPPort: c.UDPPort, IncludeLoopback: c.Loopback, PCMU: c.PhoneCodec == configs.PhoneCodecPCMU}
+	for _, s := range c.ICENetworks {
+		if n, err := configs.ParseICENetwork(s); err == nil { // configs checked them
+			out.ICENetworks = append(out.ICENetworks, n)
+		}
+	}
 	for _, s := range c.ICEServers {
 		out.ICEServers = append(out.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
