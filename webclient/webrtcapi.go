@@ -127,6 +127,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// (they take it as an option, not from the SettingEngine).
 	logs := newPionLogs(log)
 	ir := &interceptor.Registry{}
+	ir.Add(headerOnceFactory{}) // first: innermost reader (rtpheader.go)
 	if err := webrtc.ConfigureNackWithOptions(m, ir,
 		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)},
 		nack.ResponderSize(nackHistory), nack.WithResponderLoggerFactory(logs)); err != nil {
