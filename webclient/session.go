@@ -28,10 +28,10 @@ const (
 	idleTimeout = 60 * time.Second
 	// writeTimeout bounds one frame write to a slow client.
 	writeTimeout = 10 * time.Second
-	// outQueue and eventQueue bound what may pile up for a slow client before it
+	// outQueue and maxQueuedEvents bound what may pile up for a slow client before it
 	// is disconnected rather than slowing its room down.
-	outQueue   = 256
-	eventQueue = 1024
+	outQueue        = 256
+	maxQueuedEvents = 1024
 	// maxNameLength bounds a guest's display name.
 	maxNameLength = 64
 )
@@ -59,7 +59,7 @@ type session struct {
 	outMu     sync.Mutex // guards out against sends after it is closed
 	out       chan any
 	outClosed bool
-	events    chan bridge.Event
+	events    *eventQueue
 	calls     chan func()
 
 	state     string
@@ -98,7 +98,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxMessageSize)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sess := &session{srv: s, conn: conn, ip: s.clientIP(r), operator: op, ctx: ctx, cancel: cancel,
-		inbox: make(chan inbound), out: make(chan any, outQueue), events: make(chan bridge.Event, eventQueue),
+		inbox: make(chan inbound), out: make(chan any, outQueue), events: newEventQueue(maxQueuedEvents),
 		calls: make(chan func(), 16), state: stateNew, pointer: newPointerSlot()}
 	s.mu.Lock()
 	if s.closed {
@@ -129,9 +129,7 @@ func (c *session) Deliver(ev bridge.Event) {
 		}
 		return
 	}
-	select {
-	case c.events <- ev:
-	default:
+	if !c.events.push(ev) {
 		c.cancel(errors.New("event queue full"))
 		if a, ok := ev.(bridge.Admitted); ok {
 			// The session will never handle this admission, so the member it
@@ -189,14 +187,16 @@ loop:
 		case msg := <-c.inbox:
 			idle.Reset(idleTimeout)
 			c.handleMessage(msg)
-		case ev := <-c.events:
-			c.handleEvent(ev)
+		case <-c.events.ready:
+			for _, ev := range c.events.take() {
+				c.handleEvent(ev)
+			}
 		case f := <-c.calls:
 			f()
 		case <-idle.C:
 			c.cancel(errIdle)
 		}
-		if c.peer != nil && len(c.events) == 0 {
+		if c.peer != nil && c.events.len() == 0 {
 			c.peer.flush() // one offer for a burst of track changes
 		}
 	}
@@ -238,8 +238,8 @@ func (c *session) cleanup(cause error) {
 	// An admission that raced with the end of the session (queued before the
 	// Withdraw above could take the room's lock, so Withdraw did nothing) made
 	// a member nobody would ever take out: it leaves now.
-	for len(c.events) > 0 {
-		if ev, ok := (<-c.events).(bridge.Admitted); ok {
+	for _, ev := range c.events.take() {
+		if ev, ok := ev.(bridge.Admitted); ok {
 			ev.Member.Leave(reason)
 		}
 	}
@@ -309,8 +309,12 @@ func (c *session) write(done chan<- struct{}) {
 // goroutine and first handles events already queued, so a member whose room the
 // engine just ended hears "ended" with its reason rather than a bare close.
 func (c *session) shutdown() {
-	for len(c.events) > 0 && c.ctx.Err() == nil {
-		c.handleEvent(<-c.events)
+	for _, ev := range c.events.take() {
+		if c.ctx.Err() == nil {
+			c.handleEvent(ev)
+		} else if a, ok := ev.(bridge.Admitted); ok {
+			a.Member.Leave("disconnected") // as cleanup does with what it finds queued
+		}
 	}
 	if c.ctx.Err() == nil {
 		c.fail(errServerClosing)

@@ -464,7 +464,7 @@ func TestDisconnectWhileAdmitted(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	guest := &session{srv: h.srv, ip: "192.0.2.10", ctx: ctx, cancel: cancel,
-		events: make(chan bridge.Event, eventQueue), state: stateNew}
+		events: newEventQueue(maxQueuedEvents), state: stateNew}
 	q, err := h.engine.RequestJoin(n, "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Address: guest.ip}, guest)
 	if err != nil {
 		t.Fatal(err)
