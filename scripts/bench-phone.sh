@@ -31,6 +31,8 @@
 #                                (docs/benchmarks.md, "one server core"); empty: no pinning
 #   LOAD_PROFILE=FILE            the load generator's own CPU profile (go tool pprof)
 #   PHONE_CODEC=opus|pcmu        the spawned server's webrtc.phone_codec (default opus)
+#   ICE_NETWORKS=127.0.0.1       the server's webrtc.ice_networks (default 127.0.0.1, the one
+#                                address the simulated browsers reach; "" = every interface's)
 #   PHONE_WIRE=pcmu|g722         what the simulated phones speak (default pcmu); g722
 #                                makes every room wideband (docs/benchmarks.md)
 #
@@ -54,6 +56,7 @@ LOAD_CPUS=${LOAD_CPUS:-}
 LOAD_PROFILE=${LOAD_PROFILE:-}
 PHONE_CODEC=${PHONE_CODEC:-opus}
 PHONE_WIRE=${PHONE_WIRE:-pcmu}
+ICE_NETWORKS=${ICE_NETWORKS-127.0.0.1}
 
 pin=()
 if [[ -n $SERVER_CPUS ]]; then
@@ -93,7 +96,7 @@ for run in $(seq "$RUNS"); do
 		case $set in
 		ramp)
 			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown
-				--phone-codec "$PHONE_CODEC" --phone-wire "$PHONE_WIRE" "${pin[@]}")
+				--phone-codec "$PHONE_CODEC" --phone-wire "$PHONE_WIRE" --ice-networks "$ICE_NETWORKS" "${pin[@]}")
 			if [[ -n $LOAD_PROFILE ]]; then
 				args+=(--cpuprofile "$LOAD_PROFILE")
 			fi ;;

@@ -92,9 +92,11 @@ type Config struct {
 	// puts every browser on one UDP socket (pion's UDP mux).
 	ICEPort int
 	// ICENetworks is the spawned server's webrtc.ice_networks in phone
-	// mode, comma-separated: "127.0.0.1" offers browsers only the address
-	// they can reach here, as a server configured for its one public
-	// address would; "" offers every interface's (the default config).
+	// mode, comma-separated. The default, "127.0.0.1", offers the simulated
+	// browsers only the address they reach, as a server would offer its one
+	// public address; "" offers every interface's (the server's default
+	// config: 3 addresses on the machine of docs/benchmarks.md, figures
+	// before 2026-11-26 16:00 UTC).
 	ICENetworks string
 	// SIPpRates measures call setup instead: for each rate (calls per
 	// second) SIPp places INVITE → 200 → ACK → BYE calls for SIPpDuration
@@ -158,6 +160,7 @@ func DefaultConfig() Config {
 		ServerLogLevel: "warn",
 		PhoneCodec:     "opus",
 		PhoneWire:      "pcmu",
+		ICENetworks:    "127.0.0.1",
 		SIPpDuration:   10 * time.Second,
 		SIPpBin:        "sipp",
 		PointerRate:    25,

@@ -204,10 +204,9 @@ sip:
 webrtc:
   phone_codec: %s
   udp_port: %d
-  ice_networks: %s
-log:
+%slog:
   level: %s
-`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, yamlList(cfg.ICENetworks), cfg.ServerLogLevel)
+`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, iceNetworksLine(cfg.ICENetworks), cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err
@@ -474,14 +473,18 @@ func keepalivePhones(ctx context.Context, pe *phoneEnv) {
 	})
 }
 
-// yamlList renders a comma-separated flag as a YAML flow sequence of quoted
-// strings ("" is the empty list).
-func yamlList(commaSeparated string) string {
+// iceNetworksLine renders the comma-separated --ice-networks as the
+// webrtc.ice_networks line of the server's config, or nothing when it is
+// empty (so servers built before the key existed can be compared).
+func iceNetworksLine(commaSeparated string) string {
 	var items []string
 	for _, s := range strings.Split(commaSeparated, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			items = append(items, strconv.Quote(s))
 		}
 	}
-	return "[" + strings.Join(items, ", ") + "]"
+	if len(items) == 0 {
+		return ""
+	}
+	return "  ice_networks: [" + strings.Join(items, ", ") + "]\n"
 }
