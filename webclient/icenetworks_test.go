@@ -20,7 +20,7 @@ func hostCandidates(t *testing.T, cfg WebRTCConfig) []string {
 		t.Fatal(err)
 	}
 	defer closer()
-	pc, err := api.newPeerConnection(newRTCPRouter())
+	pc, err := api.newPeerConnection(newRTCPRouter(), &feedbackPace{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 type peer struct {
 	pc     *webrtc.PeerConnection
 	rtcp   *rtcpRouter // where RTCP about each forwarded track goes
+	pace   *feedbackPace
 	member *bridge.Member
 	log    *slog.Logger
 	signal func(msg any)  // queue a message to the browser; never blocks
@@ -47,12 +48,12 @@ type subscription struct {
 // receive-only video transceiver, for the browser's microphone and camera.
 // The first offer is sent by the first flush.
 func newPeer(api *peerAPI, m *bridge.Member, log *slog.Logger, signal func(any), post func(func())) (*peer, error) {
-	router := newRTCPRouter()
-	pc, err := api.newPeerConnection(router)
+	router, pace := newRTCPRouter(), &feedbackPace{}
+	pc, err := api.newPeerConnection(router, pace)
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{pc: pc, rtcp: router, member: m, log: log, signal: signal, post: post,
+	p := &peer{pc: pc, rtcp: router, pace: pace, member: m, log: log, signal: signal, post: post,
 		subs: map[*bridge.Track]*subscription{}, streams: map[string]string{}, dirty: true}
 	// The microphone's section offers every audio codec of the media engine,
 	// Opus first, so browsers send Opus. G.711 (when phone voice is sent so)
@@ -91,6 +92,7 @@ func (p *peer) publish(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver)
 		}
 	}
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		p.pace.videoPublished()
 		ssrc := uint32(remote.SSRC())
 		spec.RequestKeyframe = func() {
 			_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})

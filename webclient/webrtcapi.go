@@ -60,16 +60,26 @@ const (
 // (rtcpRouter, rtcpbuf.go).
 type peerAPI struct {
 	media        *webrtc.MediaEngine
-	interceptors *interceptor.Registry
+	interceptors *interceptor.Registry // shared by every peer; the per-peer ones are added in newPeerConnection
+	logs         *pionLogs
 	settings     webrtc.SettingEngine
 }
 
 // newPeerConnection creates a peer connection whose decrypted RTCP and RTP go
 // to the buffers router hands out.
-func (a *peerAPI) newPeerConnection(router *rtcpRouter) (*webrtc.PeerConnection, error) {
+func (a *peerAPI) newPeerConnection(router *rtcpRouter, pace *feedbackPace) (*webrtc.PeerConnection, error) {
 	se := a.settings
 	se.BufferFactory = router.buffer
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(a.interceptors),
+	// The shared interceptors first (innermost: headerOnce parses each
+	// packet's header for all), then the peer's TWCC feedback around them.
+	ir := &interceptor.Registry{}
+	ir.Add(chainFactory{a.interceptors})
+	feedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(a.logs), twcc.SendTicker(pace.newTicker))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(feedback)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }
@@ -137,8 +147,14 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs)); err != nil {
 		return nil, nil, err
 	}
-	if err := webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(logs)); err != nil {
-		return nil, nil, err
+	// TWCC feedback is registered per peer (newPeerConnection: its interval
+	// follows what the browser sends, feedbackpace.go); the media engine
+	// offers it for both kinds here, as ConfigureTWCCSender would.
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	se := webrtc.SettingEngine{}
@@ -179,7 +195,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 			return nil, nil, fmt.Errorf("WebRTC UDP port range: %w", err)
 		}
 	}
-	return &peerAPI{media: m, interceptors: ir, settings: se}, closer, nil
+	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se}, closer, nil
 }
 
 // opusCapability is Opus as browsers send it: in-band FEC on, 10 ms minimum
