@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dialroom/dialroom"
+	"github.com/dialroom/dialroom/e2e"
 	"github.com/dialroom/dialroom/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -651,6 +653,8 @@ func TestForwardRTP(t *testing.T) {
 		return out
 	}
 	event := []byte{5, 0x8a, 0, 160}
+	g722 := []byte{0x12, 0x34, 0x56}
+	wide := func(dtmf int) legCodec { return legCodec{g722: true, pt: media.G722PayloadType, dtmf: dtmf} }
 	var buf relayScratch
 	for _, tt := range []struct {
 		name     string
@@ -660,12 +664,15 @@ func TestForwardRTP(t *testing.T) {
 		wantPT   int // -1: dropped
 		want     []byte
 	}{
-		{"same law", 0, ulaw, legCodec{media.PCMU, 101}, legCodec{media.PCMU, 101}, 0, ulaw},
-		{"μ-law to A-law", 0, ulaw, legCodec{media.PCMU, 101}, legCodec{media.PCMA, 101}, 8, via(media.PCMU, media.PCMA, ulaw)},
-		{"A-law to μ-law", 8, alaw, legCodec{media.PCMA, 101}, legCodec{media.PCMU, 96}, 0, via(media.PCMA, media.PCMU, alaw)},
-		{"event, new payload type", 101, event, legCodec{media.PCMU, 101}, legCodec{media.PCMU, 96}, 96, event},
-		{"event, no telephone-event", 101, event, legCodec{media.PCMU, 101}, legCodec{media.PCMU, -1}, -1, nil},
-		{"unknown payload type", 13, []byte{1}, legCodec{media.PCMU, 101}, legCodec{media.PCMU, 101}, -1, nil},
+		{"same law", 0, ulaw, lawCodec(media.PCMU, 101), lawCodec(media.PCMU, 101), 0, ulaw},
+		{"μ-law to A-law", 0, ulaw, lawCodec(media.PCMU, 101), lawCodec(media.PCMA, 101), 8, via(media.PCMU, media.PCMA, ulaw)},
+		{"A-law to μ-law", 8, alaw, lawCodec(media.PCMA, 101), lawCodec(media.PCMU, 96), 0, via(media.PCMA, media.PCMU, alaw)},
+		{"event, new payload type", 101, event, lawCodec(media.PCMU, 101), lawCodec(media.PCMU, 96), 96, event},
+		{"event, no telephone-event", 101, event, lawCodec(media.PCMU, 101), lawCodec(media.PCMU, -1), -1, nil},
+		{"unknown payload type", 13, []byte{1}, lawCodec(media.PCMU, 101), lawCodec(media.PCMU, 101), -1, nil},
+		{"G.722 passed through", 9, g722, wide(101), wide(96), 9, g722},
+		{"G.722 event", 101, event, wide(101), lawCodec(media.PCMA, 100), 100, event},
+		{"G.711 on a G.722 leg", 0, ulaw, wide(101), lawCodec(media.PCMU, 101), -1, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			from, to := tt.from, tt.to
@@ -690,6 +697,75 @@ func TestForwardRTP(t *testing.T) {
 				t.Errorf("got PT %d ts %d payload %x…, want PT %d ts 4711", p.PayloadType, p.Timestamp, p.Payload[:min(4, len(p.Payload))], tt.wantPT)
 			}
 		})
+	}
+}
+
+// lawCodec is a G.711 leg's codec for the relay tests.
+func lawCodec(law media.G711, dtmf int) legCodec {
+	return legCodec{law: law, pt: law.PayloadType(), dtmf: dtmf}
+}
+
+// The relay between a G.722 leg and a G.711 one: a tone crosses each way
+// at its level, and the wideband side's 4-8 kHz does not fold into the
+// narrowband one (half-band resampling, not sample dropping). Frames of 20
+// ms, as phones send them, 50 of them (state carries from one to the next).
+func TestRelayWideband(t *testing.T) {
+	wide := &legCodec{g722: true, pt: media.G722PayloadType, dtmf: 101}
+	ulaw := &legCodec{law: media.PCMU, pt: 0, dtmf: 101}
+	tone := func(rate, n, start int, hz, dbfs float64) []int16 {
+		out := make([]int16, n)
+		amp := 32767 * math.Pow(10, dbfs/20)
+		for i := range out {
+			out[i] = int16(amp * math.Sin(2*math.Pi*hz*float64(start+i)/float64(rate)))
+		}
+		return out
+	}
+	var up, down relayScratch
+	enc, dec := media.NewG722Encoder(), media.NewG722Decoder()
+	var heardWide, heardNarrow []int16
+	for f := range 50 {
+		// G.711 → G.722: 1 kHz at -10 dBFS.
+		narrow := make([]byte, 160)
+		media.PCMU.Encode(narrow, tone(8000, 160, 160*f, 1000, -10))
+		out := up.transcode(ulaw, wide, narrow)
+		if len(out) != 160 {
+			t.Fatalf("G.711 → G.722: %d bytes from 160, want 160 (same duration)", len(out))
+		}
+		pcm16 := make([]int16, 320)
+		heardWide = append(heardWide, pcm16[:dec.Decode(pcm16, out)]...)
+		// G.722 → G.711: 1.5 kHz and 6 kHz, each at -12 dBFS.
+		a, b := tone(16000, 320, 320*f, 1500, -12), tone(16000, 320, 320*f, 6000, -12)
+		for i := range a {
+			a[i] += b[i]
+		}
+		g722 := make([]byte, 160)
+		enc.Encode(g722, a)
+		out = down.transcode(wide, ulaw, g722)
+		if len(out) != 160 {
+			t.Fatalf("G.722 → G.711: %d bytes from 160, want 160", len(out))
+		}
+		pcm8 := make([]int16, 160)
+		heardNarrow = append(heardNarrow, pcm8[:media.PCMU.Decode(pcm8, out)]...)
+	}
+	last := func(pcm []int16, n int) []int16 { return pcm[len(pcm)-n:] }
+	if l := e2e.PCMToneLevel(last(heardWide, 16000), 16000, 1000); l < -13 || l > -7 {
+		t.Errorf("the G.722 side hears the G.711 side's 1 kHz at %.1f dBFS, want about -10", l)
+	}
+	if l := e2e.PCMToneLevel(last(heardNarrow, 8000), 8000, 1500); l < -15 || l > -9 {
+		t.Errorf("the G.711 side hears the G.722 side's 1.5 kHz at %.1f dBFS, want about -12", l)
+	}
+	if l := e2e.PCMToneLevel(last(heardNarrow, 8000), 8000, 2000); l > -50 {
+		t.Errorf("the G.722 side's 6 kHz folds to 2 kHz at %.1f dBFS on the G.711 side, want below -50", l)
+	}
+	// A re-INVITE moving the G.711 leg to A-law: the relay follows.
+	alaw := &legCodec{law: media.PCMA, pt: 8, dtmf: 101}
+	g722 := make([]byte, 160)
+	enc.Encode(g722, tone(16000, 320, 320*50, 1500, -12)) // the G.722 stream runs on
+	out := down.transcode(wide, alaw, g722)
+	pcm8 := make([]int16, 160)
+	media.PCMA.Decode(pcm8, out)
+	if l := e2e.PCMToneLevel(pcm8[80:], 8000, 1500); l < -20 {
+		t.Errorf("after the switch to A-law: 1.5 kHz at %.1f dBFS", l)
 	}
 }
 
