@@ -105,8 +105,10 @@ func (x *extensionCalls) count() int {
 //
 // caller is the calling operator's login when the call comes from a
 // softphone, "" for a carrier's call: an operator ringing their own
-// extension is answered as busy (selfCallWarning).
-func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from, caller string, rec dialroom.CallRecord, log *slog.Logger) {
+// extension is answered as busy (selfCallWarning). codecs is what the
+// caller's leg may use besides G.711: G.722 from softphones, and from a
+// trunk that lists it (extension_fork.go).
+func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from, caller string, codecs codecChoice, rec dialroom.CallRecord, log *slog.Logger) {
 	refuse := func(code int, reason, outcome string, cause error, hdrs ...sip.Header) {
 		log.Info("sip: extension call refused", "status", code, "err", cause)
 		s.respond(req, tx, code, reason, hdrs...)
@@ -135,7 +137,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(480, "Temporarily Unavailable", "rejected", errors.New("not registered"), sip.NewHeader("Warning", notRegisteredWarning))
 		return
 	}
-	o, err := extensionOffer(req)
+	o, err := extensionOffer(req, codecs)
 	var timer sessionTimer
 	if err == nil {
 		// RFC 4028 on the caller's leg, as for conference calls (session.go).
@@ -146,7 +148,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(code, reason, "rejected", err, statusHeaders(err)...)
 		return
 	}
-	c, err := s.newExtensionCall(req, tx, o, log)
+	c, err := s.newExtensionCall(req, tx, o, codecs, log)
 	if err != nil {
 		log.Warn("sip: extension call setup failed", "err", err)
 		code, reason := statusOf(err)
@@ -214,14 +216,14 @@ func (s *Server) liveBindings(login string) []Binding {
 // 3261 §13.2.1) is accepted: we relay media, so each leg negotiates with us
 // alone; the forks get our usual offer and the caller gets our offer in the
 // 200 (lateOfferCodecs) and answers in the ACK (extension_sdp.go).
-func extensionOffer(req *sip.Request) (offer, error) {
+func extensionOffer(req *sip.Request, codecs codecChoice) (offer, error) {
 	if len(req.Body()) == 0 {
 		return offer{late: true, DTMF: -1}, nil
 	}
 	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
 		return offer{}, fmt.Errorf("%w: content type %q", errUnsupportedBody, ct.Value())
 	}
-	return parseOffer(req.Body())
+	return parseOfferWith(req.Body(), codecs)
 }
 
 // Messages posted to an extension call's goroutine.
@@ -258,12 +260,15 @@ type extensionCall struct {
 	in      *sipgo.DialogServerSession // the caller's leg
 	prov    *provisionals              // our 180 and 183 to the caller, reliably with 100rel (prack.go)
 	inOffer offer
-	inEP    *media.Endpoint
-	sdpMu   sync.Mutex // guards inSDP and outSDP: re-INVITEs are answered on handler goroutines
-	inSDP   sdpSession
-	outSDP  sdpSession
-	outEP   *media.Endpoint
-	relay   relay
+	// callerCodecs is what the caller's leg may use besides G.711 (its
+	// re-INVITEs are read with it too); set before the call is shared.
+	callerCodecs codecChoice
+	inEP         *media.Endpoint
+	sdpMu        sync.Mutex // guards inSDP and outSDP: re-INVITEs are answered on handler goroutines
+	inSDP        sdpSession
+	outSDP       sdpSession
+	outEP        *media.Endpoint
+	relay        relay
 
 	from   string // the From user of the forks
 	op     *dialroom.Operator
@@ -303,13 +308,13 @@ type extensionCall struct {
 
 // newExtensionCall creates the caller's dialog and both media endpoints and
 // files the call with the server. On error nothing is left behind.
-func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, log *slog.Logger) (*extensionCall, error) {
+func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, codecs codecChoice, log *slog.Logger) (*extensionCall, error) {
 	dua := s.dialogUAFor(req)
 	dlg, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, mailbox: newMailbox()}
+	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, callerCodecs: codecs, mailbox: newMailbox()}
 	c.prov = newProvisionals(req, tx.Respond, &dua.ContactHDR, func() { c.post(prackTimedOut{}) })
 	// The relay's endpoints read with a goroutine each, not on the server's
 	// poller: the poller reads at the media clock's ticks, which would delay
@@ -559,7 +564,7 @@ func (c *extensionCall) finish(outcome string, cause error) {
 // callee's answer was unusable, or the caller never ACKed); everything is
 // then recorded and both legs are ended.
 func (c *extensionCall) bridge(w *fork) bool {
-	ans, err := parseOffer(w.dlg.InviteResponse.Body())
+	ans, err := parseOfferWith(w.dlg.InviteResponse.Body(), calleeCodecs())
 	if err == nil && !ans.Remote.Addr().IsValid() {
 		err = errBadAnswer
 	}
@@ -572,6 +577,9 @@ func (c *extensionCall) bridge(w *fork) bool {
 	c.relay.setCallee(ans)
 	if !ans.Remote.Addr().IsUnspecified() {
 		c.outEP.SetRemote(ans.Remote)
+	}
+	if c.earlyAnswer == nil {
+		c.matchCaller(ans)
 	}
 	var body []byte
 	if c.inOffer.late {
@@ -638,7 +646,7 @@ func (c *extensionCall) bridge(w *fork) bool {
 		return false
 	}
 	c.record.Admitted = c.srv.cfg.Now()
-	c.log.Info("sip: extension answered", "contact", w.b.Contact, "caller_codec", c.inOffer.Codec.String(), "callee_codec", ans.Codec.String())
+	c.log.Info("sip: extension answered", "contact", w.b.Contact, "caller_codec", c.inOffer.codecName(), "callee_codec", ans.codecName())
 	return true
 }
 

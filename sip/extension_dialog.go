@@ -101,16 +101,18 @@ func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction)
 			return true
 		}
 	}
-	var o offer
-	if len(req.Body()) > 0 {
-		if o, err = parseOffer(req.Body()); err != nil {
-			s.respondErr(req, tx, err)
-			return true
-		}
-	}
 	sess, out, lc := &c.inSDP, &c.inOfferOut, c.relay.callerCodec.Load()
 	if fromCallee {
 		sess, out, lc = &c.outSDP, &c.outOfferOut, c.relay.calleeCodec.Load()
+	}
+	var o offer
+	if len(req.Body()) > 0 {
+		// A leg on G.722 keeps it if offered; one on G.711 stays narrowband
+		// (G.722 now would only make the relay transcode).
+		if o, err = parseOfferWith(req.Body(), codecChoice{g722: lc != nil && lc.g722}); err != nil {
+			s.respondErr(req, tx, err)
+			return true
+		}
 	}
 	c.sdpMu.Lock()
 	var body []byte
@@ -122,8 +124,8 @@ func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction)
 		s.respond(req, tx, 491, "Request Pending")
 		return true
 	case len(req.Body()) == 0:
-		// The law in use only: a leg does not change law mid-call.
-		body, err = sess.offer(g711Formats(lc.law), lateOfferDTMF)
+		// The codec in use only: a leg does not change codec mid-call.
+		body, err = sess.offer([]offerFormat{lc.format()}, lateOfferDTMF)
 		if err == nil {
 			*out = offerReinvite
 			if !fromCallee {

@@ -39,18 +39,14 @@ type fork struct {
 // startForks sends an INVITE to every binding, each from its own
 // goroutine, counted in the server's WaitGroup (Close waits for them; the
 // call is alive, so its count keeps the group open). Our offer is the same
-// for all: the caller's G.711 law first, so a softphone that takes it needs
-// no transcoding, then the other law, and telephone-event.
+// for all: the caller's codec first, so a softphone that takes it needs no
+// transcoding (G.722 included: a wideband caller and softphone then hear
+// each other up to 7 kHz, packets passed through), then the G.711 laws, and
+// telephone-event. G.722 is offered only to match a wideband caller: for a
+// narrowband one the relay would transcode for nothing better than G.711.
 func (c *extensionCall) startForks(bindings []Binding) {
-	laws := []media.G711{c.inOffer.Codec, media.PCMA}
-	if c.inOffer.Codec == media.PCMA {
-		laws[1] = media.PCMU
-	}
-	if c.inOffer.late {
-		laws = lateOfferCodecs() // no law of the caller's to prefer yet
-	}
 	c.sdpMu.Lock()
-	body, err := c.outSDP.offer(g711Formats(laws...), dialoutDTMF)
+	body, err := c.outSDP.offer(c.forkFormats(), dialoutDTMF)
 	c.sdpMu.Unlock()
 	type start struct {
 		f   *fork
@@ -205,3 +201,19 @@ func (c *extensionCall) byeDialog(dlg *sipgo.DialogClientSession) {
 
 // byeCallee ends the answering softphone's leg.
 func (c *extensionCall) byeCallee(w *fork) { c.byeDialog(w.dlg) }
+
+// forkFormats is our offer's codecs for the softphones, in preference order.
+func (c *extensionCall) forkFormats() []offerFormat {
+	if c.inOffer.late {
+		return g711Formats(lateOfferCodecs()...) // no codec of the caller's to prefer yet
+	}
+	if c.inOffer.Wide.name == wideG722 {
+		return append([]offerFormat{{wide: wideFormat{name: wideG722, pt: media.G722PayloadType}}},
+			g711Formats(media.PCMU, media.PCMA)...)
+	}
+	other := media.PCMA
+	if c.inOffer.Codec == media.PCMA {
+		other = media.PCMU
+	}
+	return g711Formats(c.inOffer.Codec, other)
+}

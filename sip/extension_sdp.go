@@ -40,7 +40,7 @@ func (c *extensionCall) noteAck(body []byte, fromCallee bool) {
 	if kind != offerReinvite {
 		return
 	}
-	a, err := parseOffer(body)
+	a, err := parseOfferWith(body, codecChoice{g722: true}) // we offered the leg's codec alone (onExtensionReinvite)
 	if err != nil {
 		// RFC 3261 §14.1 leaves the session as it was.
 		c.log.Info("sip: re-INVITE answer in ACK unusable; keeping the media as it was", "err", err, "callee", fromCallee)
@@ -75,7 +75,7 @@ func (c *extensionCall) applyLateAnswer() bool {
 // changed, the caller hears 180) when the softphone's SDP is unusable or
 // the 183 cannot be sent. Call goroutine only, while ringing.
 func (c *extensionCall) startEarly(f *fork, body []byte) bool {
-	a, err := parseOffer(body)
+	a, err := parseOfferWith(body, calleeCodecs())
 	if err == nil && !a.Remote.Addr().IsValid() {
 		err = errBadAnswer
 	}
@@ -83,6 +83,7 @@ func (c *extensionCall) startEarly(f *fork, body []byte) bool {
 		c.log.Debug("sip: early media SDP unusable", "contact", f.b.Contact, "err", err)
 		return false
 	}
+	c.matchCaller(a)
 	c.sdpMu.Lock()
 	answer, err := c.inSDP.answer(c.inOffer)
 	c.sdpMu.Unlock()
@@ -108,4 +109,24 @@ func (c *extensionCall) startEarly(f *fork, body []byte) bool {
 	c.early, c.earlyAnswer = f, answer
 	c.log.Info("sip: early media from the extension", "contact", f.b.Contact)
 	return true
+}
+
+// calleeCodecs is what a softphone's leg may use besides G.711: G.722 when
+// our offer had it (forkFormats), which an answer can only pick if so.
+func calleeCodecs() codecChoice { return codecChoice{g722: true} }
+
+// matchCaller answers a caller who offered G.722 with G.711 after all when
+// the softphone that answers (or plays early media) took G.711, if the
+// caller offered a G.711 law too: the relay then passes packets through
+// instead of transcoding G.722 to G.711 for no better sound. Call
+// goroutine, before the caller's answer is built.
+func (c *extensionCall) matchCaller(callee offer) {
+	if c.inOffer.late || c.inOffer.Wide.name == "" || callee.Wide.name != "" {
+		return
+	}
+	narrow, err := parseOffer(c.in.InviteRequest.Body())
+	if err != nil {
+		return // G.722 alone: the relay transcodes
+	}
+	c.inOffer = narrow
 }

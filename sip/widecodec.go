@@ -17,9 +17,11 @@ import (
 // HD-voice trunks offer G.722. The leg then works at 16 kHz and its
 // room mixes at 16 kHz while it is there (bridge.PhoneWideband), so the
 // softphone and the browsers hear each other up to 7–8 kHz instead of the
-// telephone band's 3.4. Extension relays, dial-out and late offers (our
-// offer in the 200) stay G.711: nothing there mixes, and a G.711 offer is
-// what every carrier takes.
+// telephone band's 3.4. Dial-out offers the trunk's codecs in its order
+// (dialout_sdp.go); extension calls carry G.722 between a wideband caller
+// and softphone, passed through or transcoded by the relay
+// (extension_media.go, extension_fork.go); late offers (our offer in the
+// 200) stay G.711, which every carrier takes.
 //
 // Opus runs at 16 kHz here, not 48: the room mixes at 16 kHz at most (the
 // phone side's cost, MEDIA-COSTS.md), and our answer tells the far end so
