@@ -40,6 +40,8 @@ type sippRequest struct {
 	extra   string // extra header lines, each starting with "\n      "
 	sdp     string // body; empty means none
 	retrans bool   // retransmit until answered (UDP)
+	// ctype and body are a body of another type than SDP (sdp empty).
+	ctype, body string
 }
 
 func (r sippRequest) String() string {
@@ -59,9 +61,12 @@ func (r sippRequest) String() string {
 		h += "\n      " + sippContact
 	}
 	h += "\n      Max-Forwards: 70" + r.extra
-	if r.sdp != "" {
+	switch {
+	case r.sdp != "":
 		h += "\n      Content-Type: application/sdp\n      Content-Length: [len]\n\n      " + r.sdp
-	} else {
+	case r.body != "":
+		h += "\n      Content-Type: " + r.ctype + "\n      Content-Length: [len]\n\n      " + r.body
+	default:
 		h += "\n      Content-Length: 0"
 	}
 	return "\n  " + send + "\n    <![CDATA[" + h + "\n    ]]>\n  </send>\n"
@@ -73,13 +78,50 @@ func SIPpUAC(body string) string { return SIPpUACWith("", body) }
 
 // SIPpUACWith is SIPpUAC with extra INVITE header lines.
 func SIPpUACWith(extra, body string) string {
+	return sippUAC(extra, sippOffer("1", "a=fmtp:101 0-15\n      a=ptime:20\n      a=sendrecv"), body)
+}
+
+// SIPpUACWithoutEvents is SIPpUAC offering PCMU alone, no telephone-event:
+// a caller whose keys can only come in-band (or as SIP INFO).
+func SIPpUACWithoutEvents(body string) string {
+	return sippUAC("", `v=0
+      o=guest 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [rtpport] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=ptime:20
+      a=sendrecv`, body)
+}
+
+func sippUAC(extra, offer, body string) string {
 	invite := sippRequest{line: "INVITE " + sippRURI + " SIP/2.0", branch: "[branch]", to: sippToNew,
-		cseq: "1 INVITE", contact: true, extra: extra, retrans: true,
-		sdp: sippOffer("1", "a=fmtp:101 0-15\n      a=ptime:20\n      a=sendrecv")}
+		cseq: "1 INVITE", contact: true, extra: extra, retrans: true, sdp: offer}
 	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="dialroom uac">` + invite.String() + body + `
 </scenario>
 `
+}
+
+// SIPpInfoKeys sends keys as SIP INFO requests in the dialog, one per key
+// (application/dtmf-relay, as phones set to "SIP INFO DTMF" send them),
+// each answered 200, gapMS apart; the first has CSeq firstCSeq.
+func SIPpInfoKeys(keys string, firstCSeq, gapMS int) string {
+	var out string
+	for i := range len(keys) {
+		out += SIPpInfo(firstCSeq+i, "application/dtmf-relay", fmt.Sprintf("Signal=%c\n      Duration=160", keys[i]), "", 200) +
+			fmt.Sprintf("  <pause milliseconds=\"%d\"/>\n", gapMS)
+	}
+	return out
+}
+
+// SIPpInfo sends one INFO in the dialog with body of type ctype and extra
+// header lines (each "\n      Name: value"), and expects status.
+func SIPpInfo(cseq int, ctype, body, extra string, status int) string {
+	info := sippRequest{line: "INFO [next_url] SIP/2.0", branch: "[branch]", to: sippToLast,
+		cseq: fmt.Sprintf("%d INFO", cseq), dialog: true, retrans: true, ctype: ctype, body: body, extra: extra}
+	return info.String() + fmt.Sprintf("  <recv response=\"%d\"/>\n", status)
 }
 
 // sippAck acknowledges a 2xx in the dialog (a new transaction, RFC 3261 §13.2.2.4).

@@ -8,6 +8,20 @@ import (
 // dtmfKeys maps row and column to the key (ITU-T Q.23 figure 1).
 const dtmfKeys = "123A456B789C*0#D"
 
+// DTMFFrequencies returns the low (row) and high (column) frequency of a
+// key, ITU-T Q.23; ok is false for anything but 0-9, *, #, A-D. With
+// NewTone it renders a key in-band.
+func DTMFFrequencies(key byte) (lo, hi float64, ok bool) {
+	rows := [4]float64{697, 770, 852, 941}
+	cols := [4]float64{1209, 1336, 1477, 1633}
+	for i := range len(dtmfKeys) {
+		if dtmfKeys[i] == key {
+			return rows[i/4], cols[i%4], true
+		}
+	}
+	return 0, 0, false
+}
+
 // In-band detection limits. ITU-T Q.24 asks receivers to take tones from
 // about -25 dBm0 per frequency and 40 ms long, with up to 8 dB of twist; these
 // leave a little room on each.

@@ -29,14 +29,11 @@ func keyTones(t *testing.T, rate int, keys string, level float64, on, off time.D
 
 // dtmfPair returns the low and high frequency of a key (ITU-T Q.23).
 func dtmfPair(key byte) (lo, hi float64) {
-	rows := [4]float64{697, 770, 852, 941}
-	cols := [4]float64{1209, 1336, 1477, 1633}
-	for i := range len(dtmfKeys) {
-		if dtmfKeys[i] == key {
-			return rows[i/4], cols[i%4]
-		}
+	lo, hi, ok := DTMFFrequencies(key)
+	if !ok {
+		panic("not a DTMF key")
 	}
-	panic("not a DTMF key")
+	return lo, hi
 }
 
 func detectAll(t *testing.T, rate int, pcm []int16) string {

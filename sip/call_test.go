@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/e2e"
+	"github.com/dialroom/dialroom/media"
 )
 
 // TestCallAdmittedHearsRoom: a SIPp caller dials a live number, waits in the
@@ -406,4 +407,57 @@ func TestAccessNumber(t *testing.T) {
 	if len(outcomes) != 1 || outcomes[0] != "rejected access" {
 		t.Errorf("records from the sip side: %q, want one rejected (the declined one is the bridge's)", outcomes)
 	}
+}
+
+// TestAccessNumberKeysWithoutEvents: callers whose keys do not come as RFC
+// 4733 events still reach their conference through an access number:
+// keys played in-band by a caller whose offer has no telephone-event, and
+// keys sent as SIP INFO (application/dtmf-relay). Both with SIPp placing the
+// call and the test's RTP socket playing the caller's audio.
+func TestAccessNumberKeysWithoutEvents(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 32260})
+	for _, tt := range []struct {
+		name     string
+		scenario func(peer *rtpPeer) string
+	}{
+		{"in-band", func(*rtpPeer) string {
+			return e2e.SIPpUACWithoutEvents(e2e.SIPpAnsweredThen(e2e.SIPpByeFromServer))
+		}},
+		{"SIP INFO", func(*rtpPeer) string {
+			// The keys follow the question's first second of audio. First
+			// two INFOs that are not keys: an Info Package (469: we
+			// support none) and a body of another type (415).
+			return e2e.SIPpUAC(e2e.SIPpAnsweredThen(`
+  <pause milliseconds="1000"/>` +
+				e2e.SIPpInfo(2, "application/dtmf-relay", "Signal=5", "\n      Info-Package: foo", 469) +
+				e2e.SIPpInfo(3, "text/plain", "5", "", 415) +
+				e2e.SIPpInfoKeys(liveNumber+"#", 4, 150) + e2e.SIPpByeFromServer))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			op := newRecorder()
+			opMember, err := h.engine.Host(h.numbers[liveNumber], "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer opMember.Leave("left")
+			peer := newRTPPeer(t, 660)
+			result := make(chan e2e.SIPpResult, 1)
+			go func() {
+				result <- h.sipp("access-"+strings.ReplaceAll(tt.name, " ", "-"), tt.scenario(peer), e2e.SIPpRun{
+					Service: accessNumber, Keys: map[string]string{"rtpport": strconv.Itoa(peer.port())},
+				})
+			}()
+			waitFor(t, "the question", func() bool { return peer.samples() > 0 })
+			if tt.name == "in-band" {
+				peer.playInband(inbandKeyAudio(t, media.G711Rate, liveNumber+"#"))
+			}
+			req := op.waitJoin(t)
+			if err := opMember.Decline(req.ID); err != nil { // ends the call: BYE from us
+				t.Fatal(err)
+			}
+			requireSIPpOK(t, <-result)
+		})
+	}
+	h.waitIdle()
 }

@@ -337,6 +337,11 @@ func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o 
 		return nil, err
 	}
 	c.relay.caller, c.relay.callee = c.inEP, c.outEP
+	if err := c.relay.init(); err != nil {
+		_ = c.inEP.Close()
+		_ = c.outEP.Close()
+		return nil, err
+	}
 	c.inSDP = newSDPSession(s.cfg.MediaIP, c.inEP)
 	c.outSDP = newSDPSession(s.cfg.MediaIP, c.outEP)
 	c.ctx, c.cancel = context.WithCancelCause(s.ctx)

@@ -71,11 +71,43 @@ type relay struct {
 	on                       atomic.Bool
 
 	up, down relayScratch // caller → callee, callee → caller
+
+	// keysUp and keysDown carry keys a leg sent as SIP INFO (info.go) to
+	// the other leg as RFC 4733 events: to the softphone, to the caller.
+	// The direction's audio packets pace them (relayScratch's reader
+	// goroutine calls Next as each arrives: an event replaces that packet's
+	// audio, RFC 4733 §2.5.1.1, on the audio's own timeline).
+	keysUp, keysDown *media.DTMFSender
+}
+
+// init makes the key senders; before the relay is shared.
+func (r *relay) init() error {
+	var err error
+	cfg := media.DTMFSenderConfig{ClockRate: media.G711Rate} // every codec here runs at 8000 (legCodec)
+	if r.keysUp, err = media.NewDTMFSender(cfg); err != nil {
+		return err
+	}
+	r.keysDown, err = media.NewDTMFSender(cfg)
+	return err
+}
+
+// sendKey queues a key for the softphone (toCallee) or the caller; it is
+// dropped when that leg agreed no telephone-event. Any goroutine.
+func (r *relay) sendKey(toCallee bool, key byte) {
+	keys, to := r.keysDown, r.callerCodec.Load()
+	if toCallee {
+		keys, to = r.keysUp, r.calleeCodec.Load()
+	}
+	if to == nil || to.dtmf < 0 {
+		return
+	}
+	_ = keys.Send(string(key)) // a full queue drops it, as a lost INFO would
 }
 
 type relayScratch struct {
-	pcm [maxRelayPayload]int16
-	out [maxRelayPayload]byte
+	pcm   [maxRelayPayload]int16
+	out   [maxRelayPayload]byte
+	event [media.DTMFPayloadSize]byte
 	// wide is the G.722 ↔ G.711 state of this direction, made on first use.
 	// It is never reset: G.722 is backward-adaptive, so the decoder must run
 	// on with the stream its sender's encoder keeps encoding (through a
@@ -144,7 +176,7 @@ func (r *relay) stop() { r.on.Store(false) }
 // the caller endpoint's reader goroutine.
 func (r *relay) fromCaller(p *rtp.Packet) {
 	if r.on.Load() {
-		forwardRTP(p, r.callerCodec.Load(), r.calleeCodec.Load(), r.callee, &r.up)
+		forwardRTP(p, r.callerCodec.Load(), r.calleeCodec.Load(), r.callee, &r.up, r.keysUp)
 	}
 }
 
@@ -152,7 +184,7 @@ func (r *relay) fromCaller(p *rtp.Packet) {
 // the callee endpoint's reader goroutine.
 func (r *relay) fromCallee(p *rtp.Packet) {
 	if r.on.Load() {
-		forwardRTP(p, r.calleeCodec.Load(), r.callerCodec.Load(), r.caller, &r.down)
+		forwardRTP(p, r.calleeCodec.Load(), r.callerCodec.Load(), r.caller, &r.down, r.keysDown)
 	}
 }
 
@@ -163,7 +195,10 @@ func (r *relay) fromCallee(p *rtp.Packet) {
 // §2.3.4); dst gives it our SSRC and sequence number (RFC 3550 §7.1 lets a
 // translator rewrite both), so a sender's restart reads as a new timeline
 // rather than a gap. A send error (no remote yet) drops the packet.
-func forwardRTP(p *rtp.Packet, from, to *legCodec, dst *media.Endpoint, buf *relayScratch) {
+//
+// keys, when it has a key queued (SIP INFO from the other leg), replaces
+// audio packets with its telephone-events for the key's duration.
+func forwardRTP(p *rtp.Packet, from, to *legCodec, dst *media.Endpoint, buf *relayScratch, keys *media.DTMFSender) {
 	switch {
 	case from.dtmf >= 0 && int(p.PayloadType) == from.dtmf:
 		if to.dtmf < 0 {
@@ -171,6 +206,12 @@ func forwardRTP(p *rtp.Packet, from, to *legCodec, dst *media.Endpoint, buf *rel
 		}
 		_ = dst.WriteRTP(uint8(to.dtmf), p.Marker, p.Timestamp, p.Payload)
 	case p.PayloadType == from.pt:
+		if keys != nil && to.dtmf >= 0 && keys.Busy() {
+			if n, marker, ts, ok := keys.Next(p.Timestamp, buf.event[:]); ok {
+				_ = dst.WriteRTP(uint8(to.dtmf), marker, ts, buf.event[:n])
+				return
+			}
+		}
 		payload := p.Payload
 		if !from.sameAudio(to) {
 			if len(payload) > maxRelayPayload {

@@ -621,21 +621,7 @@ func TestExtensionFromSoftphone(t *testing.T) {
 // between laws, and forwards telephone-events under the receiving leg's
 // payload type (or drops them when that leg has none).
 func TestForwardRTP(t *testing.T) {
-	ports, err := media.NewPortAllocator(33500, 33509)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	ep, err := media.Listen(media.EndpointConfig{Ports: ports, IP: netip.MustParseAddr("127.0.0.1"), OnPacket: func(*rtp.Packet, time.Time) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ep.Close()
-	ep.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
+	ep, sink := relaySink(t, 33500)
 	pcm := make([]int16, 160)
 	for i := range pcm {
 		pcm[i] = int16(8000 * ((i % 20) - 10) / 10)
@@ -676,7 +662,7 @@ func TestForwardRTP(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			from, to := tt.from, tt.to
-			forwardRTP(&rtp.Packet{Header: rtp.Header{PayloadType: tt.pt, Timestamp: 4711}, Payload: tt.payload}, &from, &to, ep, &buf)
+			forwardRTP(&rtp.Packet{Header: rtp.Header{PayloadType: tt.pt, Timestamp: 4711}, Payload: tt.payload}, &from, &to, ep, &buf, nil)
 			_ = sink.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			b := make([]byte, 1500)
 			n, _, err := sink.ReadFromUDP(b)
@@ -697,6 +683,88 @@ func TestForwardRTP(t *testing.T) {
 				t.Errorf("got PT %d ts %d payload %x…, want PT %d ts 4711", p.PayloadType, p.Timestamp, p.Payload[:min(4, len(p.Payload))], tt.wantPT)
 			}
 		})
+	}
+}
+
+// relaySink is an endpoint the relay sends through (ports from base) and
+// the socket it sends to.
+func relaySink(t *testing.T, base int) (*media.Endpoint, *net.UDPConn) {
+	t.Helper()
+	ports, err := media.NewPortAllocator(base, base+9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	ep, err := media.Listen(media.EndpointConfig{Ports: ports, IP: netip.MustParseAddr("127.0.0.1"), OnPacket: func(*rtp.Packet, time.Time) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	ep.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
+	return ep, sink
+}
+
+// TestRelayKeys: a key one leg sent as SIP INFO reaches the other as RFC
+// 4733 events in its own payload type, in place of the audio packets the
+// relay forwards meanwhile (on their timeline), and then audio resumes.
+func TestRelayKeys(t *testing.T) {
+	ep, sink := relaySink(t, 33520)
+	keys, err := media.NewDTMFSender(media.DTMFSenderConfig{ClockRate: media.G711Rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Send("5"); err != nil {
+		t.Fatal(err)
+	}
+	from, to := lawCodec(media.PCMU, 101), lawCodec(media.PCMA, 96)
+	var buf relayScratch
+	audio := make([]byte, 160)
+	var got []string
+	for i := range 25 {
+		forwardRTP(&rtp.Packet{Header: rtp.Header{PayloadType: 0, Timestamp: uint32(8000 + 160*i)}, Payload: audio}, &from, &to, ep, &buf, keys)
+		_ = sink.SetReadDeadline(time.Now().Add(time.Second))
+		b := make([]byte, 1500)
+		n, _, err := sink.ReadFromUDP(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(b[:n]); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case p.PayloadType == 96:
+			if p.Timestamp != 8000 || p.Payload[0] != 5 {
+				t.Errorf("packet %d: event %d at ts %d, want key 5 at 8000 (the first replaced packet's)", i, p.Payload[0], p.Timestamp)
+			}
+			end := ""
+			if p.Payload[1]&0x80 != 0 {
+				end = " end"
+			}
+			got = append(got, "event"+end)
+		case p.PayloadType == 8:
+			got = append(got, "audio")
+		default:
+			t.Fatalf("packet %d: payload type %d", i, p.PayloadType)
+		}
+	}
+	events := strings.Count(strings.Join(got, ","), "event")
+	ends := strings.Count(strings.Join(got, ","), "end")
+	if got[0] != "event" || events < 5 || ends != 3 || got[len(got)-1] != "audio" {
+		t.Errorf("sent %v, want the key's events (ending with three end packets) in place of audio, then audio", got)
+	}
+	// A leg without telephone-event gets no key: nothing replaces its audio.
+	none := lawCodec(media.PCMA, -1)
+	_ = keys.Send("7")
+	forwardRTP(&rtp.Packet{Header: rtp.Header{PayloadType: 0, Timestamp: 99}, Payload: audio}, &from, &none, ep, &buf, keys)
+	b := make([]byte, 1500)
+	n, _, err := sink.ReadFromUDP(b)
+	if err != nil || n < 2 || b[1]&0x7f != 8 {
+		t.Errorf("to a leg without telephone-event: %d bytes, payload type %d (%v), want audio (8)", n, b[1]&0x7f, err)
 	}
 }
 

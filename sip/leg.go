@@ -51,9 +51,11 @@ type leg struct {
 	wtap atomic.Pointer[wideTap]
 	rx   *wideRx
 
-	// dtmf belongs to the endpoint's reader goroutine.
-	dtmf  media.DTMFReceiver
-	onKey func(key byte) // on the reader goroutine; must not block
+	// dtmf belongs to the endpoint's reader goroutine, and so does inband:
+	// the key detector for calls without telephone-event (nil otherwise).
+	dtmf   media.DTMFReceiver
+	inband *inbandKeys
+	onKey  func(key byte) // on the reader goroutine; must not block
 
 	sendMu  sync.Mutex
 	ts      uint32
@@ -99,6 +101,11 @@ func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
 		return nil, err
 	}
 	l.conceal = conceal
+	if o.DTMF < 0 {
+		if l.inband, err = newInbandKeys(rate); err != nil {
+			return nil, err
+		}
+	}
 	l.sending.Store(true)
 	return l, nil
 }
@@ -150,6 +157,9 @@ func (l *leg) onPacket(p *rtp.Packet, arrival time.Time) {
 		if tap := l.tap.Load(); tap != nil {
 			l.tapVoice(*tap, p, arrival)
 		}
+		if l.inband != nil {
+			l.inband.g711(l.codec, p.Payload, l.onKey)
+		}
 	}
 }
 
@@ -172,6 +182,9 @@ func (l *leg) wideband(p *rtp.Packet, arrival time.Time) {
 		rx.pkt.Header = p.Header
 		rx.pkt.Payload = rx.pcmBuf[:2*n]
 		l.jb.Push(&rx.pkt, arrival) // it copies the payload
+	}
+	if l.inband != nil {
+		l.inband.feed(rx.pcm[:n], l.onKey)
 	}
 	if tap := l.wtap.Load(); tap != nil {
 		var opus []byte

@@ -175,3 +175,84 @@ func BenchmarkLegTick(b *testing.B) {
 		l.WriteFrame(out, false)
 	}
 }
+
+// inbandKeyAudio renders keys as in-band DTMF at rate, each 80 ms on and
+// 80 ms off at -10 dBFS per tone, after 100 ms of a 440 Hz tone (speech
+// stand-in, which must not read as a key).
+func inbandKeyAudio(t testing.TB, rate int, keys string) []int16 {
+	t.Helper()
+	n := func(ms int) int { return rate * ms / 1000 }
+	out := make([]int16, n(100))
+	hum, err := media.NewTone(rate, -10, 440)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = hum.Read(out)
+	for i := range len(keys) {
+		lo, hi, ok := media.DTMFFrequencies(keys[i])
+		if !ok {
+			t.Fatalf("%q is not a key", keys[i])
+		}
+		tone, err := media.NewTone(rate, -10, lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		on := make([]int16, n(80))
+		_, _ = tone.Read(on)
+		out = append(append(out, on...), make([]int16, n(80))...)
+	}
+	return out
+}
+
+// TestLegInbandDTMF: a call without telephone-event has its keys found in
+// its audio, whatever the packet time; a call with telephone-event does not
+// scan its audio (its keys come as events).
+func TestLegInbandDTMF(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		offer   offer
+		samples int // per packet
+		want    string
+	}{
+		{"G.711, 20 ms", offer{Codec: media.PCMU, DTMF: -1}, 160, "*6#1"},
+		{"G.711, 30 ms", offer{Codec: media.PCMA, DTMF: -1}, 240, "*6#1"},
+		{"G.722", offer{Wide: wideFormat{name: wideG722, pt: media.G722PayloadType}, DTMF: -1}, 320, "*6#1"},
+		{"telephone-event negotiated", offer{Codec: media.PCMU, DTMF: 101}, 160, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rate := 8000
+			if tt.offer.Wide.name != "" {
+				rate = 16000
+			}
+			jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: media.G711Rate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := newLeg(tt.offer, jb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []byte
+			l.onKey = func(k byte) { keys = append(keys, k) }
+			audio := inbandKeyAudio(t, rate, "*6#1")
+			enc := media.NewG722Encoder()
+			for i := 0; i+tt.samples <= len(audio); i += tt.samples {
+				frame := audio[i : i+tt.samples]
+				var payload []byte
+				pt := tt.offer.Codec.PayloadType()
+				if tt.offer.Wide.name != "" {
+					payload, pt = make([]byte, len(frame)/2), media.G722PayloadType
+					enc.Encode(payload, frame)
+				} else {
+					payload = make([]byte, len(frame))
+					tt.offer.Codec.Encode(payload, frame)
+				}
+				l.onPacket(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: uint16(i),
+					Timestamp: uint32(i), SSRC: 1}, Payload: payload}, time.Now())
+			}
+			if string(keys) != tt.want {
+				t.Errorf("keys %q, want %q", keys, tt.want)
+			}
+		})
+	}
+}

@@ -22,7 +22,8 @@ type rtpPeer struct {
 	remote chan *net.UDPAddr
 
 	mu       sync.Mutex
-	events   []byte // RFC 4733 event codes received (payload type 101), one per packet
+	inband   []int16 // audio to send instead of the tone, 160 samples a packet (playInband)
+	events   []byte  // RFC 4733 event codes received (payload type 101), one per packet
 	received []int16
 	marks    map[string]int // sample index at named moments
 }
@@ -129,6 +130,12 @@ func (p *rtpPeer) send(t *testing.T, remote <-chan *net.UDPAddr, hz float64) {
 		case <-tick.C:
 		}
 		_, _ = tone.Read(frame)
+		p.mu.Lock()
+		if len(p.inband) > 0 {
+			clear(frame)
+			p.inband = p.inband[copy(frame, p.inband):]
+		}
+		p.mu.Unlock()
 		out := pkt
 		pkt[1] = 0
 		pktTS := ts
@@ -181,4 +188,12 @@ func (p *rtpPeer) samples() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.received)
+}
+
+// playInband sends audio (8 kHz) in place of the tone until it is played
+// out: keys as in-band tones.
+func (p *rtpPeer) playInband(audio []int16) {
+	p.mu.Lock()
+	p.inband = append(p.inband, audio...)
+	p.mu.Unlock()
 }
