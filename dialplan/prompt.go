@@ -53,11 +53,16 @@ const (
 	PromptNotInService = "not-in-service"
 	// PromptGoodbye ends a call.
 	PromptGoodbye = "goodbye"
+	// PromptRingback is the ringing tone an extension call's caller hears
+	// from us once a ringing softphone's early media has stopped and others
+	// still ring (looped). A network tone, not words: admins outside Japan
+	// give it their country's ringing tone.
+	PromptRingback = "ringback"
 )
 
 // BuiltinPrompts returns the names of the built-in prompts.
 func BuiltinPrompts() []string {
-	return []string{PromptEnterNumber, PromptInvalidNumber, PromptWaiting, PromptDeclined, PromptNotInService, PromptGoodbye}
+	return []string{PromptEnterNumber, PromptInvalidNumber, PromptWaiting, PromptDeclined, PromptNotInService, PromptGoodbye, PromptRingback}
 }
 
 const builtinScheme = "builtin:"

@@ -296,6 +296,9 @@ type extensionCall struct {
 	// goroutine's.
 	early       *fork
 	earlyAnswer []byte
+	// ringback plays our ringing tone to the caller once early's media
+	// stopped while other forks ring; nil otherwise. The call goroutine's.
+	ringback *ringback
 
 	forks    []*fork
 	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
@@ -431,6 +434,7 @@ func (c *extensionCall) run(bindings []Binding) {
 // (486 when all were busy, else 480), the ring timeout passed (480), or the
 // server is closing (503).
 func (c *extensionCall) ring() *fork {
+	defer c.stopRingback() // before the relay runs again (bridge) or the call ends
 	timeout := c.ringTimeout // the route's ring_timeout
 	if timeout <= 0 {
 		timeout = c.srv.cfg.ExtensionRingTimeout
@@ -500,9 +504,13 @@ func (c *extensionCall) ring() *fork {
 			case forkEnded:
 				ended++
 				if m.f == c.early {
-					// Its early media is over; the caller hears silence
-					// until another fork answers or ringing ends.
+					// Its early media is over: the caller hears our
+					// ringing tone until another fork answers or ringing
+					// ends (extension_ringback.go).
 					c.relay.stop()
+					if ended < len(c.forks) {
+						c.startRingback()
+					}
 				}
 				// RFC 3261 §21.4.24, §21.6.1: Busy Here, Busy Everywhere.
 				if m.status == 486 || m.status == 600 {

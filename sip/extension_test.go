@@ -64,6 +64,7 @@ const (
 	modeBusy                     // 180, then 486
 	modeRing                     // 180, and rings until cancelled
 	modeEarly                    // 180, 183 with SDP and its tone (early media); 200 after answerAfter, or rings until cancelled when 0
+	modeEarlyBusy                // 180, 183 with SDP and its tone; 486 after answerAfter
 )
 
 // sipPhone is a SIP user agent of the tests built on sipgo, at its own
@@ -229,7 +230,7 @@ func (p *sipPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case modeBusy:
 		_ = dlg.Respond(486, "Busy Here", nil)
 		return
-	case modeEarly:
+	case modeEarly, modeEarlyBusy:
 		// sipgo may hand two responses that arrive together to the UAC
 		// in either order; a pause keeps the 180 first, as a phone that
 		// rings before it plays anything would have it.
@@ -245,6 +246,12 @@ func (p *sipPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			case <-time.After(after):
 			case <-dlg.Context().Done():
 			}
+		}
+		if mode == modeEarlyBusy {
+			p.peer.stopSending()
+			_ = dlg.Respond(486, "Busy Here", nil)
+			p.event("busy")
+			return
 		}
 	case modeAnswer:
 		select {
@@ -766,6 +773,56 @@ func TestRelayKeys(t *testing.T) {
 	if err != nil || n < 2 || b[1]&0x7f != 8 {
 		t.Errorf("to a leg without telephone-event: %d bytes, payload type %d (%v), want audio (8)", n, b[1]&0x7f, err)
 	}
+}
+
+// TestExtensionRingbackAfterEarlyMedia: the softphone whose early media the
+// caller hears declines while another still rings; the caller then hears
+// our ringing tone (400 Hz, 1 s on, 2 s off), not silence, until the other
+// answers, and then that one.
+func TestExtensionRingbackAfterEarlyMedia(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 33800, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMA)
+	desk.behave(modeEarlyBusy, 1500*time.Millisecond)
+	mobile := newSIPPhone(t, "127.0.0.4", 1500, media.PCMU)
+	mobile.behave(modeAnswer, 5*time.Second)
+	desk.register(h, "alice")
+	mobile.register(h, "alice")
+
+	c := caller.dial(h, frontDesk)
+	waitFor(t, "early media at the caller", c.early.Load)
+	waitFor(t, "a second of the desk's early media", func() bool { return caller.peer.samples() >= 8000 })
+	caller.peer.mark("early")
+	desk.waitEvent("busy")
+	// The tone's first second is on (then 2 s off): listen inside it.
+	time.Sleep(150 * time.Millisecond)
+	caller.peer.mark("ringback")
+	time.Sleep(700 * time.Millisecond)
+	caller.peer.mark("ringback-end")
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200 (the mobile answers)", c.status, c.err)
+	}
+	caller.peer.mark("answered")
+	waitFor(t, "a second after the answer", func() bool { return len(caller.peer.between("answered", "")) >= 8000 })
+	if hz, db := dominant(caller.peer.between("early", "ringback"), 400, 660, 1000, 1500); hz != 660 || db < 20 {
+		t.Errorf("before the decline the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
+	}
+	tone := caller.peer.between("ringback", "ringback-end")
+	if hz, db := dominant(tone, 400, 660, 1000, 1500); hz != 400 || db < 15 {
+		t.Errorf("after the decline the caller hears %v Hz (%.1f dB above the rest), want our 400 Hz ringing tone", hz, db)
+	}
+	if l := e2e.PCMToneLevel(tone, media.G711Rate, 400); l < -35 {
+		t.Errorf("the ringing tone at %.1f dBFS, want it audible", l)
+	}
+	answered := caller.peer.between("answered", "")
+	if hz, db := dominant(answered[len(answered)-4000:], 400, 660, 1000, 1500); hz != 1500 || db < 20 {
+		t.Errorf("after the answer the caller hears %v Hz (%.1f dB), want the mobile's 1500", hz, db)
+	}
+	if err := c.dlg.Bye(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle()
 }
 
 // lawCodec is a G.711 leg's codec for the relay tests.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -190,6 +191,8 @@ func builtinSound(name string) media.PCM {
 	case dialplan.PromptDeclined, dialplan.PromptGoodbye:
 		// Three short beeps, about 0.75 s, then the server hangs up.
 		return beeps(480, 150, 100, 3)
+	case dialplan.PromptRingback:
+		return ringingTone()
 	case dialplan.PromptNotInService:
 		// The special information tone (ITU-T E.180 §7): 950, 1400 and
 		// 1800 Hz, 330 ms each, the tone networks play before "the number
@@ -248,4 +251,20 @@ func (s *Server) planPrompt(name string) *dialplan.Prompt {
 func (c *call) playWaiting() {
 	src, _ := c.srv.prompts.source(c.prompt, dialplan.PromptWaiting, true)
 	c.leg.play(src, nil)
+}
+
+// ringingTone is one period of the ringing tone Japanese networks play
+// (as ITU-T E.180 Supplement 2 lists Japan's): 400 Hz amplitude-modulated at
+// 16 Hz, 1 s on, 2 s off, at -16 dBFS peak. Callers here dial Japanese
+// numbers; admins elsewhere give the ringback prompt their own recording.
+func ringingTone() media.PCM {
+	const rate = media.G711Rate
+	out := make(media.PCM, 3*rate)
+	amp := 32767 * math.Pow(10, -16.0/20)
+	for i := range rate { // the first second; the other two stay silent
+		t := float64(i) / rate
+		envelope := 0.5 + 0.5*math.Cos(2*math.Pi*16*t)
+		out[i] = int16(amp * envelope * math.Sin(2*math.Pi*400*t))
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ type rtpPeer struct {
 	// remote hands the send goroutine where to send: the server's first
 	// packet's source, or sendTo's address, whichever comes first.
 	remote chan *net.UDPAddr
+	// stopped ends the sending (stopSending), as a phone whose call ended.
+	stopped atomic.Bool
 
 	mu       sync.Mutex
 	inband   []int16 // audio to send instead of the tone, 160 samples a packet (playInband)
@@ -64,6 +67,9 @@ func (p *rtpPeer) sendTo(addr *net.UDPAddr) {
 	default:
 	}
 }
+
+// stopSending stops the peer's audio for good.
+func (p *rtpPeer) stopSending() { p.stopped.Store(true) }
 
 func (p *rtpPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
@@ -152,6 +158,9 @@ func (p *rtpPeer) send(t *testing.T, remote <-chan *net.UDPAddr, hz float64) {
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
 		pkt[4], pkt[5], pkt[6], pkt[7] = byte(pktTS>>24), byte(pktTS>>16), byte(pktTS>>8), byte(pktTS)
 		pkt[8], pkt[9], pkt[10], pkt[11] = 0x12, 0x34, 0x56, 0x78
+		if p.stopped.Load() {
+			return
+		}
 		if _, err := p.conn.WriteToUDP(out, to); err != nil {
 			return
 		}
