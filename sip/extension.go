@@ -434,7 +434,8 @@ func (c *extensionCall) run(bindings []Binding) {
 // (486 when all were busy, else 480), the ring timeout passed (480), or the
 // server is closing (503).
 func (c *extensionCall) ring() *fork {
-	defer c.stopRingback() // before the relay runs again (bridge) or the call ends
+	// Stopped before the relay runs again (bridge) or the call ends.
+	defer c.stopRingback()
 	timeout := c.ringTimeout // the route's ring_timeout
 	if timeout <= 0 {
 		timeout = c.srv.cfg.ExtensionRingTimeout

@@ -60,11 +60,11 @@ const (
 type answerMode int
 
 const (
-	modeAnswer answerMode = iota // 180, then 200 after answerAfter
-	modeBusy                     // 180, then 486
-	modeRing                     // 180, and rings until cancelled
-	modeEarly                    // 180, 183 with SDP and its tone (early media); 200 after answerAfter, or rings until cancelled when 0
-	modeEarlyBusy                // 180, 183 with SDP and its tone; 486 after answerAfter
+	modeAnswer    answerMode = iota // 180, then 200 after answerAfter
+	modeBusy                        // 180, then 486
+	modeRing                        // 180, and rings until cancelled
+	modeEarly                       // 180, 183 with SDP and its tone (early media); 200 after answerAfter, or rings until cancelled when 0
+	modeEarlyBusy                   // 180, 183 with SDP and its tone; 486 after answerAfter
 )
 
 // sipPhone is a SIP user agent of the tests built on sipgo, at its own
