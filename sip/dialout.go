@@ -179,10 +179,20 @@ func (s *Server) addDialout(c *OutboundCall, limits dialplan.DialoutLimits) erro
 	if s.closed {
 		return &dialroom.Error{Code: dialroom.EINTERNAL, Message: "The server is shutting down.", Err: errShuttingDown}
 	}
+	if err := ds.takeLineLocked(c.req.Operator, c.decision.Trunk.Name, limits); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	return nil
+}
+
+// takeLineLocked counts one call placed by op through trunk (from the
+// console or from op's softphone) against the dial-out limits; the error
+// says which limit is reached. Server.mu is held.
+func (ds *dialouts) takeLineLocked(op, trunk string, limits dialplan.DialoutLimits) error {
 	if ds.byOperator == nil {
 		ds.byOperator, ds.byTrunk, ds.byDialog = map[string]int{}, map[string]int{}, map[string]*OutboundCall{}
 	}
-	op, trunk := c.req.Operator, c.decision.Trunk.Name
 	// dialplan.DialoutLimits: a call over a limit is refused as busy.
 	if limits.PerOperator > 0 && ds.byOperator[op] >= limits.PerOperator {
 		return dialroom.Errorf(dialroom.ETHROTTLED, "You already have %d calls in progress, the most the dial-out limit allows. Hang one up first.", ds.byOperator[op])
@@ -192,8 +202,17 @@ func (s *Server) addDialout(c *OutboundCall, limits dialplan.DialoutLimits) erro
 	}
 	ds.byOperator[op]++
 	ds.byTrunk[trunk]++
-	s.wg.Add(1)
 	return nil
+}
+
+// releaseLineLocked undoes takeLineLocked. Server.mu is held.
+func (ds *dialouts) releaseLineLocked(op, trunk string) {
+	if ds.byOperator[op]--; ds.byOperator[op] <= 0 {
+		delete(ds.byOperator, op)
+	}
+	if ds.byTrunk[trunk]--; ds.byTrunk[trunk] <= 0 {
+		delete(ds.byTrunk, trunk)
+	}
 }
 
 // removeDialout forgets a call; called once, as its goroutine ends (or by
@@ -201,13 +220,7 @@ func (s *Server) addDialout(c *OutboundCall, limits dialplan.DialoutLimits) erro
 func (s *Server) removeDialout(c *OutboundCall) {
 	s.mu.Lock()
 	ds := &s.dialouts
-	op, trunk := c.req.Operator, c.decision.Trunk.Name
-	if ds.byOperator[op]--; ds.byOperator[op] <= 0 {
-		delete(ds.byOperator, op)
-	}
-	if ds.byTrunk[trunk]--; ds.byTrunk[trunk] <= 0 {
-		delete(ds.byTrunk, trunk)
-	}
+	ds.releaseLineLocked(c.req.Operator, c.decision.Trunk.Name)
 	if c.dialogID != "" && ds.byDialog[c.dialogID] == c {
 		delete(ds.byDialog, c.dialogID)
 	}

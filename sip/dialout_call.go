@@ -126,18 +126,25 @@ func (c *OutboundCall) finish(st DialState, code int, reason string) {
 	c.status(st, code, reason)
 }
 
-// newInvite builds the INVITE for the trunk (RFC 3261 §8.1.1): to the
-// number at the carrier's registrar/proxy, from the trunk's caller ID (or
-// its user name, which carriers authenticate), with our offer.
+// newInvite builds the INVITE for the trunk (trunkInvite).
 func (c *OutboundCall) newInvite() *sip.Request {
-	t := c.decision.Trunk
+	return c.srv.trunkInvite(c.decision.Trunk, c.decision.Number, c.offer)
+}
+
+// dialogUA returns the dialog layer for the trunk's transport.
+func (c *OutboundCall) dialogUA() *sipgo.DialogUA { return c.srv.trunkDialogUA(c.decision.Trunk) }
+
+// trunkInvite builds an INVITE through trunk t (RFC 3261 §8.1.1): to number
+// at the carrier's registrar/proxy, from the trunk's caller ID (or its user
+// name, which carriers authenticate), with offer as its body.
+func (s *Server) trunkInvite(t *dialplan.Trunk, number string, offer []byte) *sip.Request {
 	scheme := "sip"
 	if strings.HasPrefix(t.Registrar, "sips:") {
 		// RFC 3261 §26.2.2, RFC 5630: through a SIPS carrier the call
 		// asks for TLS on every hop to the callee.
 		scheme = "sips"
 	}
-	ruri := sip.Uri{Scheme: scheme, User: c.decision.Number, Host: t.Host, Port: t.Port}
+	ruri := sip.Uri{Scheme: scheme, User: number, Host: t.Host, Port: t.Port}
 	if (t.Transport == dialplan.TCP || t.Transport == dialplan.TLS) && scheme == "sip" {
 		ruri.UriParams = sip.NewParams()
 		ruri.UriParams.Add("transport", string(t.Transport))
@@ -151,7 +158,7 @@ func (c *OutboundCall) newInvite() *sip.Request {
 		user = "dialroom"
 	}
 	setInviteHeaders(req, sip.Uri{Scheme: scheme, User: user, Host: t.Host},
-		sip.Uri{Scheme: scheme, User: c.decision.Number, Host: t.Host}, c.offer)
+		sip.Uri{Scheme: scheme, User: number, Host: t.Host}, offer)
 	switch {
 	case t.Transport == dialplan.TCP:
 		req.SetTransport("TCP")
@@ -160,27 +167,27 @@ func (c *OutboundCall) newInvite() *sip.Request {
 		// like the registration's (trunk_tls.go); sipgo reuses the
 		// registration's connection when it is still open.
 		req.SetTransport("TLS")
-	case len(c.srv.udp) > 0:
+	case len(s.udp) > 0:
 		// Send from the listener the trunk registered, so the carrier sees
 		// the address it knows (and a NAT keeps one mapping).
-		ap := netipAddrPort(c.srv.udp[0].LocalAddr())
+		ap := netipAddrPort(s.udp[0].LocalAddr())
 		req.SetTransport("UDP")
 		req.Laddr = sip.Addr{IP: net.IP(ap.Addr().AsSlice()), Port: int(ap.Port())}
 	}
 	return req
 }
 
-// dialogUA returns the dialog layer for the trunk's transport.
-func (c *OutboundCall) dialogUA() *sipgo.DialogUA {
-	switch c.decision.Trunk.Transport {
+// trunkDialogUA returns the dialog layer for trunk t's transport: our
+// Contact then names that listener, where the callee's in-dialog requests
+// (BYE) come if the connection is gone.
+func (s *Server) trunkDialogUA(t *dialplan.Trunk) *sipgo.DialogUA {
+	switch t.Transport {
 	case dialplan.UDP:
-		return c.srv.dialog["UDP"]
+		return s.dialog["UDP"]
 	case dialplan.TCP:
-		return c.srv.dialog["TCP"]
+		return s.dialog["TCP"]
 	case dialplan.TLS:
-		// Our Contact names the TLS listener: the callee's in-dialog
-		// requests (BYE) come to it if the connection is gone.
-		return c.srv.dialog["TLS"]
+		return s.dialog["TLS"]
 	}
 	return nil
 }

@@ -68,16 +68,25 @@ type extensionCalls struct {
 	byUAS map[string]*extensionCall
 	byUAC map[string]*extensionCall
 	ended map[string]uint64 // by call record outcome, for /metrics
+	// outsideEnded and outsideActive are the softphones' calls to outside
+	// numbers (outside.go), which run on the same machinery.
+	outsideEnded  map[string]uint64
+	outsideActive int
 }
 
-// countEnded counts one extension call that ended (or was refused) as outcome.
-func (x *extensionCalls) countEnded(outcome string) {
+// countEnded counts one extension call (or, with outside, a softphone's
+// call to an outside number) that ended or was refused as outcome.
+func (x *extensionCalls) countEnded(outcome string, outside bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ended == nil {
-		x.ended = map[string]uint64{}
+	m := &x.ended
+	if outside {
+		m = &x.outsideEnded
 	}
-	x.ended[outcome]++
+	if *m == nil {
+		*m = map[string]uint64{}
+	}
+	(*m)[outcome]++
 }
 
 // ExtensionCalls reports the calls to extensions ringing or bridged now, and
@@ -86,7 +95,16 @@ func (x *extensionCalls) countEnded(outcome string) {
 func (s *Server) ExtensionCalls() (active int, ended map[string]uint64) {
 	s.exts.mu.Lock()
 	defer s.exts.mu.Unlock()
-	return len(s.exts.byUAS), maps.Clone(s.exts.ended)
+	return len(s.exts.byUAS) - s.exts.outsideActive, maps.Clone(s.exts.ended)
+}
+
+// OutsideCalls reports operators' softphone calls to outside numbers
+// (through a trunk) ringing or connected now, and those that ended by
+// outcome, as ExtensionCalls.
+func (s *Server) OutsideCalls() (active int, ended map[string]uint64) {
+	s.exts.mu.Lock()
+	defer s.exts.mu.Unlock()
+	return s.exts.outsideActive, maps.Clone(s.exts.outsideEnded)
 }
 
 func (x *extensionCalls) count() int {
@@ -114,7 +132,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		s.respond(req, tx, code, reason, hdrs...)
 		rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
 		s.recordCall(rec)
-		s.exts.countEnded(outcome)
+		s.exts.countEnded(outcome, false)
 	}
 	op, err := s.resolveExtension(d.Extension)
 	if err != nil {
@@ -148,7 +166,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(code, reason, "rejected", err, statusHeaders(err)...)
 		return
 	}
-	c, err := s.newExtensionCall(req, tx, o, codecs, log)
+	c, err := s.newExtensionCall(req, tx, o, codecs, nil, log)
 	if err != nil {
 		log.Warn("sip: extension call setup failed", "err", err)
 		code, reason := statusOf(err)
@@ -296,6 +314,12 @@ type extensionCall struct {
 	// goroutine's.
 	early       *fork
 	earlyAnswer []byte
+	// outside is set for an operator's softphone calling an outside
+	// number: the call's one fork goes through the dial-out decision's
+	// trunk (outside.go) instead of to the operator's softphones. Set
+	// before the call is shared.
+	outside *dialplan.DialoutDecision
+
 	// ringback plays our ringing tone to the caller once early's media
 	// stopped while other forks ring; nil otherwise. The call goroutine's.
 	ringback *ringback
@@ -311,13 +335,13 @@ type extensionCall struct {
 
 // newExtensionCall creates the caller's dialog and both media endpoints and
 // files the call with the server. On error nothing is left behind.
-func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, codecs codecChoice, log *slog.Logger) (*extensionCall, error) {
+func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o offer, codecs codecChoice, outside *dialplan.DialoutDecision, log *slog.Logger) (*extensionCall, error) {
 	dua := s.dialogUAFor(req)
 	dlg, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, callerCodecs: codecs, mailbox: newMailbox()}
+	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, callerCodecs: codecs, outside: outside, mailbox: newMailbox()}
 	c.prov = newProvisionals(req, tx.Respond, &dua.ContactHDR, func() { c.post(prackTimedOut{}) })
 	// The relay's endpoints read with a goroutine each, not on the server's
 	// poller: the poller reads at the media clock's ticks, which would delay
@@ -376,6 +400,9 @@ func (s *Server) addExtensionCall(c *extensionCall) bool {
 		s.exts.byUAS, s.exts.byUAC = map[string]*extensionCall{}, map[string]*extensionCall{}
 	}
 	s.exts.byUAS[c.id] = c
+	if c.outside != nil {
+		s.exts.outsideActive++
+	}
 	s.exts.mu.Unlock()
 	s.wg.Add(1)
 	return true
@@ -385,6 +412,9 @@ func (s *Server) addExtensionCall(c *extensionCall) bool {
 func (s *Server) removeExtensionCall(c *extensionCall) {
 	s.exts.mu.Lock()
 	delete(s.exts.byUAS, c.id)
+	if c.outside != nil {
+		s.exts.outsideActive--
+	}
 	if id := c.uacID.Load(); id != nil && s.exts.byUAC[*id] == c {
 		delete(s.exts.byUAC, *id)
 	}
@@ -560,7 +590,7 @@ func (c *extensionCall) refuse(code int, reason, outcome string, cause error) {
 	rec := c.record
 	rec.Outcome, rec.Reason = outcome, fmt.Sprintf("%d %s: %v", code, reason, cause)
 	c.srv.recordCall(rec)
-	c.srv.exts.countEnded(outcome)
+	c.srv.exts.countEnded(outcome, c.outside != nil)
 }
 
 // finish records the call as outcome with cause.
@@ -568,7 +598,7 @@ func (c *extensionCall) finish(outcome string, cause error) {
 	rec := c.record
 	rec.Outcome, rec.Reason = outcome, cause.Error()
 	c.srv.recordCall(rec)
-	c.srv.exts.countEnded(outcome)
+	c.srv.exts.countEnded(outcome, c.outside != nil)
 	c.log.Info("sip: extension call ended", "outcome", outcome, "cause", cause)
 }
 

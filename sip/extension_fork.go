@@ -88,6 +88,13 @@ func (c *extensionCall) startForks(bindings []Binding) {
 // record, with our offer.
 func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *sip.Request, error) {
 	s := c.srv
+	if d := c.outside; d != nil {
+		dua := s.trunkDialogUA(d.Trunk)
+		if dua == nil {
+			return nil, nil, fmt.Errorf("no %s listener for trunk %q", d.Trunk.Transport, d.Trunk.Name)
+		}
+		return dua, s.trunkInvite(d.Trunk, d.Number, body), nil
+	}
 	var ruri sip.Uri
 	if err := sip.ParseUri(b.Contact, &ruri); err != nil {
 		return nil, nil, fmt.Errorf("contact %q: %w", b.Contact, err)
@@ -129,7 +136,14 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 		return
 	}
 	f.dlg = dlg
-	err = dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+	var user, password string
+	if d := c.outside; d != nil {
+		// The carrier's digest challenge (RFC 3261 §22.2), as for the
+		// console's dial-out.
+		user, password = d.Trunk.Username, d.Trunk.Password.Reveal()
+		c.srv.dialouts.invites.Add(1)
+	}
+	err = dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{Username: user, Password: password, OnResponse: func(res *sip.Response) error {
 		f.responded.Store(true)
 		switch {
 		case res.StatusCode == 183 && len(res.Body()) > 0:
@@ -207,7 +221,7 @@ func (c *extensionCall) forkFormats() []offerFormat {
 	if c.inOffer.late {
 		return g711Formats(lateOfferCodecs()...) // no codec of the caller's to prefer yet
 	}
-	if c.inOffer.Wide.name == wideG722 {
+	if c.inOffer.Wide.name == wideG722 && (c.outside == nil || trunkCodecChoice(c.outside.Trunk).g722) {
 		return append([]offerFormat{{wide: wideFormat{name: wideG722, pt: media.G722PayloadType}}},
 			g711Formats(media.PCMU, media.PCMA)...)
 	}

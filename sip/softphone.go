@@ -40,18 +40,39 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 		rec.Outcome, rec.Reason = "rejected", fmt.Sprintf("%d %s", code, reason)
 		s.recordCall(rec)
 	}
-	digits, err := dialroom.NormalizeNumber(dialledNumber(req, nil))
-	if err != nil {
-		// Not an 11-digit number: another operator's extension if the
-		// dialplan routes it so (from_extension), else nothing a softphone
-		// may reach.
+	dialled := dialledNumber(req, nil)
+	digits, err := dialroom.NormalizeNumber(dialled)
+	if err != nil || !plan.Numbering.Allows(digits) {
+		// Not an issued number: another operator's extension if the
+		// dialplan routes it so (from_extension), else an outside number
+		// if the dial-out policy lets this operator call it (outside.go).
 		ext := s.softphoneExtension(user)
-		if d := plan.Route(dialplan.Call{To: dialledNumber(req, nil), Extension: ext}); d.Action == dialplan.ActionExtension {
+		if d := plan.Route(dialplan.Call{To: dialled, Extension: ext}); d.Action == dialplan.ActionExtension {
 			rec.Number = d.Number
 			if d.Rule != nil {
 				rec.Rule = d.Rule.Name
 			}
 			s.ringExtension(req, tx, d, ext, user, codecChoice{g722: true}, rec, log.With("decision", d.String()))
+			return
+		}
+		d := plan.Dialout(user, dialled)
+		if d.Allowed {
+			s.callOutside(req, tx, plan, d, user, rec, log)
+			return
+		}
+		if d.Matched != "" {
+			// A phone number the policy denies this operator: 403 with the
+			// policy's reason, which a softphone shows (RFC 3261 §21.4.4).
+			// Logs and records name the rule, not the reason's text: it
+			// carries the whole number.
+			rule := "(none)"
+			if d.Rule != nil {
+				rule = d.Rule.Name
+			}
+			log.Info("sip: softphone call refused by the dial-out policy", "to", dialroom.MaskPhone(d.Matched), "rule", rule, "category", d.Category)
+			s.respond(req, tx, 403, "Forbidden", warningHeader(d.Reason))
+			rec.Party, rec.Outcome, rec.Reason = dialroom.MaskPhone(d.Matched), "rejected", "403 Forbidden: the dial-out policy denies it (rule "+rule+")"
+			s.recordCall(rec)
 			return
 		}
 		refuse(dialroom.Errorf(dialroom.ENOTFOUND, "The number is not in service."))

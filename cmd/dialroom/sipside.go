@@ -103,6 +103,7 @@ type trunkCollector struct {
 	bindings, authFails  *prometheus.Desc
 	dialInvites, dialing *prometheus.Desc
 	extActive, extEnded  *prometheus.Desc
+	outActive, outEnded  *prometheus.Desc
 }
 
 func newTrunkCollector(srv *sip.Server) trunkCollector {
@@ -118,13 +119,17 @@ func newTrunkCollector(srv *sip.Server) trunkCollector {
 		authFails: prometheus.NewDesc("dialroom_sip_auth_failures_total",
 			"Softphone requests that failed digest authentication or were refused as throttled.", nil, nil),
 		dialInvites: prometheus.NewDesc("dialroom_dialout_invites_total",
-			"Calls placed from the console (initial INVITEs sent to trunks).", nil, nil),
+			"Calls placed through trunks, from the console and from operators' softphones (initial INVITEs).", nil, nil),
 		dialing: prometheus.NewDesc("dialroom_dialout_calls",
 			"Calls placed from the console that are in progress (ringing or answered).", nil, nil),
 		extActive: prometheus.NewDesc("dialroom_extension_calls",
 			"Calls to operators' extensions ringing or connected now.", nil, nil),
 		extEnded: prometheus.NewDesc("dialroom_extension_calls_total",
 			"Calls to operators' extensions that ended, by outcome (answered, rejected, busy, no_answer, abandoned, failed).", []string{"outcome"}, nil),
+		outActive: prometheus.NewDesc("dialroom_outside_calls",
+			"Calls from operators' softphones to outside numbers ringing or connected now.", nil, nil),
+		outEnded: prometheus.NewDesc("dialroom_outside_calls_total",
+			"Calls from operators' softphones to outside numbers that ended, by outcome (answered, rejected, busy, no_answer, abandoned, failed).", []string{"outcome"}, nil),
 	}
 }
 
@@ -138,6 +143,8 @@ func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.dialing
 	ch <- c.extActive
 	ch <- c.extEnded
+	ch <- c.outActive
+	ch <- c.outEnded
 }
 
 func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
@@ -149,6 +156,11 @@ func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.extActive, prometheus.GaugeValue, float64(active))
 	for outcome, n := range ended {
 		ch <- prometheus.MustNewConstMetric(c.extEnded, prometheus.CounterValue, float64(n), outcome)
+	}
+	active, ended = c.srv.OutsideCalls()
+	ch <- prometheus.MustNewConstMetric(c.outActive, prometheus.GaugeValue, float64(active))
+	for outcome, n := range ended {
+		ch <- prometheus.MustNewConstMetric(c.outEnded, prometheus.CounterValue, float64(n), outcome)
 	}
 	for _, t := range c.srv.Trunks() {
 		up := 0.0

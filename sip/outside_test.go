@@ -1,0 +1,106 @@
+package sip
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// outsidePlan is a trunk at the SIPp UAS's port (with the credentials it
+// checks) and a dial-out policy that allows domestic numbers through it for
+// alice only and denies NaviDial; operators call each other by extension.
+func outsidePlan(port int, limits string) string {
+	return fmt.Sprintf(`
+trunks:
+  - name: uas
+    registrar: sip:127.0.0.1:%d
+    register_interval: 0
+    username: %s
+    password: %s
+    sources: ["127.0.0.9"]
+routes:
+  - name: operators
+    to: _2XX
+    from_extension: _2XX
+    action: extension
+dialout:
+%s
+  rules:
+    - name: no-navidial
+      deny: _0570XXXXXX
+    - name: japan
+      allow: _0X.
+      operators: [alice]
+      trunk: uas
+`, port, dialTrunkUser, dialTrunkPass, limits)
+}
+
+// TestOutsideCall: alice's softphone dials a mobile number; the dial-out
+// policy allows it, dialroom calls it through the trunk (answering the
+// carrier's digest challenge), the softphone gets 200 once the far end
+// answers, and when the far end hangs up the softphone gets our BYE. The
+// call is recorded with the number masked, and counted.
+func TestOutsideCall(t *testing.T) {
+	port := freeUDPPort(t)
+	h := newHarness(t, harnessOptions{portBase: 33940, plan: outsidePlan(port, "")})
+	uas := startUAS(t, port, uasChallenges(1500*time.Millisecond))
+	u := newRawUA(t, h)
+	peer := newRTPPeer(t, 1000)
+	res, uri := u.invite("090-1234-5678", "out-1", "alice", alicePassword, peer.port())
+	if res.StatusCode != 200 {
+		t.Fatalf("alice's softphone calling 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if active, _ := h.srv.OutsideCalls(); active != 1 {
+		t.Errorf("%d outside calls active, want 1", active)
+	}
+	u.ack(uri, "out-1", res)
+	u.waitRequest("BYE") // the far end hung up; answered 200
+	uas.wait(t)
+	h.waitIdle()
+	rec := h.lastRecord()
+	if rec.Outcome != "answered" || rec.Operator != "alice" || rec.Party != "090-****-5678" || rec.Rule != "japan" || rec.Admitted.IsZero() {
+		t.Errorf("record %+v, want answered by alice to 090-****-5678 under japan", rec)
+	}
+	if n := h.srv.OutboundInvites(); n != 1 {
+		t.Errorf("%d INVITEs through the trunk, want 1", n)
+	}
+	active, ended := h.srv.OutsideCalls()
+	if active != 0 || ended["answered"] != 1 {
+		t.Errorf("outside calls: %d active, ended %v; want 0 and one answered", active, ended)
+	}
+	if active, ended := h.srv.ExtensionCalls(); active != 0 || len(ended) != 0 {
+		t.Errorf("extension calls: %d active, ended %v; want none (an outside call is not one)", active, ended)
+	}
+}
+
+// TestOutsideCallRefused: what the policy denies gets 403 with its reason
+// in a Warning (a softphone shows it), what is no number 404, and nothing
+// reaches the trunk.
+func TestOutsideCallRefused(t *testing.T) {
+	port := freeUDPPort(t)
+	h := newHarness(t, harnessOptions{portBase: 33960, plan: outsidePlan(port, "")})
+	u := newRawUA(t, h)
+	for i, tt := range []struct {
+		user, password, number string
+		status                 int
+		warning                string
+	}{
+		{"alice", alicePassword, "0570-123-456", 403, "no-navidial"},
+		{"bob", bobPassword, "090-1234-5678", 403, "bob"},
+		{"alice", alicePassword, "hello", 404, ""},
+	} {
+		res, _ := u.invite(tt.number, fmt.Sprintf("refused-%d", i), tt.user, tt.password, 40000)
+		if res.StatusCode != tt.status {
+			t.Errorf("%s calling %s: %d %s, want %d", tt.user, tt.number, res.StatusCode, res.Reason, tt.status)
+			continue
+		}
+		w := res.GetHeader("Warning")
+		if tt.warning != "" && (w == nil || !strings.Contains(w.Value(), tt.warning)) {
+			t.Errorf("%s calling %s: Warning %v, want one naming %q", tt.user, tt.number, w, tt.warning)
+		}
+	}
+	if n := h.srv.OutboundInvites(); n != 0 {
+		t.Errorf("%d INVITEs through the trunk, want none", n)
+	}
+}
