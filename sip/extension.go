@@ -155,12 +155,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(480, "Temporarily Unavailable", "rejected", errors.New("not registered"), sip.NewHeader("Warning", notRegisteredWarning))
 		return
 	}
-	o, err := extensionOffer(req, codecs)
-	var timer sessionTimer
-	if err == nil {
-		// RFC 4028 on the caller's leg, as for conference calls (session.go).
-		timer, err = parseSessionTimer(req, time.Duration(s.minSE.Load()))
-	}
+	o, timer, err := s.relayedCallerLeg(req, codecs)
 	if err != nil {
 		code, reason := statusOf(err)
 		refuse(code, reason, "rejected", err, statusHeaders(err)...)
@@ -175,6 +170,18 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 	}
 	c.record, c.from, c.op, c.ringTimeout, c.timer = rec, from, op, d.RingTimeout, timer
 	c.run(bindings)
+}
+
+// relayedCallerLeg reads what the caller's INVITE asks of a relayed call
+// (an extension or outside call): its offer, within codecs, and its session
+// timer (RFC 4028 on the caller's leg, as for conference calls, session.go).
+func (s *Server) relayedCallerLeg(req *sip.Request, codecs codecChoice) (offer, sessionTimer, error) {
+	o, err := extensionOffer(req, codecs)
+	if err != nil {
+		return offer{}, sessionTimer{}, err
+	}
+	timer, err := parseSessionTimer(req, time.Duration(s.minSE.Load()))
+	return o, timer, err
 }
 
 // resolveExtension finds the operator an extension route's target names:

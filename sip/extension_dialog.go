@@ -83,17 +83,12 @@ func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction)
 	if c == nil {
 		return false
 	}
-	var err error
-	if fromCallee {
-		err = c.answered.Load().dlg.ReadRequest(req, tx)
-	} else {
-		err = c.in.ReadRequest(req, tx)
-	}
-	if err != nil {
+	if err := c.readInDialog(req, tx, fromCallee); err != nil {
 		// RFC 3261 §14.2: a lower CSeq than one already seen is answered 500.
 		s.respond(req, tx, 500, "Server Internal Error")
 		return true
 	}
+	var err error
 	var timer sessionTimer
 	if !fromCallee {
 		if timer, err = parseSessionTimer(req, time.Duration(s.minSE.Load())); err != nil {
@@ -149,4 +144,14 @@ func (s *Server) onExtensionReinvite(req *sip.Request, tx sip.ServerTransaction)
 		c.post(reoffer{offer: o, timer: timer})
 	}
 	return true
+}
+
+// readInDialog hands an in-dialog request to its leg's dialog, which checks
+// its CSeq (RFC 3261 §12.2.2): the answering softphone's (fromCallee) or
+// the caller's.
+func (c *extensionCall) readInDialog(req *sip.Request, tx sip.ServerTransaction, fromCallee bool) error {
+	if fromCallee {
+		return c.answered.Load().dlg.ReadRequest(req, tx)
+	}
+	return c.in.ReadRequest(req, tx)
 }

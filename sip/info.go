@@ -67,13 +67,7 @@ func (s *Server) keySink(req *sip.Request, tx sip.ServerTransaction) (func(byte)
 		return func(k byte) { c.post(keyPressed{k}) }, true
 	}
 	if c, fromCallee := s.extensionCallOf(req); c != nil {
-		var err error
-		if fromCallee {
-			err = c.answered.Load().dlg.ReadRequest(req, tx)
-		} else {
-			err = c.in.ReadRequest(req, tx)
-		}
-		if err != nil {
+		if err := c.readInDialog(req, tx, fromCallee); err != nil {
 			s.respond(req, tx, 500, "Server Internal Error")
 			return nil, false
 		}

@@ -3,7 +3,6 @@ package sip
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/dialroom/dialroom"
 	"github.com/dialroom/dialroom/dialplan"
@@ -54,11 +53,7 @@ func (s *Server) callOutside(req *sip.Request, tx sip.ServerTransaction, plan *d
 		s.mu.Unlock()
 	}()
 	codecs := codecChoice{g722: true} // the softphone's leg; the trunk's follows forkFormats
-	o, err := extensionOffer(req, codecs)
-	var timer sessionTimer
-	if err == nil {
-		timer, err = parseSessionTimer(req, time.Duration(s.minSE.Load()))
-	}
+	o, timer, err := s.relayedCallerLeg(req, codecs)
 	if err != nil {
 		code, reason := statusOf(err)
 		refuse(code, reason, "rejected", err, statusHeaders(err)...)

@@ -255,3 +255,39 @@ func abs(x int) int {
 	}
 	return x
 }
+
+// phoneTone is a phone of a two-party call and the tone it plays.
+type phoneTone struct {
+	who  string
+	p    *e2e.Phone
+	tone float64
+}
+
+// heardEachOther checks a two-party call's recordings: each phone hears
+// the other's tone above -30 dBFS and its own at least 20 dB under it.
+func heardEachOther(t *testing.T, a, b phoneTone) {
+	t.Helper()
+	for _, c := range [][2]phoneTone{{a, b}, {b, a}} {
+		me, other := c[0], c[1]
+		path := me.p.Recorded()
+		if path == "" {
+			t.Errorf("%s recorded nothing", me.who)
+			continue
+		}
+		heard, err := e2e.ToneLevel(path, other.tone, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := e2e.ToneLevel(path, me.tone, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s hears %.0f Hz at %.1f dBFS, its own %.0f Hz at %.1f dBFS", me.who, other.tone, heard, me.tone, own)
+		if heard < -30 {
+			t.Errorf("%s hears the other side's %.0f Hz at %.1f dBFS, want above -30", me.who, other.tone, heard)
+		}
+		if own > heard-20 {
+			t.Errorf("%s hears its own tone (%.1f dBFS) within 20 dB of the other side's (%.1f dBFS)", me.who, own, heard)
+		}
+	}
+}

@@ -95,35 +95,7 @@ func TestExtensionByPhone(t *testing.T) {
 		t.Errorf("%d calls left after both hung up", n)
 	}
 
-	for _, c := range []struct {
-		who        string
-		p          *e2e.Phone
-		want, self float64
-	}{
-		{"the softphone", soft, extensionCallerHz, extensionSoftHz},
-		{"the caller", caller, extensionSoftHz, extensionCallerHz},
-	} {
-		path := c.p.Recorded()
-		if path == "" {
-			t.Errorf("%s recorded nothing", c.who)
-			continue
-		}
-		heard, err := e2e.ToneLevel(path, c.want, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		own, err := e2e.ToneLevel(path, c.self, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s hears %.0f Hz at %.1f dBFS, its own %.0f Hz at %.1f dBFS", c.who, c.want, heard, c.self, own)
-		if heard < -30 {
-			t.Errorf("%s hears the other side's %.0f Hz at %.1f dBFS, want above -30", c.who, c.want, heard)
-		}
-		if own > heard-20 {
-			t.Errorf("%s hears its own tone (%.1f dBFS) within 20 dB of the other side's (%.1f dBFS)", c.who, own, heard)
-		}
-	}
+	heardEachOther(t, phoneTone{"the softphone", soft, extensionSoftHz}, phoneTone{"the caller", caller, extensionCallerHz})
 	if !strings.Contains(srv.logs.String(), `msg="sip: extension answered"`) {
 		t.Error("the log has no extension answer")
 	}

@@ -77,35 +77,7 @@ func TestOutsideCallFromSoftphone(t *testing.T) {
 		t.Errorf("%d INVITEs through the trunk, want 1", n)
 	}
 
-	for _, c := range []struct {
-		who        string
-		p          *e2e.Phone
-		want, self float64
-	}{
-		{"the desk phone", desk, pstnHz, deskHz},
-		{"the PSTN phone", pstn, deskHz, pstnHz},
-	} {
-		path := c.p.Recorded()
-		if path == "" {
-			t.Errorf("%s recorded nothing", c.who)
-			continue
-		}
-		heard, err := e2e.ToneLevel(path, c.want, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		own, err := e2e.ToneLevel(path, c.self, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s hears %.0f Hz at %.1f dBFS, its own %.0f Hz at %.1f dBFS", c.who, c.want, heard, c.self, own)
-		if heard < -30 {
-			t.Errorf("%s hears the other side's %.0f Hz at %.1f dBFS, want above -30", c.who, c.want, heard)
-		}
-		if own > heard-20 {
-			t.Errorf("%s hears its own tone (%.1f dBFS) within 20 dB of the other side's (%.1f dBFS)", c.who, own, heard)
-		}
-	}
+	heardEachOther(t, phoneTone{"the desk phone", desk, deskHz}, phoneTone{"the PSTN phone", pstn, pstnHz})
 	var recs []*dialroom.CallRecord
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		var err error
