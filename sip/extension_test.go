@@ -1215,3 +1215,31 @@ func TestExtensionEarlyMedia(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRelayTranscode is the relay's work per 20 ms packet when the two
+// legs of an extension call speak different codecs.
+func BenchmarkRelayTranscode(b *testing.B) {
+	ulaw := lawCodec(media.PCMU, 101)
+	alaw := lawCodec(media.PCMA, 101)
+	wide := legCodec{g722: true, pt: media.G722PayloadType, dtmf: 101}
+	payload := make([]byte, 160)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	for _, c := range []struct {
+		name     string
+		from, to *legCodec
+	}{
+		{"PCMU-PCMA", &ulaw, &alaw},
+		{"PCMU-G722", &ulaw, &wide},
+		{"G722-PCMU", &wide, &ulaw},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var s relayScratch
+			b.ReportAllocs()
+			for b.Loop() {
+				s.transcode(c.from, c.to, payload)
+			}
+		})
+	}
+}

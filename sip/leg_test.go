@@ -256,3 +256,20 @@ func TestLegInbandDTMF(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkInbandKeys is what a call without telephone-event pays per 20 ms
+// packet to have its keys found in-band: decode the G.711 payload again and
+// run the detector's eight Goertzel filters over it.
+func BenchmarkInbandKeys(b *testing.B) {
+	k, err := newInbandKeys(media.G711Rate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	audio := inbandKeyAudio(b, media.G711Rate, "5")
+	payload := make([]byte, 160)
+	media.PCMU.Encode(payload, audio[800:960])
+	b.ReportAllocs()
+	for b.Loop() {
+		k.g711(media.PCMU, payload, func(byte) {})
+	}
+}
