@@ -58,11 +58,15 @@ const (
 	// still ring (looped). A network tone, not words: admins outside Japan
 	// give it their country's ringing tone.
 	PromptRingback = "ringback"
+	// PromptHold is what an extension call's caller hears while the
+	// operator's softphone holds the call (looped): music on hold, once an
+	// admin gives it a recording.
+	PromptHold = "hold"
 )
 
 // BuiltinPrompts returns the names of the built-in prompts.
 func BuiltinPrompts() []string {
-	return []string{PromptEnterNumber, PromptInvalidNumber, PromptWaiting, PromptDeclined, PromptNotInService, PromptGoodbye, PromptRingback}
+	return []string{PromptEnterNumber, PromptInvalidNumber, PromptWaiting, PromptDeclined, PromptNotInService, PromptGoodbye, PromptRingback, PromptHold}
 }
 
 const builtinScheme = "builtin:"

@@ -67,7 +67,7 @@ prompts:
 `))
 	want := []string{
 		`t.yaml:3:3: prompts: bad prompt name "bad name"`,
-		`t.yaml:4:6: prompts.a: unknown built-in prompt "wating" (expected one of enter-number, invalid-number, waiting, declined, not-in-service, goodbye, ringback; did you mean "waiting"?)`,
+		`t.yaml:4:6: prompts.a: unknown built-in prompt "wating" (expected one of enter-number, invalid-number, waiting, declined, not-in-service, goodbye, ringback, hold; did you mean "waiting"?)`,
 		`t.yaml:5:6: prompts.b: bad file name ""`,
 		`t.yaml:6:5: prompts.c: missing value`,
 		`t.yaml:7:6: prompts.d: found a list`,

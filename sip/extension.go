@@ -328,8 +328,10 @@ type extensionCall struct {
 	outside *dialplan.DialoutDecision
 
 	// ringback plays our ringing tone to the caller once early's media
-	// stopped while other forks ring; nil otherwise. The call goroutine's.
-	ringback *ringback
+	// stopped while other forks ring, holdTone the hold prompt while the
+	// answering softphone holds the call (extension_tones.go); nil
+	// otherwise. The call goroutine's.
+	ringback, holdTone *tonePlayer
 
 	forks    []*fork
 	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
@@ -764,6 +766,7 @@ func (c *extensionCall) supervise(w *fork) {
 	}
 	cause := context.Cause(c.ctx)
 	c.relay.stop()
+	c.setHeld(false)
 	if !errors.Is(cause, errCalleeBye) {
 		c.byeCallee(w)
 	}
@@ -790,6 +793,7 @@ func (c *extensionCall) applyCallerOffer(o offer) {
 func (c *extensionCall) applyCalleeOffer(o offer) {
 	c.relay.setCallee(o)
 	applyRemote(c.outEP, o, c.srv.rtpTimeout())
+	c.setHeld(o.onHold())
 }
 
 // applyRemote points an endpoint at a (re-)offer's address; a held leg

@@ -69,6 +69,9 @@ type relay struct {
 
 	callerCodec, calleeCodec atomic.Pointer[legCodec]
 	on                       atomic.Bool
+	// calleeHeld drops what the softphone sends while it holds the call
+	// (the caller hears the hold prompt instead, extension_tones.go).
+	calleeHeld atomic.Bool
 
 	up, down relayScratch // caller → callee, callee → caller
 
@@ -183,7 +186,7 @@ func (r *relay) fromCaller(p *rtp.Packet) {
 // fromCallee forwards a packet from the softphone to the caller; it runs on
 // the callee endpoint's reader goroutine.
 func (r *relay) fromCallee(p *rtp.Packet) {
-	if r.on.Load() {
+	if r.on.Load() && !r.calleeHeld.Load() {
 		forwardRTP(p, r.calleeCodec.Load(), r.callerCodec.Load(), r.caller, &r.down, r.keysDown)
 	}
 }

@@ -825,6 +825,85 @@ func TestExtensionRingbackAfterEarlyMedia(t *testing.T) {
 	h.waitIdle()
 }
 
+// reinvite sends a re-INVITE from the answering softphone in its dialog
+// with its SDP in direction (sendonly: hold; sendrecv: resume; RFC 3264
+// §8.4), ACKs the 2xx and returns the answer's SDP.
+func (p *sipPhone) reinvite(direction string) []byte {
+	p.t.Helper()
+	p.mu.Lock()
+	dlg := p.answered
+	p.mu.Unlock()
+	if dlg == nil {
+		p.t.Fatalf("%s: no answered call to re-INVITE in", p.ip)
+	}
+	target := dlg.InviteRequest.Contact().Address
+	req := sip.NewRequest(sip.INVITE, target)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(strings.Replace(string(p.sdp()), "a=sendrecv", "a="+direction, 1)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := dlg.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		p.t.Fatalf("%s: re-INVITE %s: %v %v", p.ip, direction, res, err)
+	}
+	ack := sip.NewRequest(sip.ACK, target)
+	if err := dlg.WriteRequest(ack); err != nil {
+		p.t.Fatalf("%s: ACK of the re-INVITE: %v", p.ip, err)
+	}
+	return res.Body()
+}
+
+// TestExtensionHold: the operator's softphone puts the caller on hold
+// (re-INVITE, sendonly): the caller hears the hold prompt, not the
+// softphone (whose audio is no longer relayed); on resume (sendrecv) the
+// softphone again. Our answer to the hold is recvonly (RFC 3264 §8.4).
+func TestExtensionHold(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 33980, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	c := caller.dial(h, frontDesk)
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	}
+	waitFor(t, "the desk's audio", func() bool { return caller.peer.samples() >= 8000 })
+	caller.peer.mark("talk")
+	waitFor(t, "another half second", func() bool { return len(caller.peer.between("talk", "")) >= 4000 })
+	if hz, db := dominant(caller.peer.between("talk", ""), 440, 660); hz != 660 || db < 20 {
+		t.Errorf("in the call the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
+	}
+
+	answer := desk.reinvite("sendonly")
+	if !strings.Contains(string(answer), "a=recvonly") {
+		t.Errorf("answer to the hold:\n%s\nwant recvonly", answer)
+	}
+	time.Sleep(300 * time.Millisecond)
+	caller.peer.mark("held")
+	time.Sleep(2500 * time.Millisecond) // the built-in hold prompt beeps every 2 s
+	caller.peer.mark("resumed")
+	held := caller.peer.between("held", "resumed")
+	if l := e2e.PCMToneLevel(held, media.G711Rate, 660); l > -50 {
+		t.Errorf("on hold the caller still hears the desk's 660 Hz at %.1f dBFS", l)
+	}
+	if hz, db := dominant(held, 440, 660); hz != 440 || db < 15 {
+		t.Errorf("on hold the caller hears %v Hz (%.1f dB), want the hold prompt's 440", hz, db)
+	}
+
+	desk.reinvite("sendrecv")
+	time.Sleep(300 * time.Millisecond)
+	caller.peer.mark("back")
+	waitFor(t, "half a second after the resume", func() bool { return len(caller.peer.between("back", "")) >= 4000 })
+	if hz, db := dominant(caller.peer.between("back", ""), 440, 660); hz != 660 || db < 20 {
+		t.Errorf("after the resume the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
+	}
+	if err := c.dlg.Bye(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle()
+}
+
 // lawCodec is a G.711 leg's codec for the relay tests.
 func lawCodec(law media.G711, dtmf int) legCodec {
 	return legCodec{law: law, pt: law.PayloadType(), dtmf: dtmf}

@@ -184,7 +184,7 @@ func builtinSound(name string) media.PCM {
 	case dialplan.PromptInvalidNumber:
 		// Three low beeps: try again.
 		return beeps(300, 120, 80, 3)
-	case dialplan.PromptWaiting:
+	case dialplan.PromptWaiting, dialplan.PromptHold:
 		// A soft 440 Hz beep every 2 s, looped: quiet enough not to annoy
 		// over minutes, regular enough to show the line is alive.
 		return render(mustBeeps(440, -20, 200, 1800, 1))
