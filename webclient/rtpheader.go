@@ -19,6 +19,12 @@ import (
 // of the garbage collector's work and of its heap headroom.
 type headerOnceFactory struct{}
 
+// HeaderOnceInterceptor returns the factory of the interceptor that parses
+// each incoming RTP packet's header once for all the others (headerOnce);
+// register it first. Other pion peers of this module use it too (the load
+// tool's simulated browsers).
+func HeaderOnceInterceptor() interceptor.Factory { return headerOnceFactory{} }
+
 // NewInterceptor implements interceptor.Factory.
 func (headerOnceFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &headerOnce{}, nil

@@ -5,6 +5,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/dialroom/dialroom/webclient"
 )
 
 // Payload types a browser would use. The server offers and picks its own; the
@@ -61,6 +63,10 @@ func newClientAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	// As the server does: each received packet's header parsed once for
+	// the interceptors below, not once per interceptor with a fresh
+	// allocation each (the load generator shares the machine's CPUs).
+	ir.Add(webclient.HeaderOnceInterceptor())
 	if err := webrtc.ConfigureNack(m, ir); err != nil {
 		return nil, err
 	}
