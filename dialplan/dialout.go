@@ -3,6 +3,7 @@ package dialplan
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -172,9 +173,19 @@ var dialoutRuleKeys = []string{"name", "allow", "deny", "operators", "trunk", "a
 
 // decodeDialout decodes the dialout section. nodes[i] is where rules[i] is
 // written.
-func decodeDialout(d *decoder, path string, n *yaml.Node, s *sections) (limits DialoutLimits, rules []*DialoutRule, nodes []*yaml.Node) {
+func decodeDialout(d *decoder, path string, n *yaml.Node, s *sections) (limits DialoutLimits, prefix string, rules []*DialoutRule, nodes []*yaml.Node) {
 	limits = DefaultDialoutLimits()
-	rec := d.record(path, n, "limits", "rules")
+	rec := d.record(path, n, "limits", "outside_prefix", "rules")
+	if e, has := rec["outside_prefix"]; has {
+		const expected = `one to three of the digits 0-9, * and #, e.g. "0"`
+		if p, ok := d.str(e.path, e.value, expected); ok {
+			if p == "" || len(p) > 3 || strings.Trim(p, "0123456789*#") != "" {
+				d.errorf(e.value, e.path, expected, "%q cannot be dialled before a number", p)
+			} else {
+				prefix = p
+			}
+		}
+	}
 	if e, has := rec["limits"]; has {
 		d.mapping(e.path, e.value, []field{
 			{"per_operator", func(p string, v *yaml.Node) {
@@ -191,11 +202,11 @@ func decodeDialout(d *decoder, path string, n *yaml.Node, s *sections) (limits D
 	}
 	e, has := rec["rules"]
 	if !has {
-		return limits, nil, nil
+		return limits, prefix, nil, nil
 	}
 	items, ok := d.list(e.path, e.value, "a list of dial-out rules, each a mapping starting with - name: …")
 	if !ok {
-		return limits, nil, nil
+		return limits, prefix, nil, nil
 	}
 	first := make(map[string]*DialoutRule)
 	for i, item := range items {
@@ -212,7 +223,7 @@ func decodeDialout(d *decoder, path string, n *yaml.Node, s *sections) (limits D
 		rules = append(rules, r)
 		nodes = append(nodes, item)
 	}
-	return limits, rules, nodes
+	return limits, prefix, rules, nodes
 }
 
 func decodeDialoutRule(d *decoder, path string, n *yaml.Node, s *sections) *DialoutRule {
@@ -344,4 +355,15 @@ func (r *DialoutRule) Categories() []Category {
 		cats = append(cats, Service)
 	}
 	return cats
+}
+
+// SoftphoneOutside reads what an operator's softphone dialled as an outside
+// number: without OutsidePrefix set, the dialled string as it is; with it,
+// what follows the prefix, and ok false when the prefix is missing (on such
+// a PBX "0312345678" without the line prefix is no outside number).
+func (p *Plan) SoftphoneOutside(dialled string) (number string, ok bool) {
+	if p.OutsidePrefix == "" {
+		return dialled, true
+	}
+	return strings.CutPrefix(dialled, p.OutsidePrefix)
 }

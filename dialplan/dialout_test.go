@@ -236,3 +236,30 @@ func TestNationalForm(t *testing.T) {
 		}
 	}
 }
+
+// TestOutsidePrefix: dialout.outside_prefix, what softphones dial before an
+// outside number, and what is left of what they dialled.
+func TestOutsidePrefix(t *testing.T) {
+	p := mustLoad(t, "dialout:\n  outside_prefix: \"0\"\n")
+	if p.OutsidePrefix != "0" {
+		t.Fatalf("OutsidePrefix %q, want 0", p.OutsidePrefix)
+	}
+	for dialled, want := range map[string]string{"00312345678": "0312345678", "0+14155550100": "+14155550100", "0110": "110"} {
+		if got, ok := p.SoftphoneOutside(dialled); !ok || got != want {
+			t.Errorf("SoftphoneOutside(%q) = %q, %v; want %q", dialled, got, ok, want)
+		}
+	}
+	if got, ok := p.SoftphoneOutside("+14155550100"); ok {
+		t.Errorf("SoftphoneOutside without the prefix = %q, ok; want refused", got)
+	}
+	none := mustLoad(t, "dialout:\n  rules: []\n")
+	if got, ok := none.SoftphoneOutside("0312345678"); !ok || got != "0312345678" {
+		t.Errorf("without a prefix: %q, %v; want the number as dialled", got, ok)
+	}
+	for _, bad := range []string{`outside_prefix: 0`, `outside_prefix: "9a"`, `outside_prefix: "0000"`, `outside_prefix: ""`} {
+		_, err := Load("t.yaml", []byte("dialout:\n  "+bad+"\n"))
+		if err == nil || !strings.Contains(err.Error(), "dialout.outside_prefix") {
+			t.Errorf("%s: error %v, want one naming dialout.outside_prefix", bad, err)
+		}
+	}
+}

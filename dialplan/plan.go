@@ -28,6 +28,10 @@ type Plan struct {
 	// file order; DialoutLimits bound concurrent dial-out calls.
 	DialoutRules  []*DialoutRule
 	DialoutLimits DialoutLimits
+	// OutsidePrefix is what operators' softphones dial before an outside
+	// number (dialout.outside_prefix, e.g. "0" as on Japanese office PBXs);
+	// "" when they dial the number as it is. See SoftphoneOutside.
+	OutsidePrefix string
 
 	// Warnings are things that are allowed but probably not meant, each as
 	// FILE:LINE:COL: message. The caller shows them to the admin (a log line).
@@ -90,7 +94,7 @@ func LoadWith(filename string, data []byte, opts LoadOptions) (*Plan, error) {
 	}
 	if e, ok := secs["dialout"]; ok {
 		var nodes []*yaml.Node
-		plan.DialoutLimits, plan.DialoutRules, nodes = decodeDialout(d, e.path, e.value, s)
+		plan.DialoutLimits, plan.OutsidePrefix, plan.DialoutRules, nodes = decodeDialout(d, e.path, e.value, s)
 		for i, r := range plan.DialoutRules {
 			for _, p := range r.to {
 				plan.dialoutIndex.add(int32(i), p)

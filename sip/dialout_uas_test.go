@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,8 +271,21 @@ func uasRingsUntilCancel() string {
 // uasChallenges answers the first INVITE with a 401 digest challenge; the
 // second must carry valid credentials (SIPp's verifyauth) and is answered
 // with PCMA; the callee hangs up after byeAfter.
-func uasChallenges(byeAfter time.Duration) string {
-	return uasHead + `  <recv request="INVITE"/>
+func uasChallenges(byeAfter time.Duration) string { return uasChallengesTo("", byeAfter) }
+
+// uasChallengesTo is uasChallenges checking that the INVITE's Request-URI
+// is for number (any number when "").
+func uasChallengesTo(number string, byeAfter time.Duration) string {
+	first := `  <recv request="INVITE"/>`
+	if number != "" {
+		first = `  <recv request="INVITE">
+    <action>
+      <ereg regexp="INVITE sip:` + regexp.QuoteMeta(number) + `@" search_in="msg" check_it="true" assign_to="ruri"/>
+    </action>
+  </recv>
+  <Reference variables="ruri"/>`
+	}
+	return uasHead + first + `
 ` + uasResponse("401 Unauthorized", `WWW-Authenticate: Digest realm="uas.test", nonce="[pid]n[call_number]", algorithm=MD5
 `, "") + `  <recv request="ACK"/>
   <recv request="INVITE" next="authok" test="authvalid">

@@ -104,3 +104,32 @@ func TestOutsideCallRefused(t *testing.T) {
 		t.Errorf("%d INVITEs through the trunk, want none", n)
 	}
 }
+
+// TestOutsideCallPrefix: with dialout.outside_prefix "0" (a Japanese office
+// PBX's outside line), the desk phone dials 0 and then the number; the
+// carrier gets the number without the 0. Without the prefix the call is
+// refused with a Warning that says to dial it, and nothing is sent.
+func TestOutsideCallPrefix(t *testing.T) {
+	port := freeUDPPort(t)
+	h := newHarness(t, harnessOptions{portBase: 34000, plan: outsidePlan(port, "  outside_prefix: \"0\"")})
+	u := newRawUA(t, h)
+	for i, number := range []string{"+14155550100", "09012345678"} { // the second's 0 is taken for the prefix
+		res, _ := u.invite(number, fmt.Sprintf("no-prefix-%d", i), "alice", alicePassword, 40000)
+		if w := res.GetHeader("Warning"); res.StatusCode != 403 || w == nil || !strings.Contains(w.Value(), "dial 0") {
+			t.Errorf("%s without the prefix: %d %s, Warning %v; want 403 saying to dial 0", number, res.StatusCode, res.Reason, w)
+		}
+	}
+	if n := h.srv.OutboundInvites(); n != 0 {
+		t.Fatalf("%d INVITEs through the trunk, want none", n)
+	}
+	uas := startUAS(t, port, uasChallengesTo("+819012345678", 500*time.Millisecond))
+	peer := newRTPPeer(t, 1000)
+	res, uri := u.invite("009012345678", "prefixed", "alice", alicePassword, peer.port())
+	if res.StatusCode != 200 {
+		t.Fatalf("0 then 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	u.ack(uri, "prefixed", res)
+	u.waitRequest("BYE")
+	uas.wait(t) // the UAS checked the Request-URI's number
+	h.waitIdle()
+}

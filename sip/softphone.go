@@ -55,7 +55,21 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 			s.ringExtension(req, tx, d, ext, user, codecChoice{g722: true}, rec, log.With("decision", d.String()))
 			return
 		}
-		d := plan.Dialout(user, dialled)
+		outside, hasPrefix := plan.SoftphoneOutside(dialled)
+		if !hasPrefix {
+			// This PBX wants the line prefix before an outside number.
+			log.Info("sip: softphone call refused: no outside-line prefix", "prefix", plan.OutsidePrefix)
+			s.respond(req, tx, 403, "Forbidden", warningHeader(fmt.Sprintf("dial %s before an outside number", plan.OutsidePrefix)))
+			rec.Outcome, rec.Reason = "rejected", "403 Forbidden: no outside-line prefix"
+			s.recordCall(rec)
+			return
+		}
+		d := plan.Dialout(user, outside)
+		if !d.Allowed && plan.OutsidePrefix != "" {
+			// Perhaps the line prefix was forgotten: the number's own first
+			// digit was taken for it.
+			d.Reason += fmt.Sprintf(" (outside numbers: dial %s, then the number)", plan.OutsidePrefix)
+		}
 		if d.Allowed {
 			s.callOutside(req, tx, plan, d, user, rec, log)
 			return
