@@ -328,10 +328,10 @@ type extensionCall struct {
 	outside *dialplan.DialoutDecision
 
 	// ringback plays our ringing tone to the caller once early's media
-	// stopped while other forks ring, holdTone the hold prompt while the
-	// answering softphone holds the call (extension_tones.go); nil
+	// stopped while other forks ring, holdToCaller and holdToCallee the hold
+	// prompt while the other leg holds the call (extension_tones.go); nil
 	// otherwise. The call goroutine's.
-	ringback, holdTone *tonePlayer
+	ringback, holdToCaller, holdToCallee *tonePlayer
 
 	forks    []*fork
 	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
@@ -766,7 +766,8 @@ func (c *extensionCall) supervise(w *fork) {
 	}
 	cause := context.Cause(c.ctx)
 	c.relay.stop()
-	c.setHeld(false)
+	c.setCallerHeld(false)
+	c.setCalleeHeld(false)
 	if !errors.Is(cause, errCalleeBye) {
 		c.byeCallee(w)
 	}
@@ -787,13 +788,14 @@ func (c *extensionCall) applyCallerOffer(o offer) {
 	c.inOffer = o
 	c.relay.setCaller(o)
 	applyRemote(c.inEP, o, c.srv.rtpTimeout())
+	c.setCallerHeld(o.onHold())
 }
 
 // applyCalleeOffer takes the softphone's re-INVITE offer (already answered).
 func (c *extensionCall) applyCalleeOffer(o offer) {
 	c.relay.setCallee(o)
 	applyRemote(c.outEP, o, c.srv.rtpTimeout())
-	c.setHeld(o.onHold())
+	c.setCalleeHeld(o.onHold())
 }
 
 // applyRemote points an endpoint at a (re-)offer's address; a held leg

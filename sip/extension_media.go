@@ -69,9 +69,9 @@ type relay struct {
 
 	callerCodec, calleeCodec atomic.Pointer[legCodec]
 	on                       atomic.Bool
-	// calleeHeld drops what the softphone sends while it holds the call
-	// (the caller hears the hold prompt instead, extension_tones.go).
-	calleeHeld atomic.Bool
+	// callerHeld and calleeHeld drop what a leg sends while it holds the
+	// call (the other hears the hold prompt instead, extension_tones.go).
+	callerHeld, calleeHeld atomic.Bool
 
 	up, down relayScratch // caller → callee, callee → caller
 
@@ -178,7 +178,7 @@ func (r *relay) stop() { r.on.Store(false) }
 // fromCaller forwards a packet from the caller to the softphone; it runs on
 // the caller endpoint's reader goroutine.
 func (r *relay) fromCaller(p *rtp.Packet) {
-	if r.on.Load() {
+	if r.on.Load() && !r.callerHeld.Load() {
 		forwardRTP(p, r.callerCodec.Load(), r.calleeCodec.Load(), r.callee, &r.up, r.keysUp)
 	}
 }

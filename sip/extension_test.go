@@ -853,6 +853,68 @@ func (p *sipPhone) reinvite(direction string) []byte {
 	return res.Body()
 }
 
+// reinviteFrom sends a re-INVITE from the caller in the placed call's
+// dialog with p's SDP in direction, ACKs the 2xx and returns its SDP.
+func (c *placedCall) reinviteFrom(t *testing.T, p *sipPhone, direction string) []byte {
+	t.Helper()
+	target := c.dlg.InviteResponse.Contact().Address
+	req := sip.NewRequest(sip.INVITE, target)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(strings.Replace(string(p.sdp()), "a=sendrecv", "a="+direction, 1)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("caller's re-INVITE %s: %v %v", direction, res, err)
+	}
+	if err := c.dlg.WriteRequest(sip.NewRequest(sip.ACK, target)); err != nil {
+		t.Fatalf("ACK of the caller's re-INVITE: %v", err)
+	}
+	return res.Body()
+}
+
+// TestExtensionHeldByCaller: the calling leg holds (as the operator's desk
+// phone does on an outside call, where it is the caller): the answering
+// side hears the hold prompt, not the holder, until the resume.
+func TestExtensionHeldByCaller(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 34020, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	c := caller.dial(h, frontDesk)
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	}
+	waitFor(t, "the caller's audio at the desk", func() bool { return desk.peer.samples() >= 8000 })
+	if answer := c.reinviteFrom(t, caller, "sendonly"); !strings.Contains(string(answer), "a=recvonly") {
+		t.Errorf("answer to the caller's hold:\n%s\nwant recvonly", answer)
+	}
+	time.Sleep(300 * time.Millisecond)
+	desk.peer.mark("held")
+	time.Sleep(2500 * time.Millisecond)
+	desk.peer.mark("resumed")
+	held := desk.peer.between("held", "resumed")
+	if l := e2e.PCMToneLevel(held, media.G711Rate, 1000); l > -50 {
+		t.Errorf("on hold the desk still hears the caller's 1000 Hz at %.1f dBFS", l)
+	}
+	if hz, db := dominant(held, 440, 1000); hz != 440 || db < 15 {
+		t.Errorf("on hold the desk hears %v Hz (%.1f dB), want the hold prompt's 440", hz, db)
+	}
+	c.reinviteFrom(t, caller, "sendrecv")
+	time.Sleep(300 * time.Millisecond)
+	desk.peer.mark("back")
+	waitFor(t, "half a second after the resume", func() bool { return len(desk.peer.between("back", "")) >= 4000 })
+	if hz, db := dominant(desk.peer.between("back", ""), 440, 1000); hz != 1000 || db < 20 {
+		t.Errorf("after the resume the desk hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
+	}
+	if err := c.dlg.Bye(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle()
+}
+
 // TestExtensionHold: the operator's softphone puts the caller on hold
 // (re-INVITE, sendonly): the caller hears the hold prompt, not the
 // softphone (whose audio is no longer relayed); on resume (sendrecv) the

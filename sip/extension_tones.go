@@ -6,19 +6,21 @@ import (
 	"github.com/dialroom/dialroom/media"
 )
 
-// Tones an extension (or outside) call's caller hears from dialroom itself
-// while the relay has nothing for it, each a looped prompt sent on the
-// caller's stream, in its codec, from the shared media clock:
+// Tones an extension (or outside) call's parties hear from dialroom itself
+// while the relay has nothing for them, each a looped prompt sent on that
+// party's stream, in its codec, from the shared media clock:
 //
 //   - ringback (dialplan.PromptRingback): a caller sent our 183 with SDP (a
 //     softphone's early media, startEarly) plays that stream instead of
 //     ringing locally (RFC 3960 §3), so when that softphone stops (declined,
 //     failed) while others still ring, the caller would hear silence until
 //     one answers: dead air reads as a dropped call.
-//   - hold (dialplan.PromptHold): the answering softphone put the call on
-//     hold (its re-INVITE offers sendonly or inactive, RFC 3264 §8.4); like a
-//     PBX's music on hold, and the softphone's own audio is not relayed
-//     meanwhile (what a held phone sends is not for the caller).
+//   - hold (dialplan.PromptHold): one party put the call on hold (its
+//     re-INVITE offers sendonly or inactive, RFC 3264 §8.4): the other
+//     hears it, like a PBX's music on hold, and what the holding phone sends
+//     is not relayed meanwhile. Either side may hold: the operator's desk
+//     phone is the answering leg of an extension call and the calling leg
+//     of an outside call.
 //
 // The call's goroutine starts and stops them.
 
@@ -43,12 +45,17 @@ type tonePlayer struct {
 // the relay knows for it; nil when the caller's codec is not known yet.
 // Call goroutine.
 func (c *extensionCall) playToCaller(prompt string) *tonePlayer {
-	codec := c.relay.callerCodec.Load()
+	return c.playTo(c.inEP, c.relay.callerCodec.Load(), prompt)
+}
+
+// playTo starts prompt (looped) on ep's stream in codec; nil when codec
+// is not known yet. Call goroutine.
+func (c *extensionCall) playTo(ep *media.Endpoint, codec *legCodec, prompt string) *tonePlayer {
 	if codec == nil {
 		return nil
 	}
 	src, _ := c.srv.prompts.source(c.srv.planPrompt(prompt), prompt, true)
-	p := &tonePlayer{ep: c.inEP, codec: *codec, src: src, first: true}
+	p := &tonePlayer{ep: ep, codec: *codec, src: src, first: true}
 	if codec.g722 {
 		p.up, p.enc = media.NewUpsampler2(), media.NewG722Encoder()
 	}
@@ -80,17 +87,32 @@ func (c *extensionCall) stopRingback() {
 	c.ringback = nil
 }
 
-// setHeld follows the answering softphone's hold and resume: the hold
-// prompt plays, and its audio is not relayed, while it holds. Call goroutine.
-func (c *extensionCall) setHeld(held bool) {
+// setCalleeHeld follows the answering leg's hold and resume: the caller
+// hears the hold prompt, and the held leg's audio is not relayed, while it
+// holds. Call goroutine.
+func (c *extensionCall) setCalleeHeld(held bool) {
 	c.relay.calleeHeld.Store(held)
+	c.holdToCaller = c.followHold(held, c.holdToCaller, c.inEP, c.relay.callerCodec.Load())
+}
+
+// setCallerHeld is setCalleeHeld for the calling leg's hold: the answering
+// party hears the prompt. Call goroutine.
+func (c *extensionCall) setCallerHeld(held bool) {
+	c.relay.callerHeld.Store(held)
+	c.holdToCallee = c.followHold(held, c.holdToCallee, c.outEP, c.relay.calleeCodec.Load())
+}
+
+// followHold starts or stops the hold prompt towards ep and returns the
+// player now playing (nil for none).
+func (c *extensionCall) followHold(held bool, playing *tonePlayer, ep *media.Endpoint, codec *legCodec) *tonePlayer {
 	switch {
-	case held && c.holdTone == nil:
-		c.holdTone = c.playToCaller(dialplan.PromptHold)
-	case !held && c.holdTone != nil:
-		c.holdTone.stop()
-		c.holdTone = nil
+	case held && playing == nil:
+		return c.playTo(ep, codec, dialplan.PromptHold)
+	case !held && playing != nil:
+		playing.stop()
+		return nil
 	}
+	return playing
 }
 
 // tick sends one 20 ms frame of the prompt. A new timeline starts with the
