@@ -19,9 +19,10 @@ const dialplanUsage = `Usage:
   dialroom dialplan route FILE --to NUMBER [--from NUMBER] [--trunk NAME | --extension N] [--collected]
         Show where an incoming call goes, the route that decides (name and
         line), and for a collect route what happens next.
-  dialroom dialplan dialout FILE --operator LOGIN --to NUMBER
+  dialroom dialplan dialout FILE --operator LOGIN --to NUMBER [--softphone]
         Show whether an operator may call a number, through which trunk and
-        as which E.164 number, or which rule denies it.
+        as which E.164 number, or which rule denies it. With --softphone, NUMBER
+        is what the operator's desk phone dials (after dialout.outside_prefix).
 Warnings go to standard error either way. Trunk passwords are resolved as the
 server resolves them (environment variables, password files) and never
 printed. route and dialout exit 0 once they have answered, allowed or not.
@@ -45,7 +46,7 @@ func runDialplan(args []string, stdout, stderr io.Writer) error {
 	var (
 		skipSecrets                      bool
 		to, from, trunk, ext, operator   string
-		collected                        bool
+		collected, softphone             bool
 		needTo, needOperator, routeFlags bool
 	)
 	switch sub {
@@ -61,6 +62,7 @@ func runDialplan(args []string, stdout, stderr io.Writer) error {
 	case "dialout":
 		fs.StringVar(&operator, "operator", "", "the operator's login ID (required)")
 		fs.StringVar(&to, "to", "", "the number to call (required)")
+		fs.BoolVar(&softphone, "softphone", false, "read --to as the operator's softphone dials it (after dialout.outside_prefix)")
 		needTo, needOperator = true, true
 	default:
 		fmt.Fprintf(stderr, "dialroom dialplan: unknown subcommand %q\n\n%s", sub, dialplanUsage)
@@ -99,6 +101,15 @@ func runDialplan(args []string, stdout, stderr io.Writer) error {
 		}
 		printRoute(stdout, file, plan, dialplan.Call{To: to, From: from, Trunk: trunk, Extension: ext, Collected: collected})
 	case "dialout":
+		if softphone {
+			number, ok := plan.SoftphoneOutside(to)
+			if !ok {
+				fmt.Fprintf(stdout, "operator: %s\ndecision: denied: a softphone dials %s before an outside number\n", operator, plan.OutsidePrefix)
+				return nil
+			}
+			fmt.Fprintf(stdout, "dialled:  %s (outside prefix %q)\n", to, plan.OutsidePrefix)
+			to = number
+		}
 		printDialout(stdout, plan, plan.Dialout(operator, to))
 	}
 	return nil
