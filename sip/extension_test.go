@@ -825,145 +825,97 @@ func TestExtensionRingbackAfterEarlyMedia(t *testing.T) {
 	h.waitIdle()
 }
 
-// reinvite sends a re-INVITE from the answering softphone in its dialog
-// with its SDP in direction (sendonly: hold; sendrecv: resume; RFC 3264
-// §8.4), ACKs the 2xx and returns the answer's SDP.
-func (p *sipPhone) reinvite(direction string) []byte {
-	p.t.Helper()
-	p.mu.Lock()
-	dlg := p.answered
-	p.mu.Unlock()
-	if dlg == nil {
-		p.t.Fatalf("%s: no answered call to re-INVITE in", p.ip)
-	}
-	target := dlg.InviteRequest.Contact().Address
+// inDialog is a sipgo dialog of either side that sends requests in it.
+type inDialog interface {
+	Do(ctx context.Context, req *sip.Request) (*sip.Response, error)
+	WriteRequest(req *sip.Request) error
+}
+
+// reinviteIn sends a re-INVITE in dlg to target with sdp in direction
+// (sendonly: hold; sendrecv: resume; RFC 3264 §8.4), ACKs the 2xx and
+// returns the answer's SDP.
+func reinviteIn(t *testing.T, dlg inDialog, target sip.Uri, sdp []byte, direction string) []byte {
+	t.Helper()
 	req := sip.NewRequest(sip.INVITE, target)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody([]byte(strings.Replace(string(p.sdp()), "a=sendrecv", "a="+direction, 1)))
+	req.SetBody([]byte(strings.Replace(string(sdp), "a=sendrecv", "a="+direction, 1)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := dlg.Do(ctx, req)
 	if err != nil || res.StatusCode != 200 {
-		p.t.Fatalf("%s: re-INVITE %s: %v %v", p.ip, direction, res, err)
+		t.Fatalf("re-INVITE %s: %v %v", direction, res, err)
 	}
-	ack := sip.NewRequest(sip.ACK, target)
-	if err := dlg.WriteRequest(ack); err != nil {
-		p.t.Fatalf("%s: ACK of the re-INVITE: %v", p.ip, err)
-	}
-	return res.Body()
-}
-
-// reinviteFrom sends a re-INVITE from the caller in the placed call's
-// dialog with p's SDP in direction, ACKs the 2xx and returns its SDP.
-func (c *placedCall) reinviteFrom(t *testing.T, p *sipPhone, direction string) []byte {
-	t.Helper()
-	target := c.dlg.InviteResponse.Contact().Address
-	req := sip.NewRequest(sip.INVITE, target)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody([]byte(strings.Replace(string(p.sdp()), "a=sendrecv", "a="+direction, 1)))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := c.dlg.Do(ctx, req)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("caller's re-INVITE %s: %v %v", direction, res, err)
-	}
-	if err := c.dlg.WriteRequest(sip.NewRequest(sip.ACK, target)); err != nil {
-		t.Fatalf("ACK of the caller's re-INVITE: %v", err)
+	if err := dlg.WriteRequest(sip.NewRequest(sip.ACK, target)); err != nil {
+		t.Fatalf("ACK of the re-INVITE: %v", err)
 	}
 	return res.Body()
 }
 
-// TestExtensionHeldByCaller: the calling leg holds (as the operator's desk
-// phone does on an outside call, where it is the caller): the answering
-// side hears the hold prompt, not the holder, until the resume.
-func TestExtensionHeldByCaller(t *testing.T) {
-	h := newHarness(t, harnessOptions{portBase: 34020, plan: extensionPlan})
-	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
-	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
-	desk.behave(modeAnswer, 0)
-	desk.register(h, "alice")
-	c := caller.dial(h, frontDesk)
-	c.wait(t)
-	if c.err != nil || c.status != 200 {
-		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
-	}
-	waitFor(t, "the caller's audio at the desk", func() bool { return desk.peer.samples() >= 8000 })
-	if answer := c.reinviteFrom(t, caller, "sendonly"); !strings.Contains(string(answer), "a=recvonly") {
-		t.Errorf("answer to the caller's hold:\n%s\nwant recvonly", answer)
-	}
-	time.Sleep(300 * time.Millisecond)
-	desk.peer.mark("held")
-	time.Sleep(2500 * time.Millisecond)
-	desk.peer.mark("resumed")
-	held := desk.peer.between("held", "resumed")
-	if l := e2e.PCMToneLevel(held, media.G711Rate, 1000); l > -50 {
-		t.Errorf("on hold the desk still hears the caller's 1000 Hz at %.1f dBFS", l)
-	}
-	if hz, db := dominant(held, 440, 1000); hz != 440 || db < 15 {
-		t.Errorf("on hold the desk hears %v Hz (%.1f dB), want the hold prompt's 440", hz, db)
-	}
-	c.reinviteFrom(t, caller, "sendrecv")
-	time.Sleep(300 * time.Millisecond)
-	desk.peer.mark("back")
-	waitFor(t, "half a second after the resume", func() bool { return len(desk.peer.between("back", "")) >= 4000 })
-	if hz, db := dominant(desk.peer.between("back", ""), 440, 1000); hz != 1000 || db < 20 {
-		t.Errorf("after the resume the desk hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
-	}
-	if err := c.dlg.Bye(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.waitIdle()
-}
-
-// TestExtensionHold: the operator's softphone puts the caller on hold
-// (re-INVITE, sendonly): the caller hears the hold prompt, not the
-// softphone (whose audio is no longer relayed); on resume (sendrecv) the
-// softphone again. Our answer to the hold is recvonly (RFC 3264 §8.4).
+// TestExtensionHold: either side of a relayed call holds (re-INVITE,
+// sendonly): the operator's desk phone as the answering leg (an extension
+// call) or as the calling leg (as on an outside call). The other side hears
+// the hold prompt, not the holder, until the resume (sendrecv); our answer
+// to the hold is recvonly (RFC 3264 §8.4).
 func TestExtensionHold(t *testing.T) {
-	h := newHarness(t, harnessOptions{portBase: 33980, plan: extensionPlan})
-	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
-	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
-	desk.behave(modeAnswer, 0)
-	desk.register(h, "alice")
-	c := caller.dial(h, frontDesk)
-	c.wait(t)
-	if c.err != nil || c.status != 200 {
-		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	for i, holder := range []string{"softphone", "caller"} {
+		t.Run(holder, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{portBase: 33980 + 40*i, plan: extensionPlan})
+			caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+			desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+			desk.behave(modeAnswer, 0)
+			desk.register(h, "alice")
+			c := caller.dial(h, frontDesk)
+			c.wait(t)
+			if c.err != nil || c.status != 200 {
+				t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+			}
+			// hold re-INVITEs from the holder; listener hears holderHz until then.
+			hold := func(direction string) []byte {
+				desk.mu.Lock()
+				answered := desk.answered
+				desk.mu.Unlock()
+				return reinviteIn(t, answered, answered.InviteRequest.Contact().Address, desk.sdp(), direction)
+			}
+			listener, holderHz := caller.peer, 660.0
+			if holder == "caller" {
+				hold = func(direction string) []byte {
+					return reinviteIn(t, c.dlg, c.dlg.InviteResponse.Contact().Address, caller.sdp(), direction)
+				}
+				listener, holderHz = desk.peer, 1000.0
+			}
+			waitFor(t, "a second of audio", func() bool { return listener.samples() >= 8000 })
+			listener.mark("talk")
+			waitFor(t, "another half second", func() bool { return len(listener.between("talk", "")) >= 4000 })
+			if hz, db := dominant(listener.between("talk", ""), 440, holderHz); hz != holderHz || db < 20 {
+				t.Errorf("in the call: %v Hz (%.1f dB), want the %s's %.0f", hz, db, holder, holderHz)
+			}
+			if answer := hold("sendonly"); !strings.Contains(string(answer), "a=recvonly") {
+				t.Errorf("answer to the hold:\n%s\nwant recvonly", answer)
+			}
+			time.Sleep(300 * time.Millisecond)
+			listener.mark("held")
+			time.Sleep(2500 * time.Millisecond) // the built-in hold prompt beeps every 2 s
+			listener.mark("resumed")
+			held := listener.between("held", "resumed")
+			if l := e2e.PCMToneLevel(held, media.G711Rate, holderHz); l > -50 {
+				t.Errorf("on hold the other side still hears the %s's %.0f Hz at %.1f dBFS", holder, holderHz, l)
+			}
+			if hz, db := dominant(held, 440, holderHz); hz != 440 || db < 15 {
+				t.Errorf("on hold the other side hears %v Hz (%.1f dB), want the hold prompt's 440", hz, db)
+			}
+			hold("sendrecv")
+			time.Sleep(300 * time.Millisecond)
+			listener.mark("back")
+			waitFor(t, "half a second after the resume", func() bool { return len(listener.between("back", "")) >= 4000 })
+			if hz, db := dominant(listener.between("back", ""), 440, holderHz); hz != holderHz || db < 20 {
+				t.Errorf("after the resume: %v Hz (%.1f dB), want the %s's %.0f", hz, db, holder, holderHz)
+			}
+			if err := c.dlg.Bye(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			h.waitIdle()
+		})
 	}
-	waitFor(t, "the desk's audio", func() bool { return caller.peer.samples() >= 8000 })
-	caller.peer.mark("talk")
-	waitFor(t, "another half second", func() bool { return len(caller.peer.between("talk", "")) >= 4000 })
-	if hz, db := dominant(caller.peer.between("talk", ""), 440, 660); hz != 660 || db < 20 {
-		t.Errorf("in the call the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
-	}
-
-	answer := desk.reinvite("sendonly")
-	if !strings.Contains(string(answer), "a=recvonly") {
-		t.Errorf("answer to the hold:\n%s\nwant recvonly", answer)
-	}
-	time.Sleep(300 * time.Millisecond)
-	caller.peer.mark("held")
-	time.Sleep(2500 * time.Millisecond) // the built-in hold prompt beeps every 2 s
-	caller.peer.mark("resumed")
-	held := caller.peer.between("held", "resumed")
-	if l := e2e.PCMToneLevel(held, media.G711Rate, 660); l > -50 {
-		t.Errorf("on hold the caller still hears the desk's 660 Hz at %.1f dBFS", l)
-	}
-	if hz, db := dominant(held, 440, 660); hz != 440 || db < 15 {
-		t.Errorf("on hold the caller hears %v Hz (%.1f dB), want the hold prompt's 440", hz, db)
-	}
-
-	desk.reinvite("sendrecv")
-	time.Sleep(300 * time.Millisecond)
-	caller.peer.mark("back")
-	waitFor(t, "half a second after the resume", func() bool { return len(caller.peer.between("back", "")) >= 4000 })
-	if hz, db := dominant(caller.peer.between("back", ""), 440, 660); hz != 660 || db < 20 {
-		t.Errorf("after the resume the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
-	}
-	if err := c.dlg.Bye(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.waitIdle()
 }
 
 // lawCodec is a G.711 leg's codec for the relay tests.

@@ -246,7 +246,7 @@ func TestDialplanDialoutSoftphone(t *testing.T) {
 	t.Setenv("DIALROOM_TEST_CARRIER_PASSWORD", cliSecret)
 	file := writePlan(t, strings.Replace(cliPlan, "dialout:\n", "dialout:\n  outside_prefix: \"0\"\n", 1))
 	for number, want := range map[string][]string{
-		"0 03-1234-5678": {`dialled:  0 03-1234-5678 (outside prefix "0")`, "number:   0312345678 (domestic)", `decision: allowed: dial +81312345678 via trunk "carrier"`},
+		"0 03-1234-5678":  {`dialled:  0 03-1234-5678 (outside prefix "0")`, "number:   0312345678 (domestic)", `decision: allowed: dial +81312345678 via trunk "carrier"`},
 		"+1 415 555 0100": {"decision: denied: a softphone dials 0 before an outside number"},
 	} {
 		code, out, errs := runDialplanCmd(t, "dialout", file, "--operator", "alice", "--to", number, "--softphone")
