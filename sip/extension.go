@@ -264,7 +264,7 @@ type (
 		status int // the final status, 0 for none (cancelled, timeout, transport)
 		err    error
 	}
-	calleeBye      struct{}
+	calleeBye      struct{ dialog string } // the answering fork's dialog ID
 	calleeReoffer  struct{ offer offer }
 	calleeTimedOut struct{}
 	prackTimedOut  struct{} // a reliable 180 or 183 to the caller went unacknowledged (prack.go)
@@ -326,6 +326,14 @@ type extensionCall struct {
 	// trunk (outside.go) instead of to the operator's softphones. Set
 	// before the call is shared.
 	outside *dialplan.DialoutDecision
+	// viaTrunk is the dial-out decision the current round of forks goes
+	// through: outside, or an outside number the call was transferred to
+	// (transfer.go); nil when the forks ring softphones. Written by the
+	// call goroutine before it starts a round's forks.
+	viaTrunk *dialplan.DialoutDecision
+	// releaseLine gives back the dial-out line a transfer to an outside
+	// number took; nil otherwise. Call goroutine.
+	releaseLine func()
 
 	// ringback plays our ringing tone to the caller once early's media
 	// stopped while other forks ring, holdToCaller and holdToCallee the hold
@@ -335,6 +343,7 @@ type extensionCall struct {
 
 	forks    []*fork
 	winner   atomic.Pointer[fork]   // the first fork to answer, or lost once ringing stopped
+	forkGen  atomic.Uint32          // the current round of forks; a transfer starts the next (transfer.go)
 	answered atomic.Pointer[fork]   // winner once bridged; in-dialog requests from it reach the call
 	lost     fork                   // the sentinel winner when ringing stopped without an answer
 	uacID    atomic.Pointer[string] // the winner's dialog ID once filed
@@ -350,7 +359,7 @@ func (s *Server) newExtensionCall(req *sip.Request, tx sip.ServerTransaction, o 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, callerCodecs: codecs, outside: outside, mailbox: newMailbox()}
+	c := &extensionCall{srv: s, log: log, id: dlg.ID, in: dlg, inOffer: o, callerCodecs: codecs, outside: outside, viaTrunk: outside, mailbox: newMailbox()}
 	c.prov = newProvisionals(req, tx.Respond, &dua.ContactHDR, func() { c.post(prackTimedOut{}) })
 	// The relay's endpoints read with a goroutine each, not on the server's
 	// poller: the poller reads at the media clock's ticks, which would delay
@@ -451,6 +460,9 @@ func (c *extensionCall) run(bindings []Binding) {
 		// cancelled fork's goroutine may outlive the call, waiting for
 		// its 487 (RFC 3261 §9.1); the server's WaitGroup counts it.
 		c.cancelForks(nil, false)
+		if c.releaseLine != nil {
+			c.releaseLine()
+		}
 		s.removeExtensionCall(c)
 	}()
 
@@ -749,7 +761,11 @@ func (c *extensionCall) supervise(w *fork) {
 				case byeReceived:
 					c.cancel(errCallerHungUp)
 				case calleeBye:
-					c.cancel(errCalleeBye)
+					if w != nil && m.dialog == w.dlg.ID { // not a softphone transferred away
+						c.cancel(errCalleeBye)
+					}
+				case transferRequested:
+					w = c.transfer(m.target, w)
 				case rtpTimedOut:
 					c.cancel(errRTPTimeout)
 				case calleeTimedOut:
@@ -768,7 +784,7 @@ func (c *extensionCall) supervise(w *fork) {
 	c.relay.stop()
 	c.setCallerHeld(false)
 	c.setCalleeHeld(false)
-	if !errors.Is(cause, errCalleeBye) {
+	if w != nil && !errors.Is(cause, errCalleeBye) { // nil: a transfer that failed
 		c.byeCallee(w)
 	}
 	if !errors.Is(cause, errCallerHungUp) {

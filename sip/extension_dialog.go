@@ -60,7 +60,7 @@ func (s *Server) onExtensionBye(req *sip.Request, tx sip.ServerTransaction) bool
 			s.respondErr(req, tx, fmt.Errorf("%w: %v", errMalformed, err))
 			return true
 		}
-		c.post(calleeBye{})
+		c.post(calleeBye{dialog: w.dlg.ID})
 		return true
 	}
 	if err := c.in.ReadBye(req, tx); err != nil {

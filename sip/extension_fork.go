@@ -27,6 +27,7 @@ var errLateAnswer = errors.New("answered after the call was taken or given up")
 // owns the dialog.
 type fork struct {
 	b   Binding
+	gen uint32                     // the round of forks it belongs to (extensionCall.forkGen): a transfer starts a new one
 	dlg *sipgo.DialogClientSession // set by the fork's goroutine before the fork can win
 
 	ctx    context.Context // cancelled to CANCEL the fork (RFC 3261 §9.1)
@@ -55,7 +56,7 @@ func (c *extensionCall) startForks(bindings []Binding) {
 	}
 	var starts []start
 	for _, b := range bindings {
-		f := &fork{b: b}
+		f := &fork{b: b, gen: c.forkGen.Load()}
 		f.ctx, f.cancel = context.WithCancelCause(context.Background())
 		c.forks = append(c.forks, f)
 		if err != nil {
@@ -88,7 +89,7 @@ func (c *extensionCall) startForks(bindings []Binding) {
 // record, with our offer.
 func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *sip.Request, error) {
 	s := c.srv
-	if d := c.outside; d != nil {
+	if d := c.viaTrunk; d != nil {
 		dua := s.trunkDialogUA(d.Trunk)
 		if dua == nil {
 			return nil, nil, fmt.Errorf("no %s listener for trunk %q", d.Trunk.Transport, d.Trunk.Name)
@@ -137,7 +138,7 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 	}
 	f.dlg = dlg
 	var user, password string
-	if d := c.outside; d != nil {
+	if d := c.viaTrunk; d != nil {
 		// The carrier's digest challenge (RFC 3261 §22.2), as for the
 		// console's dial-out.
 		user, password = d.Trunk.Username, d.Trunk.Password.Reveal()
@@ -160,7 +161,7 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 			c.post(forkEnded{f: f, err: fmt.Errorf("ACK: %w", ackErr)})
 			return
 		}
-		if c.winner.CompareAndSwap(nil, f) {
+		if f.gen == c.forkGen.Load() && c.winner.CompareAndSwap(nil, f) {
 			// RFC 3261 §13.2.2.4 and §16.7 step 10: the first 2xx wins;
 			// the other forks are cancelled.
 			c.fileCallee(f)
@@ -221,7 +222,7 @@ func (c *extensionCall) forkFormats() []offerFormat {
 	if c.inOffer.late {
 		return g711Formats(lateOfferCodecs()...) // no codec of the caller's to prefer yet
 	}
-	if c.inOffer.Wide.name == wideG722 && (c.outside == nil || trunkCodecChoice(c.outside.Trunk).g722) {
+	if c.inOffer.Wide.name == wideG722 && (c.viaTrunk == nil || trunkCodecChoice(c.viaTrunk.Trunk).g722) {
 		return append([]offerFormat{{wide: wideFormat{name: wideG722, pt: media.G722PayloadType}}},
 			g711Formats(media.PCMU, media.PCMA)...)
 	}

@@ -88,7 +88,8 @@ type sipPhone struct {
 	cancelled   int
 	byes        int
 	answered    *sipgo.DialogServerSession
-	from        string // the From user of the last INVITE received
+	from        string   // the From user of the last INVITE received
+	notified    []string // the bodies of NOTIFYs received (a transfer's sipfrag)
 	events      chan string
 }
 
@@ -131,6 +132,13 @@ func newSIPPhone(t *testing.T, ip string, hz float64, law media.G711) *sipPhone 
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		p.mu.Lock()
+		p.notified = append(p.notified, strings.TrimSpace(string(req.Body())))
+		p.mu.Unlock()
+		p.event("notify")
 	})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
@@ -869,6 +877,7 @@ func TestExtensionHold(t *testing.T) {
 			if c.err != nil || c.status != 200 {
 				t.Fatalf("caller: %d %v, want 200", c.status, c.err)
 			}
+			desk.waitEvent("answered") // its dialog is complete
 			// hold re-INVITEs from the holder; listener hears holderHz until then.
 			hold := func(direction string) []byte {
 				desk.mu.Lock()
@@ -915,6 +924,131 @@ func TestExtensionHold(t *testing.T) {
 			}
 			h.waitIdle()
 		})
+	}
+}
+
+// refer sends a REFER for target from the answering softphone in its
+// dialog (blind transfer, RFC 3515) and returns the final status.
+func (p *sipPhone) refer(h *harness, target string) int {
+	p.t.Helper()
+	p.mu.Lock()
+	dlg := p.answered
+	p.mu.Unlock()
+	if dlg == nil {
+		p.t.Fatalf("%s: no answered call to transfer", p.ip)
+	}
+	ap := h.srv.UDPAddrs()[0]
+	req := sip.NewRequest(sip.REFER, dlg.InviteRequest.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Refer-To", fmt.Sprintf("<sip:%s@%s>", target, ap)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := dlg.Do(ctx, req)
+	if err != nil {
+		p.t.Fatalf("%s: REFER: %v", p.ip, err)
+	}
+	return res.StatusCode
+}
+
+// TestExtensionTransfer: alice's desk phone answers the front desk's caller
+// and transfers it (blind, REFER) to bob's extension 202: dialroom accepts
+// (202), tells the desk the transfer is done (NOTIFY, sipfrag 200) and ends
+// its leg (BYE); the caller hears the ringing tone while bob's phone rings,
+// then bob, and bob hears the caller. A transfer to an extension nobody has
+// is refused in the NOTIFY and the call goes on.
+func TestExtensionTransfer(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 34060, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	bob := newSIPPhone(t, "127.0.0.5", 1500, media.PCMA)
+	bob.behave(modeAnswer, 1500*time.Millisecond)
+	bob.register(h, "bob")
+	c := caller.dial(h, frontDesk)
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	}
+	desk.waitEvent("answered") // its dialog is complete
+	waitFor(t, "the desk's audio", func() bool { return caller.peer.samples() >= 8000 })
+
+	// Nobody has 299: refused, the call goes on with the desk.
+	if code := desk.refer(h, "299"); code != 202 {
+		t.Fatalf("REFER to 299: %d, want 202", code)
+	}
+	desk.waitEvent("notify")
+	caller.peer.mark("still")
+	waitFor(t, "half a second more", func() bool { return len(caller.peer.between("still", "")) >= 4000 })
+	if hz, db := dominant(caller.peer.between("still", ""), 400, 660, 1500); hz != 660 || db < 20 {
+		t.Errorf("after a refused transfer the caller hears %v Hz (%.1f dB), want the desk's 660", hz, db)
+	}
+
+	if code := desk.refer(h, "202"); code != 202 {
+		t.Fatalf("REFER to 202: %d, want 202 Accepted", code)
+	}
+	desk.waitEvent("notify")
+	desk.waitEvent("bye")
+	desk.peer.stopSending() // as a phone does once its call ended
+	desk.mu.Lock()
+	notified := slices.Clone(desk.notified)
+	desk.mu.Unlock()
+	if len(notified) != 2 || !strings.HasPrefix(notified[0], "SIP/2.0 404") || notified[1] != "SIP/2.0 200 OK" {
+		t.Errorf("NOTIFY bodies %q, want a 404 for 299, then 200 OK", notified)
+	}
+	time.Sleep(300 * time.Millisecond)
+	caller.peer.mark("ringing")
+	time.Sleep(600 * time.Millisecond) // inside the tone's first second
+	caller.peer.mark("ringing-end")
+	if hz, db := dominant(caller.peer.between("ringing", "ringing-end"), 400, 660, 1500); hz != 400 || db < 15 {
+		t.Errorf("while bob rings the caller hears %v Hz (%.1f dB), want the ringing tone's 400", hz, db)
+	}
+	bob.waitEvent("answered")
+	time.Sleep(300 * time.Millisecond)
+	caller.peer.mark("bob")
+	waitFor(t, "half a second of bob", func() bool { return len(caller.peer.between("bob", "")) >= 4000 })
+	if hz, db := dominant(caller.peer.between("bob", ""), 400, 660, 1500); hz != 1500 || db < 20 {
+		t.Errorf("after the transfer the caller hears %v Hz (%.1f dB), want bob's 1500", hz, db)
+	}
+	waitFor(t, "the caller's audio at bob", func() bool { return bob.peer.samples() >= 4000 })
+	if hz, db := dominant(bob.peer.between("", ""), 660, 1000); hz != 1000 || db < 20 {
+		t.Errorf("bob hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
+	}
+	if err := c.dlg.Bye(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent("bye")
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "answered" {
+		t.Errorf("record %+v, want answered", rec)
+	}
+}
+
+// TestExtensionTransferFails: the transfer target is busy; the caller,
+// whose softphone already left, gets our BYE, and the call is recorded
+// as answered with the transfer's failure as its cause.
+func TestExtensionTransferFails(t *testing.T) {
+	h := newHarness(t, harnessOptions{portBase: 34100, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	bob := newSIPPhone(t, "127.0.0.5", 1500, media.PCMU)
+	bob.behave(modeBusy, 0)
+	bob.register(h, "bob")
+	c := caller.dial(h, frontDesk)
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	}
+	desk.waitEvent("answered") // its dialog is complete
+	if code := desk.refer(h, "202"); code != 202 {
+		t.Fatalf("REFER to 202: %d, want 202", code)
+	}
+	desk.waitEvent("bye")
+	caller.waitEvent("bye")
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "answered" || !strings.Contains(rec.Reason, errTransferFailed.Error()) {
+		t.Errorf("record %+v, want answered, ended by the failed transfer", rec)
 	}
 }
 

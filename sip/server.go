@@ -247,7 +247,8 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnRegister(s.onRegister)
 	s.srv.OnRequest(sip.PRACK, s.onPrack)
-	s.srv.OnRequest(sip.INFO, s.onInfo) // keys as SIP INFO (info.go)
+	s.srv.OnRequest(sip.INFO, s.onInfo)   // keys as SIP INFO (info.go)
+	s.srv.OnRequest(sip.REFER, s.onRefer) // blind transfer (transfer.go)
 
 	for _, a := range cfg.UDP {
 		conn, err := net.ListenPacket("udp", a)
@@ -461,7 +462,7 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 
 // allowHeader lists the methods we handle (RFC 3261 §20.5).
 func allowHeader() sip.Header {
-	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PRACK, INFO")
+	return sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PRACK, INFO, REFER")
 }
 
 // onOptions answers OPTIONS (RFC 3261 §11) with what we accept: carriers
