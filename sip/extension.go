@@ -487,13 +487,7 @@ func (c *extensionCall) run(bindings []Binding) {
 func (c *extensionCall) ring() *fork {
 	// Stopped before the relay runs again (bridge) or the call ends.
 	defer c.stopRingback()
-	timeout := c.ringTimeout // the route's ring_timeout
-	if timeout <= 0 {
-		timeout = c.srv.cfg.ExtensionRingTimeout
-	}
-	if timeout <= 0 {
-		timeout = DefaultExtensionRingTimeout
-	}
+	timeout := c.ringFor()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	ringing := false
@@ -739,6 +733,18 @@ func (c *extensionCall) fileCallee(w *fork) {
 	s.exts.mu.Lock()
 	s.exts.byUAC[id] = c
 	s.exts.mu.Unlock()
+}
+
+// ringFor is how long the softphones ring: the route's ring_timeout, else
+// the server's, else DefaultExtensionRingTimeout.
+func (c *extensionCall) ringFor() time.Duration {
+	switch {
+	case c.ringTimeout > 0:
+		return c.ringTimeout
+	case c.srv.cfg.ExtensionRingTimeout > 0:
+		return c.srv.cfg.ExtensionRingTimeout
+	}
+	return DefaultExtensionRingTimeout
 }
 
 // supervise runs a bridged call until either side hangs up, a leg's RTP

@@ -827,9 +827,7 @@ func TestExtensionRingbackAfterEarlyMedia(t *testing.T) {
 	if hz, db := dominant(answered[len(answered)-4000:], 400, 660, 1000, 1500); hz != 1500 || db < 20 {
 		t.Errorf("after the answer the caller hears %v Hz (%.1f dB), want the mobile's 1500", hz, db)
 	}
-	if err := c.dlg.Bye(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	c.bye(t)
 	h.waitIdle()
 }
 
@@ -919,9 +917,7 @@ func TestExtensionHold(t *testing.T) {
 			if hz, db := dominant(listener.between("back", ""), 440, holderHz); hz != holderHz || db < 20 {
 				t.Errorf("after the resume: %v Hz (%.1f dB), want the %s's %.0f", hz, db, holder, holderHz)
 			}
-			if err := c.dlg.Bye(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			c.bye(t)
 			h.waitIdle()
 		})
 	}
@@ -1013,9 +1009,7 @@ func TestExtensionTransfer(t *testing.T) {
 	if hz, db := dominant(bob.peer.between("", ""), 660, 1000); hz != 1000 || db < 20 {
 		t.Errorf("bob hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
 	}
-	if err := c.dlg.Bye(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	c.bye(t)
 	bob.waitEvent("bye")
 	h.waitIdle()
 	if rec := h.lastRecord(); rec.Outcome != "answered" {

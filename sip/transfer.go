@@ -203,14 +203,7 @@ func (c *extensionCall) transferTarget(target string) ([]Binding, *dialplan.Dial
 // provisional responses to send. nil when none answered within the ring
 // timeout, all failed, or the call ended (the caller hung up).
 func (c *extensionCall) ringTransfer() *fork {
-	timeout := c.ringTimeout
-	if timeout <= 0 {
-		timeout = c.srv.cfg.ExtensionRingTimeout
-	}
-	if timeout <= 0 {
-		timeout = DefaultExtensionRingTimeout
-	}
-	timer := time.NewTimer(timeout)
+	timer := time.NewTimer(c.ringFor())
 	defer timer.Stop()
 	ended := 0
 	giveUp := func() *fork {

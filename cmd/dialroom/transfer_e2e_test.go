@@ -9,20 +9,14 @@ import (
 	"github.com/dialroom/dialroom/e2e"
 )
 
-// transferPlan routes the front desk's DID to extension 201 and lets
-// operators' softphones reach each other's extensions (and so transfer).
+// transferPlan is extensionPlan with operators' softphones reaching each
+// other's extensions (and so transferring to them).
 func transferPlan(carrierAddr string) string {
-	return carrierPlan(carrierAddr, `["`+extensionDID+`"]`, `
-routes:
-  - name: front-desk
-    to: "`+extensionDID+`"
-    action: extension
-    extension: "`+extensionNumber+`"
-  - name: operators
+	return extensionPlan(carrierAddr) + `  - name: operators
     to: _2XX
     from_extension: _2XX
     action: extension
-`)
+`
 }
 
 // TestTransferByPhone is a desk phone's blind transfer with real peers: a
