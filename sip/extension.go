@@ -623,24 +623,16 @@ func (c *extensionCall) finish(outcome string, cause error) {
 // callee's answer was unusable, or the caller never ACKed); everything is
 // then recorded and both legs are ended.
 func (c *extensionCall) bridge(w *fork) bool {
-	ans, err := parseOfferWith(w.dlg.InviteResponse.Body(), calleeCodecs())
-	if err == nil && !ans.Remote.Addr().IsValid() {
-		err = errBadAnswer
-	}
-	if err != nil {
-		c.byeCallee(w)
-		c.cancel(fmt.Errorf("%w: %v", errBadAnswer, err))
+	ans, connected := c.connectCallee(w)
+	if !connected {
 		c.refuse(480, "Temporarily Unavailable", "failed", context.Cause(c.ctx))
 		return false
-	}
-	c.relay.setCallee(ans)
-	if !ans.Remote.Addr().IsUnspecified() {
-		c.outEP.SetRemote(ans.Remote)
 	}
 	if c.earlyAnswer == nil {
 		c.matchCaller(ans)
 	}
 	var body []byte
+	var err error
 	if c.inOffer.late {
 		// Our offer goes in the 200, the caller's answer in the ACK
 		// (RFC 3261 §13.2.1); the relay waits for it (applyLateAnswer).
@@ -707,6 +699,26 @@ func (c *extensionCall) bridge(w *fork) bool {
 	c.record.Admitted = c.srv.cfg.Now()
 	c.log.Info("sip: extension answered", "contact", w.b.Contact, "caller_codec", c.inOffer.codecName(), "callee_codec", ans.codecName())
 	return true
+}
+
+// connectCallee points the relay and the softphone's endpoint at w's SDP
+// answer. false, with w's leg ended (BYE) and the call's context cancelled
+// with errBadAnswer, when the answer is unusable. Call goroutine.
+func (c *extensionCall) connectCallee(w *fork) (offer, bool) {
+	ans, err := parseOfferWith(w.dlg.InviteResponse.Body(), calleeCodecs())
+	if err == nil && !ans.Remote.Addr().IsValid() {
+		err = errBadAnswer
+	}
+	if err != nil {
+		c.byeCallee(w)
+		c.cancel(fmt.Errorf("%w: %v", errBadAnswer, err))
+		return offer{}, false
+	}
+	c.relay.setCallee(ans)
+	if !ans.Remote.Addr().IsUnspecified() {
+		c.outEP.SetRemote(ans.Remote)
+	}
+	return ans, true
 }
 
 // byeWaiting reports whether the caller's BYE is in the mailbox; the other

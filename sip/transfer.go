@@ -133,18 +133,9 @@ func (c *extensionCall) transfer(target string, old *fork) *fork {
 		log.Info("sip: transfer not answered", "cause", context.Cause(c.ctx))
 		return nil
 	}
-	ans, err := parseOfferWith(w.dlg.InviteResponse.Body(), calleeCodecs())
-	if err == nil && !ans.Remote.Addr().IsValid() {
-		err = errBadAnswer
-	}
-	if err != nil {
-		c.byeCallee(w)
-		c.cancel(fmt.Errorf("%w: %v", errBadAnswer, err))
+	ans, ok := c.connectCallee(w)
+	if !ok {
 		return nil
-	}
-	c.relay.setCallee(ans)
-	if !ans.Remote.Addr().IsUnspecified() {
-		c.outEP.SetRemote(ans.Remote)
 	}
 	log.Info("sip: transferred", "contact", w.b.Contact, "callee_codec", ans.codecName())
 	return w
