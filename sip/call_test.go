@@ -361,11 +361,7 @@ func TestCallOverTCP(t *testing.T) {
 func TestAccessNumber(t *testing.T) {
 	h := newHarness(t, harnessOptions{portBase: 32200})
 	t.Run("valid", func(t *testing.T) {
-		op := newRecorder()
-		opMember, err := h.engine.Host(h.numbers[liveNumber], "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-		if err != nil {
-			t.Fatal(err)
-		}
+		op, opMember := h.hostAlice(h.numbers[liveNumber])
 		defer opMember.Leave("left")
 		peer := newRTPPeer(t, 660)
 		result := make(chan e2e.SIPpResult, 1)
@@ -435,11 +431,7 @@ func TestAccessNumberKeysWithoutEvents(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			op := newRecorder()
-			opMember, err := h.engine.Host(h.numbers[liveNumber], "Alice", dialroom.Identity{Kind: dialroom.MemberKindBrowser, Name: "Alice"}, op)
-			if err != nil {
-				t.Fatal(err)
-			}
+			op, opMember := h.hostAlice(h.numbers[liveNumber])
 			defer opMember.Leave("left")
 			peer := newRTPPeer(t, 660)
 			result := make(chan e2e.SIPpResult, 1)

@@ -775,23 +775,22 @@ func (c *extensionCall) supervise(w *fork) {
 			c.cancel(errSessionExpired)
 		case <-c.wake:
 			for _, m := range c.takeInbox() {
+				if handled, reoffered := c.onCallerLeg(m); handled {
+					if reoffered {
+						armExpiry()
+					}
+					continue
+				}
 				switch m := m.(type) {
-				case byeReceived:
-					c.cancel(errCallerHungUp)
 				case calleeBye:
 					if w != nil && m.dialog == w.dlg.ID { // not a softphone transferred away
 						c.cancel(errCalleeBye)
 					}
 				case transferRequested:
 					w = c.transfer(m.target, w)
-				case rtpTimedOut:
-					c.cancel(errRTPTimeout)
+					armExpiry() // the caller may have refreshed its timer meanwhile
 				case calleeTimedOut:
 					c.cancel(errCalleeRTPTimeout)
-				case reoffer:
-					c.applyCallerOffer(m.offer)
-					c.timer = m.timer
-					armExpiry()
 				case calleeReoffer:
 					c.applyCalleeOffer(m.offer)
 				}
@@ -809,6 +808,26 @@ func (c *extensionCall) supervise(w *fork) {
 		c.byeCaller()
 	}
 	c.finish("answered", cause)
+}
+
+// onCallerLeg handles a message about the caller's leg, the same while the
+// call is bridged (supervise) and while a transfer rings (ringTransfer):
+// its BYE, its RTP timeout, its re-INVITE (reoffered: the session timer may
+// have changed). handled is false for any other message. Call goroutine.
+func (c *extensionCall) onCallerLeg(m any) (handled, reoffered bool) {
+	switch m := m.(type) {
+	case byeReceived:
+		c.cancel(errCallerHungUp)
+	case rtpTimedOut:
+		c.cancel(errRTPTimeout)
+	case reoffer:
+		c.applyCallerOffer(m.offer)
+		c.timer = m.timer
+		return true, true
+	default:
+		return false, false
+	}
+	return true, false
 }
 
 // byeCaller ends the caller's leg (RFC 3261 §15.1.1), bounded by byeTimeout.

@@ -831,6 +831,37 @@ func TestExtensionRingbackAfterEarlyMedia(t *testing.T) {
 	h.waitIdle()
 }
 
+// answeredFrontDesk is an extension call in progress: a caller (1 kHz,
+// 127.0.0.1, the trunk) has dialled the front desk and alice's desk phone
+// (660 Hz, 127.0.0.3) answered; its dialog is complete.
+func answeredFrontDesk(t *testing.T, portBase int) (*harness, *sipPhone, *sipPhone, *placedCall) {
+	t.Helper()
+	h := newHarness(t, harnessOptions{portBase: portBase, plan: extensionPlan})
+	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
+	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
+	desk.behave(modeAnswer, 0)
+	desk.register(h, "alice")
+	c := caller.dial(h, frontDesk)
+	c.wait(t)
+	if c.err != nil || c.status != 200 {
+		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
+	}
+	desk.waitEvent("answered")
+	return h, caller, desk, c
+}
+
+// endAnswered hangs the caller up, waits for callee's BYE and for the
+// server to let go, and checks the call was recorded as answered.
+func endAnswered(t *testing.T, h *harness, c *placedCall, callee *sipPhone) {
+	t.Helper()
+	c.bye(t)
+	callee.waitEvent("bye")
+	h.waitIdle()
+	if rec := h.lastRecord(); rec.Outcome != "answered" {
+		t.Errorf("record %+v, want answered", rec)
+	}
+}
+
 // inDialog is a sipgo dialog of either side that sends requests in it.
 type inDialog interface {
 	Do(ctx context.Context, req *sip.Request) (*sip.Response, error)
@@ -865,17 +896,7 @@ func reinviteIn(t *testing.T, dlg inDialog, target sip.Uri, sdp []byte, directio
 func TestExtensionHold(t *testing.T) {
 	for i, holder := range []string{"softphone", "caller"} {
 		t.Run(holder, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{portBase: 33980 + 40*i, plan: extensionPlan})
-			caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
-			desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
-			desk.behave(modeAnswer, 0)
-			desk.register(h, "alice")
-			c := caller.dial(h, frontDesk)
-			c.wait(t)
-			if c.err != nil || c.status != 200 {
-				t.Fatalf("caller: %d %v, want 200", c.status, c.err)
-			}
-			desk.waitEvent("answered") // its dialog is complete
+			h, caller, desk, c := answeredFrontDesk(t, 33980+40*i)
 			// hold re-INVITEs from the holder; listener hears holderHz until then.
 			hold := func(direction string) []byte {
 				desk.mu.Lock()
@@ -917,8 +938,7 @@ func TestExtensionHold(t *testing.T) {
 			if hz, db := dominant(listener.between("back", ""), 440, holderHz); hz != holderHz || db < 20 {
 				t.Errorf("after the resume: %v Hz (%.1f dB), want the %s's %.0f", hz, db, holder, holderHz)
 			}
-			c.bye(t)
-			h.waitIdle()
+			endAnswered(t, h, c, desk)
 		})
 	}
 }
@@ -952,20 +972,10 @@ func (p *sipPhone) refer(h *harness, target string) int {
 // then bob, and bob hears the caller. A transfer to an extension nobody has
 // is refused in the NOTIFY and the call goes on.
 func TestExtensionTransfer(t *testing.T) {
-	h := newHarness(t, harnessOptions{portBase: 34060, plan: extensionPlan})
-	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
-	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
-	desk.behave(modeAnswer, 0)
-	desk.register(h, "alice")
+	h, caller, desk, c := answeredFrontDesk(t, 34060)
 	bob := newSIPPhone(t, "127.0.0.5", 1500, media.PCMA)
 	bob.behave(modeAnswer, 1500*time.Millisecond)
 	bob.register(h, "bob")
-	c := caller.dial(h, frontDesk)
-	c.wait(t)
-	if c.err != nil || c.status != 200 {
-		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
-	}
-	desk.waitEvent("answered") // its dialog is complete
 	waitFor(t, "the desk's audio", func() bool { return caller.peer.samples() >= 8000 })
 
 	// Nobody has 299: refused, the call goes on with the desk.
@@ -1009,32 +1019,17 @@ func TestExtensionTransfer(t *testing.T) {
 	if hz, db := dominant(bob.peer.between("", ""), 660, 1000); hz != 1000 || db < 20 {
 		t.Errorf("bob hears %v Hz (%.1f dB), want the caller's 1000", hz, db)
 	}
-	c.bye(t)
-	bob.waitEvent("bye")
-	h.waitIdle()
-	if rec := h.lastRecord(); rec.Outcome != "answered" {
-		t.Errorf("record %+v, want answered", rec)
-	}
+	endAnswered(t, h, c, bob)
 }
 
 // TestExtensionTransferFails: the transfer target is busy; the caller,
 // whose softphone already left, gets our BYE, and the call is recorded
 // as answered with the transfer's failure as its cause.
 func TestExtensionTransferFails(t *testing.T) {
-	h := newHarness(t, harnessOptions{portBase: 34100, plan: extensionPlan})
-	caller := newSIPPhone(t, "127.0.0.1", 1000, media.PCMU)
-	desk := newSIPPhone(t, "127.0.0.3", 660, media.PCMU)
-	desk.behave(modeAnswer, 0)
-	desk.register(h, "alice")
+	h, caller, desk, _ := answeredFrontDesk(t, 34100)
 	bob := newSIPPhone(t, "127.0.0.5", 1500, media.PCMU)
 	bob.behave(modeBusy, 0)
 	bob.register(h, "bob")
-	c := caller.dial(h, frontDesk)
-	c.wait(t)
-	if c.err != nil || c.status != 200 {
-		t.Fatalf("caller: %d %v, want 200", c.status, c.err)
-	}
-	desk.waitEvent("answered") // its dialog is complete
 	if code := desk.refer(h, "202"); code != 202 {
 		t.Fatalf("REFER to 202: %d, want 202", code)
 	}
@@ -1427,12 +1422,7 @@ func TestExtensionEarlyMedia(t *testing.T) {
 			desk.waitEvent("answered")
 			n := caller.peer.samples()
 			waitFor(t, "audio after the answer", func() bool { return caller.peer.samples() >= n+8000 })
-			c.bye(t)
-			desk.waitEvent("bye")
-			h.waitIdle()
-			if rec := h.lastRecord(); rec.Outcome != "answered" {
-				t.Errorf("record %+v, want answered", rec)
-			}
+			endAnswered(t, h, c, desk)
 		})
 	}
 }

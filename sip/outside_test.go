@@ -7,33 +7,20 @@ import (
 	"time"
 )
 
-// outsidePlan is a trunk at the SIPp UAS's port (with the credentials it
-// checks) and a dial-out policy that allows domestic numbers through it for
-// alice only and denies NaviDial; operators call each other by extension.
-func outsidePlan(port int, limits string) string {
-	return fmt.Sprintf(`
-trunks:
-  - name: uas
-    registrar: sip:127.0.0.1:%d
-    register_interval: 0
-    username: %s
-    password: %s
-    sources: ["127.0.0.9"]
+// outsidePlan is dialPlan (a trunk at the SIPp UAS's port, NaviDial denied,
+// domestic numbers allowed) with the rule for alice only, the trunk's
+// source moved off the raw softphone's 127.0.0.2, and operators calling
+// each other by extension.
+func outsidePlan(port int, dialout string) string {
+	return strings.NewReplacer(
+		`sources: ["127.0.0.2"]`, `sources: ["127.0.0.9"]
 routes:
   - name: operators
     to: _2XX
     from_extension: _2XX
-    action: extension
-dialout:
-%s
-  rules:
-    - name: no-navidial
-      deny: _0570XXXXXX
-    - name: japan
-      allow: _0X.
-      operators: [alice]
-      trunk: uas
-`, port, dialTrunkUser, dialTrunkPass, limits)
+    action: extension`,
+		"      allow: _0X.\n", "      allow: _0X.\n      operators: [alice]\n",
+	).Replace(dialPlan(port, dialout))
 }
 
 // TestOutsideCall: alice's softphone dials a mobile number; the dial-out

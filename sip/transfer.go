@@ -213,21 +213,14 @@ func (c *extensionCall) ringTransfer() *fork {
 		case <-c.wake:
 		}
 		for _, m := range c.takeInbox() {
-			switch m := m.(type) {
-			case byeReceived:
-				c.cancel(errCallerHungUp)
-			case rtpTimedOut:
-				c.cancel(errRTPTimeout)
-			case reoffer:
-				c.applyCallerOffer(m.offer)
-				c.timer = m.timer
-			case forkEnded:
-				if m.f.gen == c.forkGen.Load() {
-					ended++
-				}
-				// The transferred softphone's BYE, RTP timeout and re-INVITEs,
-				// and the new forks' ringing: nothing to do.
+			if handled, _ := c.onCallerLeg(m); handled {
+				continue // supervise re-arms the session timer afterwards
 			}
+			if m, ok := m.(forkEnded); ok && m.f.gen == c.forkGen.Load() {
+				ended++
+			}
+			// The transferred softphone's BYE, RTP timeout and re-INVITEs,
+			// and the new forks' ringing: nothing to do.
 		}
 		if w := c.winner.Load(); w != nil && w != &c.lost {
 			return w
