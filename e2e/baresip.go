@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -176,23 +177,6 @@ func StartPhone(t testing.TB, opts PhoneOptions) *Phone {
 		}
 		opts.AudioWAV = wav
 	}
-	if opts.Port == 0 {
-		p, err := freeLoopbackPort(2)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		opts.Port = p
-	}
-	// The SIP ports were released, so the kernel may hand them out again:
-	// keep the control port off them.
-	ctrlPort := opts.Port
-	for ctrlPort == opts.Port || ctrlPort == opts.Port+1 {
-		var err error
-		if ctrlPort, err = freeLoopbackPort(1); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-
 	p := &Phone{
 		t:    t,
 		name: name,
@@ -214,56 +198,26 @@ func StartPhone(t testing.TB, opts PhoneOptions) *Phone {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	config, err := p.config(ctrlPort)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	// The account is created over ctrl_tcp once the harness listens (see
-	// below), not from the accounts file: baresip registers as soon as it
-	// has read that file, and ctrl_tcp does not repeat events to a client
-	// that connects later, so REGISTER_OK would be lost.
-	for file, text := range map[string]string{"config": config, "accounts": "", "contacts": ""} {
-		if err := os.WriteFile(filepath.Join(p.dir, file), []byte(text), 0o644); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-
-	p.cmd = exec.Command(exe, "-f", p.dir)
-	p.cmd.Dir = p.dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("%s: starting baresip: %v", name, err)
-	}
-	p.done = make(chan struct{})
-	go func() {
-		p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() {
 			t.Logf("%s: baresip output (tail):\n%s", name, p.out.String())
 		}
 	})
-
-	// ctrl_tcp listens once every module is loaded.
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+	// The ports are free when picked but released before baresip binds
+	// them, so another process (a parallel test's phone, SIPp, the kernel's
+	// ephemeral ports) can take one in between; baresip then exits at once.
+	// Ports the harness picked are picked again, a few times.
+	const startTries = 3
+	for try := 1; ; try++ {
+		err := p.start(exe, opts.Port == 0)
 		if err == nil {
-			p.ctrl = newCtrlConn(conn)
 			break
 		}
-		select {
-		case <-p.done:
-			t.Fatalf("%s: baresip exited at start-up (%v):\n%s", name, p.cmd.ProcessState, p.out.String())
-		case <-time.After(50 * time.Millisecond):
+		if !errors.Is(err, errPortTaken) || try == startTries {
+			t.Fatalf("%s: %v\n%s", name, err, p.out.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: ctrl_tcp %s not listening after 10s: %v\n%s", name, addr, err, p.out.String())
-		}
+		t.Logf("%s: %v; trying other ports", name, err)
 	}
 	// The main account first: it is the current one, which dial uses.
 	for _, acc := range append([]string{p.account()}, p.numberAccounts()...) {
@@ -272,6 +226,86 @@ func StartPhone(t testing.TB, opts PhoneOptions) *Phone {
 		}
 	}
 	return p
+}
+
+// errPortTaken is start's error when baresip could not bind a port.
+var errPortTaken = errors.New("a port was taken before baresip bound it")
+
+// baresipExitAddrInUse is baresip's exit status when it cannot bind a
+// listening socket: the EADDRINUSE errno it returns from main.
+const baresipExitAddrInUse = 98
+
+// start picks the ports (the SIP pair too when pickSIP), writes the config,
+// starts baresip and waits until its ctrl_tcp socket accepts the harness.
+// It returns errPortTaken (wrapped) when baresip exited because a port was
+// in use; the process has then exited and p can start again.
+func (p *Phone) start(exe string, pickSIP bool) error {
+	if pickSIP {
+		port, err := freeLoopbackPort(2)
+		if err != nil {
+			return err
+		}
+		p.opts.Port = port
+	}
+	// The SIP ports were released, so the kernel may hand them out again:
+	// keep the control port off them.
+	ctrlPort := p.opts.Port
+	for ctrlPort == p.opts.Port || ctrlPort == p.opts.Port+1 {
+		var err error
+		if ctrlPort, err = freeLoopbackPort(1); err != nil {
+			return err
+		}
+	}
+	config, err := p.config(ctrlPort)
+	if err != nil {
+		return err
+	}
+	// The account is created over ctrl_tcp once the harness listens (see
+	// StartPhone), not from the accounts file: baresip registers as soon as
+	// it has read that file, and ctrl_tcp does not repeat events to a client
+	// that connects later, so REGISTER_OK would be lost.
+	for file, text := range map[string]string{"config": config, "accounts": "", "contacts": ""} {
+		if err := os.WriteFile(filepath.Join(p.dir, file), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+
+	p.cmd = exec.Command(exe, "-f", p.dir)
+	p.cmd.Dir = p.dir
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("starting baresip: %w", err)
+	}
+	done := make(chan struct{})
+	p.done = done
+	cmd := p.cmd
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+
+	// ctrl_tcp listens once every module is loaded.
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			p.ctrl = newCtrlConn(conn)
+			return nil
+		}
+		select {
+		case <-done:
+			if cmd.ProcessState.ExitCode() == baresipExitAddrInUse {
+				return fmt.Errorf("baresip exited at start-up (%v): %w", cmd.ProcessState, errPortTaken)
+			}
+			return fmt.Errorf("baresip exited at start-up (%v)", cmd.ProcessState)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ctrl_tcp %s not listening after 10s: %v", addr, err)
+		}
+	}
 }
 
 // config returns the text of baresip's config file.
@@ -460,6 +494,9 @@ func (p *Phone) Recorded() string {
 // t.Cleanup calls it. Stop phones before their registrar when a test cares
 // about a clean exit.
 func (p *Phone) Stop() {
+	if p.done == nil { // never started
+		return
+	}
 	select {
 	case <-p.done:
 	default:
