@@ -1,6 +1,7 @@
 package webclient
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +51,12 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Buckets: []float64{.005, .01, .015, .02, .025, .03, .04, .05, .075, .1, .15, .2, .3, .5}}),
 	}
 	reg.MustRegister(m.members, m.lobbyWait, m.joinFailures, m.logins, m.peers, m.sockets, m.phoneVoice,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		// The live heap (as of the last collection: what the program holds,
+		// without the collector's headroom) besides the memstats: memory per
+		// call is judged by it (docs/benchmarks.md).
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

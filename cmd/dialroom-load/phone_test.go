@@ -240,15 +240,17 @@ func TestPhoneBatchSendAndCount(t *testing.T) {
 // The first step is the memory base: its per-leg cells say so instead of
 // NaN, and growth from idle to it is reported on its own line.
 func TestPhoneReportMemoryBase(t *testing.T) {
-	mk := func(legs int, rssMiB, heapMiB, gor float64) *phoneStep {
+	mk := func(legs int, rssMiB, heapMiB, liveMiB, stackMiB, gor float64) *phoneStep {
 		st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom}
 		st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: int64(rssMiB * (1 << 20)),
-			heap: heapMiB * (1 << 20), goroutines: gor, serverCoresBusy: math.NaN()}}
+			heap: heapMiB * (1 << 20), live: liveMiB * (1 << 20), stack: stackMiB * (1 << 20),
+			goroutines: gor, serverCoresBusy: math.NaN()}}
 		return st
 	}
-	r := &phoneResult{cfg: DefaultConfig(), steps: []*phoneStep{mk(80, 100, 60, 900), mk(160, 127.5, 80, 1700)}}
+	r := &phoneResult{cfg: DefaultConfig(), steps: []*phoneStep{mk(80, 100, 60, 30, 5, 900), mk(160, 127.5, 80, 37.5, 6.25, 1700)}}
 	r.idle.proc.serverRSS = 60 << 20
-	r.idle.metrics.values = map[string]float64{"go_memstats_heap_inuse_bytes": 20 << 20, "go_goroutines": 100}
+	r.idle.metrics.values = map[string]float64{"go_memstats_heap_inuse_bytes": 20 << 20, "go_goroutines": 100,
+		"go_gc_heap_live_bytes": 10 << 20, "go_memstats_stack_inuse_bytes": 1 << 20}
 	var out strings.Builder
 	r.print(&out)
 	r.printMarkdown(&out)
@@ -259,12 +261,14 @@ func TestPhoneReportMemoryBase(t *testing.T) {
 	if !strings.Contains(s, "base") {
 		t.Errorf("no base marker:\n%s", s)
 	}
-	// 80 → 160 legs: RSS +27.5 MiB = 352 KiB per leg, heap +20 MiB = 256.
-	if !strings.Contains(s, "| 352 | 256 |") {
-		t.Errorf("per-leg growth of the second step not 352/256 KiB:\n%s", s)
+	// 80 → 160 legs: RSS +27.5 MiB = 352 KiB per leg, heap +20 MiB = 256,
+	// live heap +7.5 MiB = 96, stacks +1.25 MiB = 16.
+	if !strings.Contains(s, "| 352 | 256 | 96 + 16 |") {
+		t.Errorf("per-leg growth of the second step not 352/256/96+16 KiB:\n%s", s)
 	}
-	// Idle → 80 legs: RSS +40 MiB = 512 KiB, heap +40 MiB = 512, 10 goroutines.
-	if !strings.Contains(s, "RSS 512 KiB, heap 512 KiB, 10.0 goroutines per leg") {
+	// Idle → 80 legs: RSS +40 MiB = 512 KiB, heap +40 MiB = 512, live heap
+	// +20 MiB = 256, stacks +4 MiB = 51, 10 goroutines.
+	if !strings.Contains(s, "RSS 512 KiB, heap 512 KiB, live heap 256 KiB, stacks 51 KiB, 10.0 goroutines per leg") {
 		t.Errorf("idle growth line missing:\n%s", s)
 	}
 }

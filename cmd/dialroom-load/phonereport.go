@@ -29,6 +29,7 @@ type phoneWindow struct {
 	serverCPUs         []int
 	rss                int64
 	heap, goroutines   float64
+	live, stack        float64 // live heap as of the last GC; goroutine stacks (bytes)
 	gcs                float64 // the server's GC cycles in the window
 	lateP50, lateP99   time.Duration
 	late5ms            float64 // ticks that started 5 ms late or more
@@ -57,6 +58,8 @@ func (st *phoneStep) collect(lat *latencyLog, serverCPUs []int) {
 			rss:        b.proc.serverRSS,
 			heap:       b.metrics.values["go_memstats_heap_inuse_bytes"],
 			goroutines: b.metrics.values["go_goroutines"],
+			live:       b.metrics.values["go_gc_heap_live_bytes"],
+			stack:      b.metrics.values["go_memstats_stack_inuse_bytes"],
 			gcs: b.metrics.values["go_gc_duration_seconds_count"] -
 				a.metrics.values["go_gc_duration_seconds_count"],
 			lateP50: late.quantile(0.50), lateP99: late.quantile(0.99), late5ms: late.above(phoneGoalLateP99),
@@ -89,6 +92,7 @@ type phoneFigures struct {
 	serverCoresOtherPct            float64 // … by other processes: busy - irq - the server's own CPU
 	usPerLegFrame                  float64 // server CPU per leg per 20 ms frame
 	rssMiB, heapMiB                float64
+	liveMiB, stackMiB              float64
 	goroutines                     float64
 	gcPerSec                       float64 // the server's GC cycles per second
 	lateP50, lateP99, busyP99      time.Duration
@@ -129,6 +133,8 @@ func (st *phoneStep) figures(cores int) phoneFigures {
 	})
 	f.rssMiB = med(func(w phoneWindow) float64 { return float64(w.rss) / (1 << 20) })
 	f.heapMiB = med(func(w phoneWindow) float64 { return w.heap / (1 << 20) })
+	f.liveMiB = med(func(w phoneWindow) float64 { return w.live / (1 << 20) })
+	f.stackMiB = med(func(w phoneWindow) float64 { return w.stack / (1 << 20) })
 	f.goroutines = med(func(w phoneWindow) float64 { return w.goroutines })
 	f.gcPerSec = med(func(w phoneWindow) float64 { return w.gcs / w.wall.Seconds() })
 	f.lateP50 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP50) }))
@@ -218,14 +224,15 @@ func (r *phoneResult) print(out io.Writer) {
 		float64(r.idle.proc.serverRSS)/(1<<20), r.idle.metrics.values["go_memstats_heap_inuse_bytes"]/(1<<20),
 		r.idle.metrics.values["go_goroutines"])
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tsrv CPUs busy%\tsrv CPUs irq%\tsrv CPUs other%\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tGC/s\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tsrv added p50\tsrv added p99\tload cpu%\tload lag\tmachine %\tpass\t")
+	fmt.Fprintln(tw, "legs\trooms\tserver cpu%\tµs/leg/frame\tsrv CPUs busy%\tsrv CPUs irq%\tsrv CPUs other%\tRSS MiB\tRSS KiB/leg\theap KiB/leg\tlive KiB/leg\tstack KiB/leg\tgoroutines/leg\tlate p50\tlate p99\tbusy p99\tGC/s\tticks ≥5ms\tskipped\tphone loss %\trx %\tlat p50\tlat p99\tlat n\tsrv added p50\tsrv added p99\tload cpu%\tload lag\tmachine %\tpass\t")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
-		kib, heapKiB := base.perLeg(st.legs, f)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%v\t%v\t%v\t%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%v\t%v\t%.1f\t%.0f\t%.0f\t%v\t\n",
+		g := base.perLeg(st.legs, f)
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%v\t%v\t%v\t%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%v\t%v\t%d\t%v\t%v\t%.1f\t%.0f\t%.0f\t%v\t\n",
 			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
-			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0), orBase(base.goroutinesPerLeg(st.legs, f), 1),
+			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(g.rssKiB, 0), orBase(g.heapKiB, 0),
+			orBase(g.liveKiB, 0), orBase(g.stackKiB, 0), orBase(g.goroutines, 1),
 			f.lateP50, f.lateP99, f.busyP99, f.gcPerSec, f.late5ms,
 			f.skipped, f.lossPct, f.rxPct, f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond),
 			f.latN, f.addedP50, f.addedP99, f.selfPct, f.lagged, f.machinePct, st.passed())
@@ -235,9 +242,9 @@ func (r *phoneResult) print(out io.Writer) {
 		fmt.Fprintf(out, "memory per leg: growth from the first step (%d legs, \"base\") to each later one, per added leg"+
 			" (its room's browsers' share included)\n", base.legs)
 		if g, ok := r.idleGrowth(cores); ok {
-			fmt.Fprintf(out, "  idle → first step: RSS %.0f KiB/leg, heap %.0f KiB/leg, %.1f goroutines/leg"+
-				" (RSS and heap also move by the start-up garbage freed meanwhile: RSS may even shrink; goroutines are exact)\n",
-				g.rssKiB, g.heapKiB, g.goroutines)
+			fmt.Fprintf(out, "  idle → first step: RSS %.0f KiB/leg, heap %.0f KiB/leg, live heap %.0f KiB/leg, stacks %.0f KiB/leg, %.1f goroutines/leg"+
+				" (RSS and heap also move by the start-up garbage freed meanwhile: RSS may even shrink; live heap, stacks and goroutines do not)\n",
+				g.rssKiB, g.heapKiB, g.liveKiB, g.stackKiB, g.goroutines)
 		}
 	}
 	maxN, firstMiss := r.capacity()
@@ -308,39 +315,52 @@ func (r *phoneResult) perCoreLine(maxN, firstMiss int) string {
 // later ones is the cost of the added legs (with their rooms' browsers).
 // Growth from idle to the first step is printed separately (idleGrowth).
 type memoryBase struct {
-	legs                        int
-	rssMiB, heapMiB, goroutines float64
+	legs int
+	mem  memReading
+}
+
+// memReading is one reading of the server's memory: MiB, and goroutines.
+type memReading struct {
+	rssMiB, heapMiB, liveMiB, stackMiB, goroutines float64
+}
+
+func (f phoneFigures) memory() memReading {
+	return memReading{rssMiB: f.rssMiB, heapMiB: f.heapMiB, liveMiB: f.liveMiB, stackMiB: f.stackMiB, goroutines: f.goroutines}
 }
 
 func (r *phoneResult) memoryBase(cores int) memoryBase {
 	if len(r.steps) == 0 {
 		return memoryBase{}
 	}
-	f := r.steps[0].figures(cores)
-	return memoryBase{legs: r.steps[0].legs, rssMiB: f.rssMiB, heapMiB: f.heapMiB, goroutines: f.goroutines}
+	return memoryBase{legs: r.steps[0].legs, mem: r.steps[0].figures(cores).memory()}
 }
 
-// perLeg returns RSS and heap growth per added leg in KiB; NaN for the base
+// perLeg returns the growth per added leg; NaN in every field for the base
 // step itself (printed as "base").
-func (b memoryBase) perLeg(legs int, f phoneFigures) (rssKiB, heapKiB float64) {
+func (b memoryBase) perLeg(legs int, f phoneFigures) memGrowth {
 	if legs <= b.legs {
-		return math.NaN(), math.NaN()
+		nan := math.NaN()
+		return memGrowth{nan, nan, nan, nan, nan}
 	}
-	n := float64(legs - b.legs)
-	return (f.rssMiB - b.rssMiB) * 1024 / n, (f.heapMiB - b.heapMiB) * 1024 / n
+	return growth(b.mem, f.memory(), float64(legs-b.legs))
 }
 
-// goroutinesPerLeg returns the server's goroutine growth per added leg
-// (with its share of the room's browsers); NaN for the base step.
-func (b memoryBase) goroutinesPerLeg(legs int, f phoneFigures) float64 {
-	if legs <= b.legs {
-		return math.NaN()
-	}
-	return (f.goroutines - b.goroutines) / float64(legs-b.legs)
-}
+// memGrowth is memory growth per leg between two readings: KiB, and
+// goroutines. The live heap (as of the last collection) and the stacks are
+// what the legs hold; RSS adds the collector's headroom (GOGC) and what the
+// runtime has not returned to the system.
+type memGrowth struct{ rssKiB, heapKiB, liveKiB, stackKiB, goroutines float64 }
 
-// memGrowth is memory growth per leg between two readings.
-type memGrowth struct{ rssKiB, heapKiB, goroutines float64 }
+// growth divides the difference of two readings by n legs.
+func growth(from, to memReading, n float64) memGrowth {
+	return memGrowth{
+		rssKiB:     (to.rssMiB - from.rssMiB) * 1024 / n,
+		heapKiB:    (to.heapMiB - from.heapMiB) * 1024 / n,
+		liveKiB:    (to.liveMiB - from.liveMiB) * 1024 / n,
+		stackKiB:   (to.stackMiB - from.stackMiB) * 1024 / n,
+		goroutines: (to.goroutines - from.goroutines) / n,
+	}
+}
 
 // idleGrowth returns the growth per leg from the idle server (before any
 // room) to the first step; false when there is no step or no idle reading.
@@ -348,14 +368,15 @@ func (r *phoneResult) idleGrowth(cores int) (memGrowth, bool) {
 	if len(r.steps) == 0 || r.idle.proc.serverRSS == 0 || r.steps[0].legs == 0 {
 		return memGrowth{}, false
 	}
-	f := r.steps[0].figures(cores)
-	n := float64(r.steps[0].legs)
 	iv := r.idle.metrics.values
-	return memGrowth{
-		rssKiB:     (f.rssMiB*(1<<20) - float64(r.idle.proc.serverRSS)) / 1024 / n,
-		heapKiB:    (f.heapMiB*(1<<20) - iv["go_memstats_heap_inuse_bytes"]) / 1024 / n,
-		goroutines: (f.goroutines - iv["go_goroutines"]) / n,
-	}, true
+	idle := memReading{
+		rssMiB:     float64(r.idle.proc.serverRSS) / (1 << 20),
+		heapMiB:    iv["go_memstats_heap_inuse_bytes"] / (1 << 20),
+		liveMiB:    iv["go_gc_heap_live_bytes"] / (1 << 20),
+		stackMiB:   iv["go_memstats_stack_inuse_bytes"] / (1 << 20),
+		goroutines: iv["go_goroutines"],
+	}
+	return growth(idle, r.steps[0].figures(cores).memory(), float64(r.steps[0].legs)), true
 }
 
 // orBase formats a per-leg figure; NaN (the base step) prints as "base".
@@ -378,25 +399,25 @@ func orDash(v float64, prec int) string {
 func (r *phoneResult) printMarkdown(out io.Writer) {
 	cores := r.idle.proc.machine.cores
 	fmt.Fprintf(out, "\nCPUs: %v\n", r.cpus)
-	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | server CPUs busy % (irq / other) | RSS MiB | RSS KiB per leg | heap KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | server-added p50 / p99 | load gen CPU % | machine busy % | goal |")
-	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+	fmt.Fprintln(out, "\n| phone legs | rooms | server CPU % of a core | µs per leg per frame | server CPUs busy % (irq / other) | RSS MiB | RSS KiB per leg | heap KiB per leg | live heap + stacks KiB per leg | clock late p50 | clock late p99 | skipped ticks | phone loss % | latency p50 | latency p99 | server-added p50 / p99 | load gen CPU % | machine busy % | goal |")
+	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
 	base := r.memoryBase(cores)
 	for _, st := range r.steps {
 		f := st.figures(cores)
-		kib, heapKiB := base.perLeg(st.legs, f)
+		g := base.perLeg(st.legs, f)
 		goal := "missed"
 		if st.passed() {
 			goal = "met"
 		}
-		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %s (%s / %s) | %.1f | %s | %s | %v | %v | %.0f | %.3f | %v | %v | %v / %v | %.1f | %.0f | %s |\n",
+		fmt.Fprintf(out, "| %d | %d | %.1f | %.1f | %s (%s / %s) | %.1f | %s | %s | %s + %s | %v | %v | %.0f | %.3f | %v | %v | %v / %v | %.1f | %.0f | %s |\n",
 			st.legs, st.rooms, f.serverPct, f.usPerLegFrame, orDash(f.serverCoresPct, 0), orDash(f.serverCoresIRQPct, 0),
-			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(kib, 0), orBase(heapKiB, 0),
-			f.lateP50, f.lateP99, f.skipped, f.lossPct,
+			orDash(f.serverCoresOtherPct, 0), f.rssMiB, orBase(g.rssKiB, 0), orBase(g.heapKiB, 0),
+			orBase(g.liveKiB, 0), orBase(g.stackKiB, 0), f.lateP50, f.lateP99, f.skipped, f.lossPct,
 			f.latP50.Round(100*time.Microsecond), f.latP99.Round(100*time.Microsecond), f.addedP50, f.addedP99, f.selfPct, f.machinePct, goal)
 	}
 	if g, ok := r.idleGrowth(cores); ok {
-		fmt.Fprintf(out, "\nMemory from the idle server to the first step (%d legs): RSS %.0f KiB, heap %.0f KiB, %.1f goroutines per leg.\n",
-			r.steps[0].legs, g.rssKiB, g.heapKiB, g.goroutines)
+		fmt.Fprintf(out, "\nMemory from the idle server to the first step (%d legs): RSS %.0f KiB, heap %.0f KiB, live heap %.0f KiB, stacks %.0f KiB, %.1f goroutines per leg.\n",
+			r.steps[0].legs, g.rssKiB, g.heapKiB, g.liveKiB, g.stackKiB, g.goroutines)
 	}
 	if line := r.perCoreLine(r.capacity()); line != "" {
 		fmt.Fprintln(out, line)
