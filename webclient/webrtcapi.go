@@ -162,6 +162,11 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// without it each per-peer API would build its own factory, and pion's
 	// default factory builds new loggers for every peer.
 	se.LoggerFactory = logs
+	hn, err := newHostNet()
+	if err != nil {
+		return nil, nil, fmt.Errorf("network interfaces: %w", err)
+	}
+	se.SetNet(hn) // one interface list for every peer (icenet.go)
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// mDNS candidates only help browsers hide their addresses; the server's are
 	// not secret and resolving .local names fails in containers.
