@@ -37,7 +37,7 @@ func (j *job) office(path string, k kind) (string, error) {
 	cmd.Stderr = &limitedBuffer{b: &stderr, n: 64 << 10}
 	killGroup(cmd) // soffice starts soffice.bin; a timeout must end both
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	err := run(cmd)
 	if j.ctx.Err() != nil {
 		return "", context.Cause(j.ctx)
 	}

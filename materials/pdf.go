@@ -99,7 +99,7 @@ func (j *job) command(bin string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(j.ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &limitedBuffer{b: &stderr, n: 64 << 10}
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	err := run(cmd)
 	if err == nil {
 		return stdout.Bytes(), nil
 	}
