@@ -18,11 +18,21 @@ type Config struct {
 	// Dialplan is the path of the dialplan YAML; "" means the embedded default
 	// (DefaultDialplanYAML).
 	Dialplan string
-	WebRTC   WebRTC
-	SIP      SIP
-	Lobby    Lobby
-	Auth     Auth
-	Log      Log
+	// Nice is the scheduling priority of the server's threads, as nice(1)
+	// numbers it: -20 (first) to 19 (last), 0 unchanged. Calls are mixed
+	// every 20 ms; on a machine that also runs other work (a database, a
+	// Kamailio, backups) a negative value keeps the mixing on time when the
+	// CPUs are busy (docs/benchmarks.md: clock p99 24 → 1.3 ms at 240 legs
+	// on two cores shared with the load generator), as Asterisk's -p and
+	// FreeSWITCH's -hp do for theirs. Below 0 needs root or CAP_SYS_NICE;
+	// without either the server runs at its normal priority and logs why.
+	// Applied at start.
+	Nice   int
+	WebRTC WebRTC
+	SIP    SIP
+	Lobby  Lobby
+	Auth   Auth
+	Log    Log
 	// Materials limits operators' uploaded documents (configs/materials.go).
 	Materials Materials
 }

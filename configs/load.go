@@ -23,6 +23,11 @@ func Load(filename string, data []byte) (*Config, error) {
 			{"http", func(p string, v *yaml.Node) { d.http(p, v, &c.HTTP) }},
 			{"data_dir", func(p string, v *yaml.Node) { d.str(p, v, &c.DataDir) }},
 			{"dialplan", func(p string, v *yaml.Node) { d.str(p, v, &c.Dialplan) }},
+			{"nice", func(p string, v *yaml.Node) {
+				if n, ok := d.integer(p, v, -20, 19, niceExpected); ok {
+					c.Nice = int(n)
+				}
+			}},
 			{"webrtc", func(p string, v *yaml.Node) { d.webrtc(p, v, &c.WebRTC) }},
 			{"sip", func(p string, v *yaml.Node) {
 				d.mapping(p, v, []field{

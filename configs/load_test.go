@@ -131,6 +131,16 @@ log:
 			},
 		},
 		{
+			name: "nice",
+			yaml: "nice: -10\n",
+			want: func(c *Config) { c.Nice = -10 },
+		},
+		{
+			name: "nice out of range",
+			yaml: "nice: -21\n",
+			errs: []string{`t.yaml:1:7: nice: -21 is out of range (expected a number from -20 (runs first) to 19 (runs last); 0 keeps the normal priority)`},
+		},
+		{
 			name: "redirect_listen kept off with acme",
 			yaml: "http:\n  tls:\n    acme_hosts: [meet.example.com]\n    redirect_listen: \"\"\n",
 			want: func(c *Config) { c.HTTP.TLS.ACMEHosts = []string{"meet.example.com"} },
@@ -157,7 +167,7 @@ log:
 			name: "unknown keys with suggestions",
 			yaml: "htp:\n  listen: x\nhttp:\n  listn: \":80\"\n  tls:\n    certfile: a\n",
 			errs: []string{
-				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, webrtc, sip, lobby, auth, log, materials; did you mean "http"?)`,
+				`t.yaml:1:1: unknown key "htp" (expected one of http, data_dir, dialplan, nice, webrtc, sip, lobby, auth, log, materials; did you mean "http"?)`,
 				`t.yaml:4:3: http: unknown key "listn" (expected one of listen, public_url, allowed_origins, trusted_proxies, tls; did you mean "listen"?)`,
 				`t.yaml:6:5: http.tls: unknown key "certfile" (expected one of cert_file, key_file, self_signed, acme_hosts, acme_email, acme_cache_dir, redirect_listen; did you mean "cert_file"?)`,
 			},

@@ -43,10 +43,16 @@ func (cs *checks) add(path, expected, format string, args ...any) *issue {
 	return &(*cs)[len(*cs)-1]
 }
 
+// niceExpected describes the values of nice, for decoding and Validate.
+const niceExpected = "a number from -20 (runs first) to 19 (runs last); 0 keeps the normal priority"
+
 func (c *Config) issues() []issue {
 	var cs checks
 	if c.DataDir == "" {
 		cs.add("data_dir", "a directory path, e.g. "+strconv.Quote(DefaultDataDir), "is empty")
+	}
+	if c.Nice < -20 || c.Nice > 19 {
+		cs.add("nice", niceExpected, "is %d", c.Nice)
 	}
 	c.HTTP.check(&cs)
 	c.WebRTC.check(&cs)

@@ -31,6 +31,8 @@
 #                                (docs/benchmarks.md, "one server core"); empty: no pinning
 #   LOAD_PROFILE=FILE            the load generator's own CPU profile (go tool pprof)
 #   PHONE_CODEC=opus|pcmu        the spawned server's webrtc.phone_codec (default opus)
+#   SERVER_NICE=0                the server's nice setting (-10: the kernel runs it before the
+#                                load generator on shared cores; docs/benchmarks.md)
 #   ICE_NETWORKS=127.0.0.1       the server's webrtc.ice_networks (default 127.0.0.1, the one
 #                                address the simulated browsers reach; "" = every interface's)
 #   PHONE_WIRE=pcmu|g722         what the simulated phones speak (default pcmu); g722
@@ -57,6 +59,7 @@ LOAD_PROFILE=${LOAD_PROFILE:-}
 PHONE_CODEC=${PHONE_CODEC:-opus}
 PHONE_WIRE=${PHONE_WIRE:-pcmu}
 ICE_NETWORKS=${ICE_NETWORKS-127.0.0.1}
+SERVER_NICE=${SERVER_NICE:-0}
 
 pin=()
 if [[ -n $SERVER_CPUS ]]; then
@@ -96,7 +99,7 @@ for run in $(seq "$RUNS"); do
 		case $set in
 		ramp)
 			args=(--phones "$PHONES" --duration "$DURATION" --windows "$WINDOWS" --warmup "$WARMUP" --markdown
-				--phone-codec "$PHONE_CODEC" --phone-wire "$PHONE_WIRE" --ice-networks "$ICE_NETWORKS" "${pin[@]}")
+				--phone-codec "$PHONE_CODEC" --phone-wire "$PHONE_WIRE" --ice-networks "$ICE_NETWORKS" --server-nice "$SERVER_NICE" "${pin[@]}")
 			if [[ -n $LOAD_PROFILE ]]; then
 				args+=(--cpuprofile "$LOAD_PROFILE")
 			fi ;;

@@ -91,6 +91,11 @@ type Config struct {
 	// gives every browser's ICE its own ports (the default config), a port
 	// puts every browser on one UDP socket (pion's UDP mux).
 	ICEPort int
+	// ServerNice is the spawned server's nice setting in phone mode (its
+	// threads' scheduling priority, -20 to 19; 0 leaves it alone). On cores
+	// shared with the load generator a negative value makes the kernel run
+	// the server first, nearer to the server alone on its machine.
+	ServerNice int
 	// ICENetworks is the spawned server's webrtc.ice_networks in phone
 	// mode, comma-separated. The default, "127.0.0.1", offers the simulated
 	// browsers only the address they reach, as a server would offer its one
@@ -292,6 +297,9 @@ func (c *Config) validatePhones() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("--server-log must be debug, info, warn or error")
+	}
+	if c.ServerNice < -20 || c.ServerNice > 19 {
+		bad("--server-nice must be -20..19")
 	}
 	if c.PhoneCodec != "opus" && c.PhoneCodec != "pcmu" {
 		bad("--phone-codec must be opus or pcmu")

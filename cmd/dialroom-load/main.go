@@ -155,6 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.PhoneWire, "phone-wire", cfg.PhoneWire, "phone mode: what the simulated phones speak, pcmu (G.711) or g722 (wideband; the server's trunk then allows G722)")
 	fs.StringVar(&cfg.ICENetworks, "ice-networks", cfg.ICENetworks, "phone mode: the spawned server's webrtc.ice_networks, comma-separated (\"\": every interface's addresses)")
 	fs.IntVar(&cfg.ICEPort, "ice-port", cfg.ICEPort, "phone mode: the spawned server's webrtc.udp_port: 0 gives each browser its own ICE ports, a port puts all on one socket")
+	fs.IntVar(&cfg.ServerNice, "server-nice", cfg.ServerNice, "phone mode: the spawned server's nice setting (-20 to 19; negative: the kernel runs it before the load generator on shared cores)")
 	fs.StringVar(&cfg.PhoneCodec, "phone-codec", cfg.PhoneCodec, "phone mode: the spawned server's webrtc.phone_codec (opus or pcmu): how phone voice reaches browsers")
 	fs.Func("sipp-rates", "call setup mode: SIPp call rates (calls/s) to try against the server and against a SIPp UAS, e.g. 100,200,400",
 		func(v string) (err error) { cfg.SIPpRates, err = parseCounts(v, "call rate"); return err })

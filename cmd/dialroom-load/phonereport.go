@@ -220,6 +220,9 @@ func (r *phoneResult) print(out io.Writer) {
 	fmt.Fprintf(out, "\ndialroom phone load, %s, %d cores, rooms of %d phones + %d browsers, phones speak %s, phone voice to browsers as %s, %d windows of %v per step\n",
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), cores, phonesPerRoom, browsersPerRoom, r.cfg.PhoneWire, r.cfg.PhoneCodec, r.cfg.Windows, r.cfg.Duration)
 	fmt.Fprintf(out, "CPUs: %v\n", r.cpus)
+	if r.cfg.ServerNice != 0 {
+		fmt.Fprintf(out, "server at nice %d (its config's nice)\n", r.cfg.ServerNice)
+	}
 	fmt.Fprintf(out, "idle server: RSS %.1f MiB, Go heap in use %.1f MiB, %.0f goroutines\n",
 		float64(r.idle.proc.serverRSS)/(1<<20), r.idle.metrics.values["go_memstats_heap_inuse_bytes"]/(1<<20),
 		r.idle.metrics.values["go_goroutines"])

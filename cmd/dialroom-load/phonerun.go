@@ -194,6 +194,7 @@ func spawnPhoneServer(ctx context.Context, cfg Config, sipPort int, stderr io.Wr
 			return nil, err
 		}
 		conf := fmt.Sprintf(`dialplan: %q
+nice: %d
 sip:
   udp: ["127.0.0.1:%d"]
   tcp: []
@@ -206,7 +207,7 @@ webrtc:
   udp_port: %d
 %slog:
   level: %s
-`, plan, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, iceNetworksLine(cfg.ICENetworks), cfg.ServerLogLevel)
+`, plan, cfg.ServerNice, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, iceNetworksLine(cfg.ICENetworks), cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err

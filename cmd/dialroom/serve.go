@@ -91,6 +91,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Config = cfg
 	m.Logger = newLogger(cfg.Log, m.Stderr)
+	if cfg.Nice != 0 {
+		if err := setNice(cfg.Nice); err != nil {
+			m.Logger.Warn("running at the normal scheduling priority", "err", err)
+		} else {
+			m.Logger.Info("scheduling priority", "nice", cfg.Nice)
+		}
+	}
 
 	plan, err := loadDialplanFile(cfg.Dialplan)
 	if err != nil {
