@@ -40,7 +40,40 @@ type Operator struct {
 	// for none: a dialplan extension route naming it rings the operator's
 	// registered softphones, and calls from those softphones come from it.
 	Extension string
+	// CallerID is the number presented to the people the operator calls
+	// through a trunk (the console's dial-out and outside calls from the
+	// operator's softphones): a direct line of the operator's, national
+	// (0312345678) or international (+81312345678). "" presents the trunk's
+	// caller_id. A trunk that lists its DIDs presents it only when it is
+	// one of them (carriers refuse or replace numbers not on the account).
+	CallerID  string
 	CreatedAt time.Time
+}
+
+// CleanCallerID returns number as an operator's caller ID: separators
+// (spaces, hyphens, dots, parentheses) dropped, a leading + kept, 3 to 15
+// digits; EINVALID otherwise.
+func CleanCallerID(number string) (string, error) {
+	var b []byte
+	for i := 0; i < len(number); i++ {
+		switch c := number[i]; {
+		case c >= '0' && c <= '9':
+			b = append(b, c)
+		case c == '+' && len(b) == 0:
+			b = append(b, c)
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+		default:
+			return "", Errorf(EINVALID, "A caller ID is a phone number like 0312345678 or +81312345678; %q is not.", number)
+		}
+	}
+	digits := len(b)
+	if digits > 0 && b[0] == '+' {
+		digits--
+	}
+	if digits < 3 || digits > 15 {
+		return "", Errorf(EINVALID, "A caller ID has 3 to 15 digits; %q has %d.", number, digits)
+	}
+	return string(b), nil
 }
 
 // SIPCredentials are what the SIP registrar keeps of an operator's softphone

@@ -22,9 +22,9 @@ type Config struct {
 	// numbers it: -20 (first) to 19 (last), 0 unchanged. Calls are mixed
 	// every 20 ms; on a machine that also runs other work (a database, a
 	// Kamailio, backups) a negative value keeps the mixing on time when the
-	// CPUs are busy (docs/benchmarks.md: clock p99 24 → 1.3 ms at 240 legs
-	// on two cores shared with the load generator), as Asterisk's -p and
-	// FreeSWITCH's -hp do for theirs. Below 0 needs root or CAP_SYS_NICE;
+	// CPUs are busy (docs/benchmarks.md: at 400 legs on two cores shared
+	// with the load generator, no tick skipped instead of 26–30 of 500),
+	// as Asterisk's -p and FreeSWITCH's -hp do for theirs. Below 0 needs root or CAP_SYS_NICE;
 	// without either the server runs at its normal priority and logs why.
 	// Applied at start.
 	Nice   int

@@ -120,6 +120,18 @@ func (t *Trunk) Delivers(number string) bool {
 	return false
 }
 
+// MayPresent reports whether calls through the trunk may present number
+// (national 0… or international +…) as their caller ID: a trunk that lists
+// DIDs presents only those (a carrier refuses or replaces a number that is
+// not on the account); a trunk without DIDs presents any.
+func (t *Trunk) MayPresent(number string) bool {
+	if len(t.dids) == 0 {
+		return true
+	}
+	clean, ok := cleanDialString(number)
+	return ok && t.Delivers(nationalForm(clean))
+}
+
 // From reports whether a call from addr comes from this trunk's sources.
 func (t *Trunk) From(addr netip.Addr) bool {
 	addr = addr.Unmap()

@@ -82,6 +82,17 @@ trunks:
 			t.Errorf("Delivers(%s) = %v", n, !want)
 		}
 	}
+	// Caller IDs: the DIDs only, in either form; any through a trunk
+	// without DIDs.
+	for n, want := range map[string]bool{"0312345678": true, "+81312345678": true, "03-1234-5678": true,
+		"06012345678": true, "0312345679": false, "+14155550100": false, "03x": false} {
+		if carrier.MayPresent(n) != want {
+			t.Errorf("carrier.MayPresent(%s) = %v", n, !want)
+		}
+	}
+	if !ipAuth.MayPresent("0312345679") {
+		t.Error("a trunk without DIDs refuses a caller ID")
+	}
 }
 
 func TestRegistrarErrors(t *testing.T) {

@@ -327,7 +327,9 @@ route[TO_PSTN] {
 		proxy_challenge("$fd", "{{.QOPFlag}}");
 		exit;
 	}
-	if ($sht(users=>$au) == $null || $au != $fU) {
+	# The From user (the caller ID) is the account's name or one of its
+	# numbers: a carrier presents only numbers on the account.
+	if ($sht(users=>$au) == $null || ($au != $fU && $sht(dids=>$fU) != $au)) {
 		sl_send_reply("403", "Forbidden");
 		exit;
 	}

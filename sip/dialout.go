@@ -155,6 +155,7 @@ func (s *Server) Dial(ctx context.Context, req DialRequest) (*OutboundCall, erro
 	c := &OutboundCall{srv: s, id: "d" + sip.GenerateTagN(12), req: req, decision: d, log: log,
 		hangup: make(chan struct{}), done: make(chan struct{}), mailbox: newMailbox()}
 	c.log = log.With("dialout", c.id)
+	c.callerID = s.callerIDFor(ctx, d.Trunk, req.Operator, c.log)
 	if err := s.addDialout(c, plan.DialoutLimits); err != nil {
 		log.Info("sip: dial-out refused", "err", err)
 		return nil, err
@@ -323,6 +324,9 @@ type OutboundCall struct {
 	req      DialRequest
 	decision dialplan.DialoutDecision
 	log      *slog.Logger
+	// callerID is the number the INVITE presents: the operator's own
+	// (callerIDFor), or "" for the trunk's. Set before the goroutine starts.
+	callerID string
 
 	ctx    context.Context // the call's; cancelled with the cause it ended for
 	cancel context.CancelCauseFunc

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -128,16 +129,17 @@ func (c *OutboundCall) finish(st DialState, code int, reason string) {
 
 // newInvite builds the INVITE for the trunk (trunkInvite).
 func (c *OutboundCall) newInvite() *sip.Request {
-	return c.srv.trunkInvite(c.decision.Trunk, c.decision.Number, c.offer)
+	return c.srv.trunkInvite(c.decision.Trunk, c.decision.Number, c.callerID, c.offer)
 }
 
 // dialogUA returns the dialog layer for the trunk's transport.
 func (c *OutboundCall) dialogUA() *sipgo.DialogUA { return c.srv.trunkDialogUA(c.decision.Trunk) }
 
 // trunkInvite builds an INVITE through trunk t (RFC 3261 §8.1.1): to number
-// at the carrier's registrar/proxy, from the trunk's caller ID (or its user
-// name, which carriers authenticate), with offer as its body.
-func (s *Server) trunkInvite(t *dialplan.Trunk, number string, offer []byte) *sip.Request {
+// at the carrier's registrar/proxy, from callerID (the calling operator's
+// own number, callerIDFor), else the trunk's caller ID, else its user name
+// (which carriers authenticate), with offer as its body.
+func (s *Server) trunkInvite(t *dialplan.Trunk, number, callerID string, offer []byte) *sip.Request {
 	scheme := "sip"
 	if strings.HasPrefix(t.Registrar, "sips:") {
 		// RFC 3261 §26.2.2, RFC 5630: through a SIPS carrier the call
@@ -150,10 +152,7 @@ func (s *Server) trunkInvite(t *dialplan.Trunk, number string, offer []byte) *si
 		ruri.UriParams.Add("transport", string(t.Transport))
 	}
 	req := sip.NewRequest(sip.INVITE, ruri)
-	user := t.CallerID
-	if user == "" {
-		user = t.Username
-	}
+	user := cmp.Or(callerID, t.CallerID, t.Username)
 	if user == "" {
 		user = "dialroom"
 	}

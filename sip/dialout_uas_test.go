@@ -85,7 +85,7 @@ func newDialHarnessRTP(t *testing.T, planText string, rtpTimeout time.Duration) 
 	h.srv, err = New(Config{
 		UDP: []string{"127.0.0.1:0"}, MediaIP: netip.MustParseAddr("127.0.0.1"), RTPBind: netip.MustParseAddr("127.0.0.1"),
 		Ports: h.ports, Plan: func() *dialplan.Plan { return plan }, Engine: h.engine, Clock: h.clock,
-		LiveNumber: h.lookup, Record: h.record, Logger: logger, RTPTimeout: rtpTimeout,
+		LiveNumber: h.lookup, Record: h.record, Logger: logger, RTPTimeout: rtpTimeout, Operator: h.operator,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -273,17 +273,32 @@ func uasRingsUntilCancel() string {
 // with PCMA; the callee hangs up after byeAfter.
 func uasChallenges(byeAfter time.Duration) string { return uasChallengesTo("", byeAfter) }
 
-// uasChallengesTo is uasChallenges checking that the INVITE's Request-URI
-// is for number (any number when "").
+// uasChallengesTo is uasChallengesFrom for any caller.
 func uasChallengesTo(number string, byeAfter time.Duration) string {
+	return uasChallengesFrom(number, "", byeAfter)
+}
+
+// uasChallengesFrom is uasChallenges checking that the INVITE's
+// Request-URI is for number and its From for the user from (either any
+// when ""): SIPp fails the call otherwise.
+func uasChallengesFrom(number, from string, byeAfter time.Duration) string {
 	first := `  <recv request="INVITE"/>`
-	if number != "" {
+	if number != "" || from != "" {
+		var checks, vars []string
+		if number != "" {
+			checks = append(checks, `      <ereg regexp="INVITE sip:`+regexp.QuoteMeta(number)+`@" search_in="msg" check_it="true" assign_to="ruri"/>`)
+			vars = append(vars, "ruri")
+		}
+		if from != "" {
+			checks = append(checks, `      <ereg regexp="sip:`+regexp.QuoteMeta(from)+`@" search_in="hdr" header="From:" check_it="true" assign_to="fromuser"/>`)
+			vars = append(vars, "fromuser")
+		}
 		first = `  <recv request="INVITE">
     <action>
-      <ereg regexp="INVITE sip:` + regexp.QuoteMeta(number) + `@" search_in="msg" check_it="true" assign_to="ruri"/>
+` + strings.Join(checks, "\n") + `
     </action>
   </recv>
-  <Reference variables="ruri"/>`
+  <Reference variables="` + strings.Join(vars, ",") + `"/>`
 	}
 	return uasHead + first + `
 ` + uasResponse("401 Unauthorized", `WWW-Authenticate: Digest realm="uas.test", nonce="[pid]n[call_number]", algorithm=MD5

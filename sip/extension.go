@@ -331,6 +331,10 @@ type extensionCall struct {
 	// (transfer.go); nil when the forks ring softphones. Written by the
 	// call goroutine before it starts a round's forks.
 	viaTrunk *dialplan.DialoutDecision
+	// callerID is the number forks through viaTrunk present: the calling
+	// (or transferring) operator's own (callerIDFor), "" for the trunk's.
+	// Written with viaTrunk.
+	callerID string
 	// releaseLine gives back the dial-out line a transfer to an outside
 	// number took; nil otherwise. Call goroutine.
 	releaseLine func()

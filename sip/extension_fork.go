@@ -94,7 +94,7 @@ func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *si
 		if dua == nil {
 			return nil, nil, fmt.Errorf("no %s listener for trunk %q", d.Trunk.Transport, d.Trunk.Name)
 		}
-		return dua, s.trunkInvite(d.Trunk, d.Number, body), nil
+		return dua, s.trunkInvite(d.Trunk, d.Number, c.callerID, body), nil
 	}
 	var ruri sip.Uri
 	if err := sip.ParseUri(b.Contact, &ruri); err != nil {

@@ -93,8 +93,9 @@ type harness struct {
 	numbers map[string]*dialroom.Number
 	dir     string
 
-	mu      sync.Mutex
-	records []dialroom.CallRecord
+	mu        sync.Mutex
+	records   []dialroom.CallRecord
+	callerIDs map[string]string // login → dialroom.Operator.CallerID; set before calls
 }
 
 type harnessOptions struct {
@@ -215,7 +216,9 @@ func (h *harness) operator(_ context.Context, login string) (*dialroom.Operator,
 	if !ok {
 		return nil, dialroom.Errorf(dialroom.ENOTFOUND, "no such operator")
 	}
-	return &dialroom.Operator{Login: login, Extension: ext}, nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return &dialroom.Operator{Login: login, Extension: ext, CallerID: h.callerIDs[login]}, nil
 }
 
 func (h *harness) operatorByExtension(ctx context.Context, ext string) (*dialroom.Operator, error) {

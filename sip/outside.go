@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -67,8 +68,35 @@ func (s *Server) callOutside(req *sip.Request, tx sip.ServerTransaction, plan *d
 		return
 	}
 	c.record, c.from, c.ringTimeout, c.timer = rec, user, DefaultRingTimeout, timer
+	c.callerID = s.callerIDFor(c.ctx, d.Trunk, user, log)
 	// The one target: the binding only names it in logs (masked).
 	c.run([]Binding{{Contact: "outside " + rec.Party + " via " + d.Trunk.Name}})
+}
+
+// callerIDFor returns the number a call through trunk t presents for the
+// operator with this login: their own caller ID (dialroom.Operator.CallerID)
+// when they have one and the trunk may present it (its DIDs,
+// dialplan.Trunk.MayPresent), else "" for the trunk's caller_id. A number
+// the trunk may not present, or a failed lookup, is logged: the call still
+// goes out, as the trunk's.
+func (s *Server) callerIDFor(ctx context.Context, t *dialplan.Trunk, login string, log *slog.Logger) string {
+	if s.cfg.Operator == nil || login == "" {
+		return ""
+	}
+	op, err := s.cfg.Operator(ctx, login)
+	if err != nil {
+		log.Warn("sip: the operator's caller ID could not be read; presenting the trunk's", "err", err)
+		return ""
+	}
+	if op.CallerID == "" {
+		return ""
+	}
+	if !t.MayPresent(op.CallerID) {
+		log.Warn("sip: the operator's caller ID is none of the trunk's DIDs; presenting the trunk's",
+			"caller_id", op.CallerID, "trunk", t.Name)
+		return ""
+	}
+	return op.CallerID
 }
 
 // warningHeader is a Warning (RFC 3261 §20.43; 399: miscellaneous) carrying

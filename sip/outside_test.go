@@ -120,3 +120,42 @@ func TestOutsideCallPrefix(t *testing.T) {
 	uas.wait(t) // the UAS checked the Request-URI's number
 	h.waitIdle()
 }
+
+// TestOutsideCallerID: alice's own number (dialroom.Operator.CallerID) is
+// the From of her desk phone's outside call through a trunk without DIDs;
+// through a trunk whose DIDs do not include it, the console's dial-out
+// presents the trunk's (its user name here) instead. The SIPp UAS fails
+// the call on any other From.
+func TestOutsideCallerID(t *testing.T) {
+	port := freeUDPPort(t)
+	h := newHarness(t, harnessOptions{portBase: 34600, plan: outsidePlan(port, "")})
+	h.callerIDs = map[string]string{"alice": "0355550101"}
+	uas := startUAS(t, port, uasChallengesFrom("", "0355550101", 500*time.Millisecond))
+	u := newRawUA(t, h)
+	peer := newRTPPeer(t, 1000)
+	res, uri := u.invite("090-1234-5678", "cid-1", "alice", alicePassword, peer.port())
+	if res.StatusCode != 200 {
+		t.Fatalf("alice's softphone calling 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	u.ack(uri, "cid-1", res)
+	u.waitRequest("BYE")
+	uas.wait(t) // the UAS checked the From
+	h.waitIdle()
+
+	t.Run("not a DID of the trunk", func(t *testing.T) {
+		port := freeUDPPort(t)
+		plan := strings.Replace(dialPlan(port, ""), `sources: ["127.0.0.2"]`, `sources: ["127.0.0.2"]
+    dids: ["0355550199"]`, 1)
+		h := newDialHarness(t, plan)
+		h.callerIDs = map[string]string{"alice": "0355550101"}
+		h.hostAlice(h.numbers[liveNumber])
+		uas := startUAS(t, port, uasChallengesFrom("", dialTrunkUser, 500*time.Millisecond))
+		st := newStatuses()
+		if _, err := h.dial(t.Context(), st, dialCallee, 0); err != nil {
+			t.Fatal(err)
+		}
+		st.until(t, DialAnswered)
+		st.until(t, DialEnded)
+		uas.wait(t) // the UAS checked the From
+	})
+}

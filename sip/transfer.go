@@ -120,7 +120,10 @@ func (c *extensionCall) transfer(target string, old *fork) *fork {
 	c.byeCallee(old)
 	c.startRingback()
 	defer c.stopRingback()
-	c.viaTrunk = via
+	c.viaTrunk, c.callerID = via, ""
+	if via != nil {
+		c.callerID = c.srv.callerIDFor(c.ctx, via.Trunk, c.op.Login, log)
+	}
 	c.forkGen.Add(1)
 	c.winner.Store(nil)
 	c.forks = nil

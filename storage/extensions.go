@@ -62,3 +62,28 @@ func (db *DB) SetOperatorExtension(ctx context.Context, login, ext string) error
 func (db *DB) OperatorByExtension(ctx context.Context, ext string) (*dialroom.Operator, error) {
 	return db.operatorWhere(ctx, "extension", ext, dialroom.Errorf(dialroom.ENOTFOUND, "No operator has extension %q.", ext))
 }
+
+// SetOperatorCallerID sets the number presented on the calls the operator
+// with this login places through trunks (dialroom.Operator.CallerID), or
+// clears it when number is "". The number is cleaned by
+// dialroom.CleanCallerID and returned as stored. Errors: EINVALID for a
+// malformed number, ENOTFOUND when there is no such operator. Operators may
+// share a number (a team's main line).
+func (db *DB) SetOperatorCallerID(ctx context.Context, login, number string) (string, error) {
+	var value any // NULL clears
+	if number != "" {
+		clean, err := dialroom.CleanCallerID(number)
+		if err != nil {
+			return "", err
+		}
+		number, value = clean, clean
+	}
+	res, err := db.db.ExecContext(ctx, "UPDATE operators SET caller_id = ? WHERE login = ?", value, login)
+	if err != nil {
+		return "", fmt.Errorf("storage: set caller ID: %w", err)
+	}
+	if err := mustAffect(res, "set caller ID", dialroom.Errorf(dialroom.ENOTFOUND, "There is no operator %q.", login)); err != nil {
+		return "", err
+	}
+	return number, nil
+}

@@ -74,3 +74,52 @@ func TestOperatorExtension(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorCallerID: the number is cleaned and stored, read back with
+// the operator, kept through UpdateOperator, shared by two operators if
+// set so, and cleared; malformed numbers are EINVALID, unknown logins
+// ENOTFOUND.
+func TestOperatorCallerID(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := newDB(t)
+	addOperator(t, db, "alice")
+	addOperator(t, db, "bob")
+
+	got, err := db.SetOperatorCallerID(ctx, "alice", "03-1234-5678")
+	if err != nil || got != "0312345678" {
+		t.Fatalf("SetOperatorCallerID(03-1234-5678) = %q, %v; want 0312345678", got, err)
+	}
+	op, err := db.OperatorByLogin(ctx, "alice")
+	if err != nil || op.CallerID != "0312345678" {
+		t.Fatalf("alice: %+v, %v; want caller ID 0312345678", op, err)
+	}
+	op.DisplayName = "Alice"
+	if err := db.UpdateOperator(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	if op, err := db.OperatorByLogin(ctx, "alice"); err != nil || op.CallerID != "0312345678" {
+		t.Errorf("after UpdateOperator: %+v, %v; want the caller ID kept", op, err)
+	}
+	if got, err := db.SetOperatorCallerID(ctx, "bob", "+81 3 1234 5678"); err != nil || got != "+81312345678" {
+		t.Errorf("bob: %q, %v; want +81312345678", got, err)
+	}
+	for _, tt := range []struct{ name, login, number, code string }{
+		{"letters", "bob", "03-CALL-NOW", dialroom.EINVALID},
+		{"plus inside", "bob", "03+1234", dialroom.EINVALID},
+		{"too short", "bob", "12", dialroom.EINVALID},
+		{"too long", "bob", "+1234567890123456", dialroom.EINVALID},
+		{"unknown operator", "nobody", "0312345678", dialroom.ENOTFOUND},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.SetOperatorCallerID(ctx, tt.login, tt.number)
+			checkCode(t, err, tt.code)
+		})
+	}
+	if _, err := db.SetOperatorCallerID(ctx, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if op, err := db.OperatorByLogin(ctx, "alice"); err != nil || op.CallerID != "" {
+		t.Errorf("after clearing: %+v, %v; want no caller ID", op, err)
+	}
+}

@@ -67,8 +67,8 @@ func (db *DB) ListOperators(ctx context.Context) ([]*dialroom.Operator, error) {
 
 // UpdateOperator stores op's DisplayName, PasswordHash, FixedStem and SIP for the
 // operator with login op.Login; ENOTFOUND if there is none. It changes
-// nothing else: not the login, the ID, the extension (SetOperatorExtension)
-// or the creation time.
+// nothing else: not the login, the ID, the extension (SetOperatorExtension),
+// the caller ID (SetOperatorCallerID) or the creation time.
 func (db *DB) UpdateOperator(ctx context.Context, op *dialroom.Operator) error {
 	res, err := db.db.ExecContext(ctx, `UPDATE operators
 		SET display_name = ?, password_hash = ?, fixed_stem = ?,
@@ -106,20 +106,21 @@ func (db *DB) CountOperators(ctx context.Context) (int, error) {
 }
 
 // operatorColumns are the columns scanOperator reads, in its order.
-const operatorColumns = "id, login, display_name, password_hash, fixed_stem, sip_realm, sip_ha1_md5, sip_ha1_sha256, extension, created_at"
+const operatorColumns = "id, login, display_name, password_hash, fixed_stem, sip_realm, sip_ha1_md5, sip_ha1_sha256, extension, caller_id, created_at"
 
 func scanOperator(s rowScanner) (*dialroom.Operator, error) {
 	var (
 		op      dialroom.Operator
 		ext     sql.NullString
+		cid     sql.NullString
 		created sql.NullInt64
 	)
 	err := s.Scan(&op.ID, &op.Login, &op.DisplayName, &op.PasswordHash, &op.FixedStem,
-		&op.SIP.Realm, &op.SIP.HA1MD5, &op.SIP.HA1SHA256, &ext, &created)
+		&op.SIP.Realm, &op.SIP.HA1MD5, &op.SIP.HA1SHA256, &ext, &cid, &created)
 	if err != nil {
 		return nil, err
 	}
-	op.Extension = ext.String
+	op.Extension, op.CallerID = ext.String, cid.String
 	op.CreatedAt = timeOf(created)
 	return &op, nil
 }

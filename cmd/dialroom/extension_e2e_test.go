@@ -159,3 +159,44 @@ func TestOperatorExtensionCommand(t *testing.T) {
 		t.Errorf("a cleared extension is free again: exit %d %q", code, errs)
 	}
 }
+
+// TestOperatorCallerIDCommand: `dialroom operator caller-id` cleans the
+// number, refuses what is no number, lists it, and clears it.
+func TestOperatorCallerIDCommand(t *testing.T) {
+	dir := t.TempDir()
+	runCmd := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(append(args, "--data", dir), strings.NewReader("a good long password\n"), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := runCmd("operator", "add", "alice"); code != 0 {
+		t.Fatalf("add alice: exit %d %s %s", code, out, errs)
+	}
+	if code, out, errs := runCmd("operator", "caller-id", "alice", "03-5555-0101"); code != 0 || !strings.Contains(out, "present 0355550101") {
+		t.Errorf("caller-id: exit %d, %q %q", code, out, errs)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"alice", "03-CALL-ME"}, "is a phone number"},
+		{[]string{"alice", "12"}, "3 to 15 digits"},
+		{[]string{"nobody", "0355550101"}, "no operator"},
+	} {
+		if code, _, errs := runCmd(append([]string{"operator", "caller-id"}, tt.args...)...); code == 0 || !strings.Contains(strings.ToLower(errs), strings.ToLower(tt.want)) {
+			t.Errorf("caller-id %v: exit %d, %q; want an error with %q", tt.args, code, errs, tt.want)
+		}
+	}
+	if code, _, _ := runCmd("operator", "caller-id", "alice"); code != 2 {
+		t.Errorf("caller-id without a number: exit %d, want 2 (usage)", code)
+	}
+	if code, out, _ := runCmd("operator", "list"); code != 0 || !strings.Contains(out, "CALLER ID") || !strings.Contains(out, "0355550101") {
+		t.Errorf("list: exit %d, %q", code, out)
+	}
+	if code, out, _ := runCmd("operator", "caller-id", "alice", "--clear"); code != 0 || !strings.Contains(out, "removed") {
+		t.Errorf("--clear: exit %d, %q", code, out)
+	}
+	if code, out, _ := runCmd("operator", "list"); code != 0 || strings.Contains(out, "0355550101") {
+		t.Errorf("list after --clear: %q", out)
+	}
+}

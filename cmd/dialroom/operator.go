@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -23,6 +24,8 @@ const operatorUsage = `Usage:
   dialroom operator sip-password LOGIN --clear   remove the softphone password
   dialroom operator extension LOGIN NUMBER    give the operator extension NUMBER (2-6 digits)
   dialroom operator extension LOGIN --clear   take the operator's extension away
+  dialroom operator caller-id LOGIN NUMBER    present NUMBER on the operator's calls through trunks
+  dialroom operator caller-id LOGIN --clear   present the trunk's caller_id again
   dialroom operator list                      list operators
   dialroom operator remove LOGIN              remove an operator and revoke their numbers
 All take --config FILE and --data DIR to find the database serve uses.
@@ -52,13 +55,16 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if sub == "extension" {
 		fs.BoolVar(&clearPW, "clear", false, "take the extension away: extension routes no longer reach the operator")
 	}
+	if sub == "caller-id" {
+		fs.BoolVar(&clearPW, "clear", false, "remove the operator's caller ID: their calls present the trunk's caller_id")
+	}
 	positional, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	needLogin := sub != "list"
 	want := 1
-	if sub == "extension" && !clearPW {
+	if (sub == "extension" || sub == "caller-id") && !clearPW {
 		want = 2 // LOGIN NUMBER
 	}
 	if needLogin && len(positional) != want || !needLogin && len(positional) != 0 {
@@ -80,6 +86,8 @@ func runOperator(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return operatorSIPPassword(ctx, db, common, positional[0], clearPW, stdin, stdout)
 	case "extension":
 		return operatorExtension(ctx, db, positional, clearPW, stdout)
+	case "caller-id":
+		return operatorCallerID(ctx, db, positional, clearPW, stdout)
 	case "list":
 		return operatorList(ctx, db, stdout)
 	case "remove":
@@ -221,23 +229,39 @@ func operatorExtension(ctx context.Context, db *storage.DB, args []string, clear
 	return nil
 }
 
+// operatorCallerID sets or clears the number an operator's calls through
+// trunks present (docs/dialout.md): args are LOGIN [NUMBER].
+func operatorCallerID(ctx context.Context, db *storage.DB, args []string, clearCID bool, stdout io.Writer) error {
+	login, number := args[0], ""
+	if !clearCID {
+		number = args[1]
+	}
+	number, err := db.SetOperatorCallerID(ctx, login, number)
+	if err != nil {
+		return err
+	}
+	if clearCID {
+		fmt.Fprintf(stdout, "Caller ID of %q removed: their calls present the trunk's caller_id.\n", login)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Operator %q's calls through trunks present %s (where the trunk lists it among its dids, or lists none).\n", login, number)
+	return nil
+}
+
 func operatorList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
 	ops, err := db.ListOperators(ctx)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOGIN\tNAME\tEXTENSION\tSOFTPHONE\tCREATED")
+	fmt.Fprintln(tw, "LOGIN\tNAME\tEXTENSION\tCALLER ID\tSOFTPHONE\tCREATED")
 	for _, op := range ops {
 		soft := "-"
 		if op.SIP.Set() {
 			soft = "realm " + op.SIP.Realm
 		}
-		ext := op.Extension
-		if ext == "" {
-			ext = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op.Login, op.Name(), ext, soft, op.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", op.Login, op.Name(), cmp.Or(op.Extension, "-"), cmp.Or(op.CallerID, "-"),
+			soft, op.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

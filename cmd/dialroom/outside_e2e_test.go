@@ -21,7 +21,8 @@ import (
 // each hears the other's tone through dialroom's relay. A NaviDial number
 // is refused (403) and nothing reaches the carrier. The desk phone hangs up,
 // the PSTN phone's call ends, and the record keeps the masked number and
-// the dial-out rule.
+// the dial-out rule. The PSTN phone sees the operator's own number (set
+// with `dialroom operator caller-id`) as the caller.
 func TestOutsideCallFromSoftphone(t *testing.T) {
 	e2e.RequireBaresip(t)
 	e2e.RequireKamailio(t)
@@ -66,8 +67,16 @@ func TestOutsideCallFromSoftphone(t *testing.T) {
 		t.Fatalf("%d INVITEs left dialroom for a refused number, want 0", n)
 	}
 
+	// The operator's own direct line goes out as the caller ID: a number
+	// of the trunk's account at the carrier, which presents only those
+	// (the dialplan's trunk lists no DIDs, so dialroom may present any).
+	carrier.Route("0355550101", dialTrunkUser)
+	runCLI(t, "", "operator", "caller-id", "admin", "03-5555-0101", "--data", srv.DataDir)
 	desk.Dial(fmt.Sprintf("sip:09055500001@%s", sipAddr))
-	waitPhoneEvent(t, pstn, "CALL_ESTABLISHED")
+	// (An auto-answering baresip reports no CALL_INCOMING.)
+	if in := waitPhoneEvent(t, pstn, "CALL_ESTABLISHED"); !strings.Contains(in.PeerURI, "sip:0355550101@") {
+		t.Errorf("the PSTN phone sees the call from %q, want the operator's caller ID 0355550101", in.PeerURI)
+	}
 	waitPhoneEvent(t, desk, "CALL_ESTABLISHED")
 	time.Sleep(3 * time.Second)
 	desk.Hangup()
