@@ -225,7 +225,14 @@ func New(cfg Config) (*Server, error) {
 	var err error
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.MediaIP.String()),
 		sipgo.WithUserAgenTLSConfig(s.tlsClientConfig()), // connections we open to TLS trunks (trunk_tls.go)
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
+		// A TCP or TLS connection that closes ends the transactions on it at
+		// once (a transport error, RFC 3261 §17.1.4) instead of at their
+		// timers: a TLS 1.3 carrier refusing our certificate closes the
+		// connection after the handshake, and the trunk shows why within
+		// milliseconds, not at Timer F (32 s). A response could not come
+		// back on that connection anyway; a request on the connection a
+		// softphone dropped gets no answer it could read.
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log), sip.WithTransactionLayerTerminateOnConnClose()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(s.log)))
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)

@@ -299,9 +299,13 @@ func TestTLSTrunkMutual(t *testing.T) {
 				return
 			}
 			// With TLS 1.3 the refusal is an alert after the handshake that
-			// closes the connection: the REGISTER fails only when its
-			// transaction times out (Timer F, 32 s, RFC 3261 §17.1.2.2).
+			// closes the connection; the REGISTER's transaction ends with
+			// it, long before its Timer F (32 s, RFC 3261 §17.1.2.2).
+			began := time.Now()
 			st := th.waitTrunk("carrier", 45*time.Second, func(st TrunkState) bool { return st.State == TrunkFailing })
+			if took := time.Since(began); took > 10*time.Second {
+				t.Errorf("the refusal took %v to show, want well under Timer F (32 s)", took.Round(time.Second))
+			}
 			const want = "TLS: the carrier refused our certificate"
 			if st.LastStatus != 0 || !strings.HasPrefix(st.LastReason, want) {
 				t.Errorf("state %+v, want reason %q…", st, want)

@@ -194,8 +194,7 @@ func spawnPhoneServer(ctx context.Context, cfg Config, sipPort int, stderr io.Wr
 			return nil, err
 		}
 		conf := fmt.Sprintf(`dialplan: %q
-nice: %d
-sip:
+%ssip:
   udp: ["127.0.0.1:%d"]
   tcp: []
   media_ip: "127.0.0.1"
@@ -207,7 +206,7 @@ webrtc:
   udp_port: %d
 %slog:
   level: %s
-`, plan, cfg.ServerNice, sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, iceNetworksLine(cfg.ICENetworks), cfg.ServerLogLevel)
+`, plan, niceLine(cfg.ServerNice), sipPort, cfg.RTPPortMin, cfg.RTPPortMin+2*maxPhoneLegs+100, cfg.PhoneCodec, cfg.ICEPort, iceNetworksLine(cfg.ICENetworks), cfg.ServerLogLevel)
 		path := filepath.Join(dir, "dialroom.yaml")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			return nil, err
@@ -477,6 +476,16 @@ func keepalivePhones(ctx context.Context, pe *phoneEnv) {
 // iceNetworksLine renders the comma-separated --ice-networks as the
 // webrtc.ice_networks line of the server's config, or nothing when it is
 // empty (so servers built before the key existed can be compared).
+// niceLine returns the config's nice line; none for 0, so that a server
+// built before the setting existed (an A/B against an older binary) still
+// reads the config.
+func niceLine(nice int) string {
+	if nice == 0 {
+		return ""
+	}
+	return fmt.Sprintf("nice: %d\n", nice)
+}
+
 func iceNetworksLine(commaSeparated string) string {
 	var items []string
 	for _, s := range strings.Split(commaSeparated, ",") {
