@@ -78,7 +78,7 @@ func (a *peerAPI) newPeerConnection(router *rtcpRouter, pace *feedbackPace) (*we
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(feedback)
+	ir.Add(lazyLoopFactory{feedback, twccStream})
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
@@ -138,15 +138,31 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	logs := newPionLogs(log)
 	ir := &interceptor.Registry{}
 	ir.Add(headerOnceFactory{}) // first: innermost reader (rtpheader.go)
-	if err := webrtc.ConfigureNackWithOptions(m, ir,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)},
-		nack.ResponderSize(nackHistory), nack.WithResponderLoggerFactory(logs)); err != nil {
+	// As webrtc.ConfigureNackWithOptions and ConfigureRTCPReportsWithOptions,
+	// with the NACK generator and the receiver reports started only once a
+	// browser sends a stream they serve (lazyloop.go).
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.WithResponderLoggerFactory(logs))
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(ir,
-		[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs)); err != nil {
+	generator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
+	if err != nil {
 		return nil, nil, err
 	}
+	receiverReports, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, err
+	}
+	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, err
+	}
+	ir.Add(responder)
+	ir.Add(lazyLoopFactory{generator, nackStream})
+	ir.Add(lazyLoopFactory{receiverReports, anyStream})
+	ir.Add(senderReports)
 	// TWCC feedback is registered per peer (newPeerConnection: its interval
 	// follows what the browser sends, feedbackpace.go); the media engine
 	// offers it for both kinds here, as ConfigureTWCCSender would.
