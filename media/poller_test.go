@@ -259,3 +259,93 @@ func TestPollerHalfTickDrain(t *testing.T) {
 		t.Errorf("median wait %v from send to read (all: %v), want about 9 ms: no drain between ticks?", med, waits)
 	}
 }
+
+// TestPollerShards: endpoints are spread evenly over the shards, every
+// endpoint's packets arrive in order whatever shard drains it, one
+// endpoint's callbacks never run on two drains at once, and Close ends the
+// shards' goroutines.
+func TestPollerShards(t *testing.T) {
+	before := runtime.NumGoroutine()
+	c := NewClock(ClockConfig{})
+	defer c.Close()
+	p, err := NewPoller(PollerConfig{Clock: c, Shards: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := testPorts(t, 30)
+	peer := rawSender(t)
+	type leg struct {
+		e       *Endpoint
+		inside  atomic.Int32 // callbacks running now
+		overlap atomic.Bool
+		mu      sync.Mutex
+		seqs    []uint16
+	}
+	legs := make([]*leg, 30)
+	for i := range legs {
+		l := &leg{}
+		e, err := Listen(EndpointConfig{Ports: ports, IP: loopback, Poller: p, OnPacket: func(pk *rtp.Packet, _ time.Time) {
+			if l.inside.Add(1) > 1 {
+				l.overlap.Store(true)
+			}
+			l.mu.Lock()
+			l.seqs = append(l.seqs, pk.SequenceNumber)
+			l.mu.Unlock()
+			l.inside.Add(-1)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetRemote(addrOf(peer))
+		l.e, legs[i] = e, l
+	}
+	p.mu.Lock()
+	for i, sh := range p.shards {
+		if sh.n != 10 {
+			t.Errorf("shard %d has %d endpoints, want 10 of 30", i, sh.n)
+		}
+	}
+	p.mu.Unlock()
+	const n = 40
+	for seq := range n {
+		for _, l := range legs {
+			peer.WriteToUDPAddrPort(rtpBytes(uint16(seq)), l.e.LocalAddr())
+		}
+		if seq%10 == 9 {
+			time.Sleep(5 * time.Millisecond) // let drains interleave with arrivals
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i, l := range legs {
+		for {
+			l.mu.Lock()
+			got := len(l.seqs)
+			l.mu.Unlock()
+			if got >= n || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		l.mu.Lock()
+		if len(l.seqs) != n || !slices.IsSorted(l.seqs) {
+			t.Errorf("endpoint %d got %d packets (in order: %v), want %d in order", i, len(l.seqs), slices.IsSorted(l.seqs), n)
+		}
+		l.mu.Unlock()
+		if l.overlap.Load() {
+			t.Errorf("endpoint %d's callbacks ran on two drains at once", i)
+		}
+	}
+	for _, l := range legs {
+		if err := l.e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	c.Close()
+	for end := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines after Close, %d before: the shards' goroutines did not end", g, before)
+	}
+}
