@@ -17,10 +17,4 @@ type PollerConfig struct {
 	Clock *Clock
 	// Sweep: see DefaultTimeoutSweep. Zero takes the default.
 	Sweep time.Duration
-	// Shards is how many epoll instances the endpoints are spread over,
-	// each drained on its own goroutine at the same moment; zero takes
-	// GOMAXPROCS. The drain is the tick's serial part: every room's mix
-	// waits for it (docs/benchmarks.md). One shard drains on the clock's
-	// goroutine as before.
-	Shards int
 }

@@ -5,7 +5,6 @@ package media
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -14,8 +13,7 @@ import (
 )
 
 // Poller receives RTP for many endpoints without a goroutine per endpoint:
-// their sockets are registered in epoll instances (shards, one per core by
-// default, drained side by side), and at the start of
+// their sockets are registered in one epoll instance, and at the start of
 // every media clock tick, before any room mixes (and once more half-way to
 // the next tick, see tick), the Poller asks epoll which
 // sockets have data (without blocking) and reads each with one recvmmsg,
@@ -45,46 +43,26 @@ import (
 type Poller struct {
 	clock      *Clock
 	sweepTicks uint64 // sweep for timeouts every this many ticks
+	epfd       int
 
 	mu      sync.Mutex
-	idle    *sync.Cond // signalled when a shard's busy goes back to nil
+	idle    *sync.Cond // signalled when busy goes back to nil
 	eps     map[int32]*Endpoint
+	busy    *Endpoint // whose callbacks the poller is running now
 	sub     *Subscription
 	closed  bool
 	closeMu sync.Once
 
-	// shards spread the endpoints over epoll instances drained at the same
-	// moment: shard 0 on the draining goroutine, the others on a goroutine
-	// each (helpers), so the tick's serial part takes a fraction as long.
-	// The slice is fixed at NewPoller.
-	shards  []*pollShard
-	helpers sync.WaitGroup // the shards' goroutines; ended by Close
-	drained sync.WaitGroup // one drain's helper shards
-
 	// drainMu makes the tick's drain and sweep and the half-tick drain take
 	// turns; the fields after it are theirs.
 	drainMu sync.Mutex
+	events  []unix.EpollEvent
+	batch   *recvBatch
+	pkt     rtp.Packet
 	due     []*Endpoint
 	ticks   uint64
 
 	half *time.Timer // the half-tick drain
-}
-
-// pollShard is one epoll instance and what draining it needs.
-type pollShard struct {
-	epfd int
-	// work asks the shard's goroutine for one drain (shards other than the
-	// first); closed by Close.
-	work chan struct{}
-
-	// Guarded by Poller.mu.
-	busy *Endpoint // whose callbacks the shard is running now
-	n    int       // endpoints registered
-
-	// The drain's own; one drain at a time (Poller.drainMu).
-	events []unix.EpollEvent
-	batch  *recvBatch
-	pkt    rtp.Packet
 }
 
 // NewPoller makes a Poller on cfg.Clock. The caller must Close it after
@@ -96,47 +74,25 @@ func NewPoller(cfg PollerConfig) (*Poller, error) {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = DefaultTimeoutSweep
 	}
-	if cfg.Shards <= 0 {
-		cfg.Shards = runtime.GOMAXPROCS(0)
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("media: epoll: %w", err)
 	}
 	p := &Poller{
 		clock:      cfg.Clock,
 		sweepTicks: uint64(max(cfg.Sweep/cfg.Clock.period, 1)),
+		epfd:       epfd,
 		eps:        make(map[int32]*Endpoint),
+		events:     make([]unix.EpollEvent, 256),
+		batch:      newRecvBatch(),
 	}
 	p.idle = sync.NewCond(&p.mu)
-	for i := range cfg.Shards {
-		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-		if err != nil {
-			for _, sh := range p.shards {
-				_ = unix.Close(sh.epfd)
-			}
-			return nil, fmt.Errorf("media: epoll: %w", err)
-		}
-		sh := &pollShard{epfd: epfd, events: make([]unix.EpollEvent, 256), batch: newRecvBatch()}
-		if i > 0 {
-			sh.work = make(chan struct{})
-			p.helpers.Add(1)
-			go p.serve(sh)
-		}
-		p.shards = append(p.shards, sh)
-	}
 	return p, nil
 }
 
-// serve drains sh each time a drain asks, until Close; the goroutine of a
-// shard other than the first.
-func (p *Poller) serve(sh *pollShard) {
-	defer p.helpers.Done()
-	for range sh.work {
-		p.drainShard(sh)
-		p.drained.Done()
-	}
-}
-
-// Close stops polling and releases the epoll instances. Endpoints still
-// open stop receiving (their Close still frees their socket and port). It
-// must not be called from a clock tick.
+// Close stops polling and releases the epoll instance. Endpoints still open
+// stop receiving (their Close still frees their socket and port). It must not
+// be called from a clock tick.
 func (p *Poller) Close() error {
 	p.closeMu.Do(func() {
 		p.mu.Lock()
@@ -152,15 +108,7 @@ func (p *Poller) Close() error {
 		if p.half != nil {
 			p.half.Stop()
 		}
-		for _, sh := range p.shards {
-			if sh.work != nil {
-				close(sh.work)
-			}
-		}
-		p.helpers.Wait()
-		for _, sh := range p.shards {
-			_ = unix.Close(sh.epfd)
-		}
+		_ = unix.Close(p.epfd)
 		p.drainMu.Unlock()
 	})
 	return nil
@@ -195,24 +143,14 @@ func (p *Poller) register(e *Endpoint) error {
 	if p.closed {
 		return errPollerClosed
 	}
-	// The shard with the fewest endpoints, so each drain has about the
-	// same work.
-	sh := p.shards[0]
-	for _, o := range p.shards[1:] {
-		if o.n < sh.n {
-			sh = o
-		}
-	}
 	fd := int32(e.sock.fd)
 	// Level-triggered: a socket with datagrams left after one recvmmsg is
 	// reported again at the next tick.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: fd}
-	if err := unix.EpollCtl(sh.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
 		return fmt.Errorf("media: epoll add: %w", err)
 	}
 	e.firedAt = -1
-	e.shard = sh
-	sh.n++
 	p.eps[fd] = e
 	if p.sub == nil {
 		p.sub = p.clock.SubscribeFirst(p.tick)
@@ -227,43 +165,37 @@ func (p *Poller) register(e *Endpoint) error {
 func (p *Poller) remove(e *Endpoint) error {
 	p.mu.Lock()
 	fd := int32(e.sock.fd)
-	sh := e.shard
 	if p.eps[fd] == e {
 		delete(p.eps, fd)
-		sh.n--
 		if !p.closed {
-			_ = unix.EpollCtl(sh.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 		}
 		if len(p.eps) == 0 && p.sub != nil {
 			p.sub.Stop() // the clock may stop; the next add subscribes again
 			p.sub = nil
 		}
 	}
-	for sh.busy == e {
+	for p.busy == e {
 		p.idle.Wait()
 	}
 	p.mu.Unlock()
 	return unix.Close(int(fd))
 }
 
-// take marks the endpoint registered for fd as sh's busy one and returns
-// it (nil if none is, or if it belongs to another shard: a descriptor
-// closed and reused since the shard's epoll reported it).
-func (p *Poller) take(sh *pollShard, fd int32) *Endpoint {
+// take marks the endpoint registered for fd as busy and returns it (nil if
+// none is).
+func (p *Poller) take(fd int32) *Endpoint {
 	p.mu.Lock()
 	e := p.eps[fd]
-	if e != nil && e.shard != sh {
-		e = nil
-	}
-	sh.busy = e
+	p.busy = e
 	p.mu.Unlock()
 	return e
 }
 
-// release ends sh's busy mark and wakes a remove waiting for it.
-func (p *Poller) release(sh *pollShard) {
+// release ends the busy mark and wakes a remove waiting for it.
+func (p *Poller) release() {
 	p.mu.Lock()
-	sh.busy = nil
+	p.busy = nil
 	p.idle.Broadcast()
 	p.mu.Unlock()
 }
@@ -306,42 +238,29 @@ func (p *Poller) halfDrain() {
 	}
 }
 
-// drain reads every socket the shards' epoll instances report readable,
-// all shards at once (see PollerConfig.Shards), and returns when all are
-// done.
+// drain reads every socket epoll reports readable. A pass that fills the
+// event list may leave ready sockets unreported, so it polls again; the
+// number of passes is bounded so that sockets flooded faster than they are
+// read cannot hold the tick.
 func (p *Poller) drain() {
-	helpers := p.shards[1:]
-	p.drained.Add(len(helpers))
-	for _, sh := range helpers {
-		sh.work <- struct{}{}
-	}
-	p.drainShard(p.shards[0])
-	p.drained.Wait()
-}
-
-// drainShard reads every socket sh's epoll reports readable. A pass that
-// fills the event list may leave ready sockets unreported, so it polls
-// again; the number of passes is bounded so that sockets flooded faster
-// than they are read cannot hold the tick.
-func (p *Poller) drainShard(sh *pollShard) {
 	p.mu.Lock()
-	n := sh.n
+	n := len(p.eps)
 	p.mu.Unlock()
-	for pass := 0; pass <= n/len(sh.events)+1; pass++ {
-		ready, err := unix.EpollWait(sh.epfd, sh.events, 0)
+	for pass := 0; pass <= n/len(p.events)+1; pass++ {
+		ready, err := unix.EpollWait(p.epfd, p.events, 0)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
 			return // EBADF after Close
 		}
-		for _, ev := range sh.events[:ready] {
-			if e := p.take(sh, ev.Fd); e != nil {
-				sh.batch.read(e, &sh.pkt)
-				p.release(sh)
+		for _, ev := range p.events[:ready] {
+			if e := p.take(ev.Fd); e != nil {
+				p.batch.read(e, &p.pkt)
+				p.release()
 			}
 		}
-		if ready < len(sh.events) {
+		if ready < len(p.events) {
 			return
 		}
 	}
@@ -364,8 +283,8 @@ func (p *Poller) sweepTimeouts(now int64) {
 	p.mu.Unlock()
 	for i, e := range p.due {
 		p.due[i] = nil
-		if p.take(e.shard, int32(e.sock.fd)) != e {
-			p.release(e.shard)
+		if p.take(int32(e.sock.fd)) != e {
+			p.release()
 			continue // closed meanwhile
 		}
 		e.firedAt = e.lastRx.Load()
@@ -373,7 +292,7 @@ func (p *Poller) sweepTimeouts(now int64) {
 		if e.cfg.OnTimeout != nil {
 			e.cfg.OnTimeout()
 		}
-		p.release(e.shard)
+		p.release()
 	}
 	p.due = p.due[:0]
 }

@@ -23,9 +23,6 @@ func (p *Poller) Close() error { return nil }
 func (p *Poller) add(*Endpoint) error    { return ErrNoPoller }
 func (p *Poller) remove(*Endpoint) error { return nil }
 
-// pollShard exists only on Linux.
-type pollShard struct{}
-
 // rawSocket exists only on Linux.
 type rawSocket struct{}
 

@@ -179,7 +179,6 @@ type EndpointStats struct {
 type Endpoint struct {
 	conn  *net.UDPConn // the reader goroutine's socket; nil when polled
 	sock  *rawSocket   // the poller's socket; nil with a reader goroutine
-	shard *pollShard   // the poller shard sock is registered with (Poller.register)
 	local netip.AddrPort
 	port  int
 	ports *PortAllocator
