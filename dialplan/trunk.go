@@ -1,6 +1,7 @@
 package dialplan
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -103,6 +104,16 @@ type Trunk struct {
 	// from the registrar's host, e.g. a registrar given by IP address; ""
 	// means the registrar's host.
 	TLSServerName string
+	// TLSCertFile and TLSKeyFile (tls_cert and tls_key, TLS trunks only,
+	// both or neither) name the PEM certificate chain and key presented to
+	// this carrier when it asks for a client certificate (mutual TLS): a
+	// certificate the carrier issued or its CA signed. Without them the
+	// server's HTTPS certificate is presented, which a public CA may no
+	// longer issue for client authentication. TLSCert holds them; nil when
+	// the trunk has none, or when the files were not read (a disabled
+	// trunk, or LoadOptions.SkipSecrets).
+	TLSCertFile, TLSKeyFile string
+	TLSCert                 *tls.Certificate
 
 	dids   []*pattern
 	column int    // where the trunk is written, with Line, for warnings
@@ -144,7 +155,7 @@ func (t *Trunk) From(addr netip.Addr) bool {
 }
 
 var trunkKeys = []string{"name", "enabled", "registrar", "transport", "username", "password", "password_file",
-	"register_interval", "sources", "dids", "caller_id", "codecs", "inbound_auth", "tls_ca", "tls_server_name"}
+	"register_interval", "sources", "dids", "caller_id", "codecs", "inbound_auth", "tls_ca", "tls_server_name", "tls_cert", "tls_key"}
 
 // decodeTrunks decodes the trunks section, a list of trunks.
 func decodeTrunks(d *decoder, path string, n *yaml.Node) []*Trunk {
@@ -301,13 +312,16 @@ func decodeCredentials(d *decoder, path string, rec map[string]entry, t *Trunk) 
 	}
 }
 
-// decodeTLS decodes tls_ca and tls_server_name, which only a TLS trunk
-// takes.
+// decodeTLS decodes tls_ca, tls_server_name, tls_cert and tls_key, which
+// only a TLS trunk takes.
 func decodeTLS(d *decoder, path string, rec map[string]entry, t *Trunk) {
-	for _, key := range []string{"tls_ca", "tls_server_name"} {
+	for _, key := range []string{"tls_ca", "tls_server_name", "tls_cert", "tls_key"} {
 		if e, has := rec[key]; has && t.Transport != TLS {
 			d.errorf(e.key, path, "transport: tls (or a sips: registrar)", "%s applies to TLS trunks only, and this one uses %s", key, t.Transport)
 		}
+	}
+	if t.Transport == TLS {
+		decodeClientCert(d, path, rec, t)
 	}
 	if e, has := rec["tls_server_name"]; has {
 		const expected = "the carrier's SIP domain as its certificate names it, e.g. sip.example.net"
@@ -324,30 +338,11 @@ func decodeTLS(d *decoder, path string, rec map[string]entry, t *Trunk) {
 		return
 	}
 	const expected = "the path of a PEM file of CA certificates, e.g. /etc/dialroom/carrier-ca.pem"
-	file, ok := d.str(e.path, e.value, expected)
+	file, data, ok := d.tlsFile(e, expected, "the CA certificates", t)
+	if file != "" {
+		t.TLSCAFile = file
+	}
 	if !ok {
-		return
-	}
-	if file == "" || strings.ContainsRune(file, 0) {
-		d.errorf(e.value, e.path, expected, "bad file name %q", file)
-		return
-	}
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(filepath.Dir(d.File), file)
-	}
-	t.TLSCAFile = file
-	// Read like password_file: only for an enabled trunk, and not by a
-	// check that skips the server's files.
-	if !t.Enabled || d.opts.SkipSecrets {
-		return
-	}
-	if d.opts.ReadFile == nil {
-		d.errorf(e.value, e.path, "a loader that may read files", "%s cannot be read: this loader reads no files", file)
-		return
-	}
-	data, err := d.opts.ReadFile(file)
-	if err != nil {
-		d.errorf(e.value, e.path, "a readable file", "cannot read the CA certificates: %v", err)
 		return
 	}
 	pool, err := parseCAs(data)
@@ -356,6 +351,67 @@ func decodeTLS(d *decoder, path string, rec map[string]entry, t *Trunk) {
 		return
 	}
 	t.TLSRoots = pool
+}
+
+// tlsFile decodes a trunk's file key (tls_ca, tls_cert, tls_key): the path,
+// relative to the dialplan's directory unless absolute, and the file's
+// contents. Files are read like password_file: only for an enabled trunk,
+// and not by a check that skips the server's files (ok false, file set).
+func (d *decoder) tlsFile(e entry, expected, what string, t *Trunk) (file string, data []byte, ok bool) {
+	file, ok = d.str(e.path, e.value, expected)
+	if !ok {
+		return "", nil, false
+	}
+	if file == "" || strings.ContainsRune(file, 0) {
+		d.errorf(e.value, e.path, expected, "bad file name %q", file)
+		return "", nil, false
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(d.File), file)
+	}
+	if !t.Enabled || d.opts.SkipSecrets {
+		return file, nil, false
+	}
+	if d.opts.ReadFile == nil {
+		d.errorf(e.value, e.path, "a loader that may read files", "%s cannot be read: this loader reads no files", file)
+		return file, nil, false
+	}
+	data, err := d.opts.ReadFile(file)
+	if err != nil {
+		d.errorf(e.value, e.path, "a readable file", "cannot read %s: %v", what, err)
+		return file, nil, false
+	}
+	return file, data, true
+}
+
+// decodeClientCert decodes tls_cert and tls_key: both or neither, a
+// certificate chain and the private key that matches its first
+// certificate.
+func decodeClientCert(d *decoder, path string, rec map[string]entry, t *Trunk) {
+	ce, hasCert := rec["tls_cert"]
+	ke, hasKey := rec["tls_key"]
+	switch {
+	case !hasCert && !hasKey:
+		return
+	case !hasKey:
+		d.errorf(ce.key, path, "tls_cert and tls_key together", "tls_cert without tls_key")
+		return
+	case !hasCert:
+		d.errorf(ke.key, path, "tls_cert and tls_key together", "tls_key without tls_cert")
+		return
+	}
+	certFile, certPEM, certOK := d.tlsFile(ce, "the path of a PEM certificate chain, e.g. /etc/dialroom/carrier-client.pem", "the client certificate", t)
+	keyFile, keyPEM, keyOK := d.tlsFile(ke, "the path of the PEM private key of tls_cert", "the client key", t)
+	t.TLSCertFile, t.TLSKeyFile = certFile, keyFile
+	if !certOK || !keyOK {
+		return
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		d.errorf(ce.value, ce.path, "a PEM certificate chain whose first certificate matches tls_key", "%s and %s: %v", certFile, keyFile, err)
+		return
+	}
+	t.TLSCert = &cert
 }
 
 // parseCAs reads PEM CERTIFICATE blocks; anything else, or none, is an

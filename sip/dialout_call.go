@@ -221,7 +221,7 @@ func (c *OutboundCall) invite(setup context.Context) bool {
 	}()
 	defer func() { stopRinging(nil); <-watched }()
 
-	inviteCtx, note := withClientCertNote(c.ctx)
+	inviteCtx, note := withClientCertNote(c.ctx, c.decision.Trunk.TLSCert)
 	dlg, err := dua.WriteInvite(inviteCtx, c.newInvite())
 	if err != nil {
 		c.finish(DialFailed, 0, "could not send the INVITE: "+transportReason(err, note))

@@ -131,7 +131,11 @@ func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *si
 // last.
 func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) {
 	defer c.srv.wg.Done()
-	dlg, err := dua.WriteInvite(f.ctx, req)
+	ctx := f.ctx
+	if d := c.viaTrunk; d != nil {
+		ctx, _ = withClientCertNote(ctx, d.Trunk.TLSCert) // the trunk's client certificate, if it has one
+	}
+	dlg, err := dua.WriteInvite(ctx, req)
 	if err != nil {
 		c.post(forkEnded{f: f, err: err})
 		return

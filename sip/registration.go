@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"log/slog"
@@ -74,7 +75,8 @@ type regSpec struct {
 type registration struct {
 	spec   regSpec
 	key    regKey
-	roots  *x509.CertPool // the trunk's tls_ca as the registration started with it
+	roots  *x509.CertPool   // the trunk's tls_ca as the registration started with it
+	cert   *tls.Certificate // the trunk's tls_cert likewise; nil: the server's
 	client registrarClient
 	cfg    RegistrationConfig
 	now    func() time.Time
@@ -239,7 +241,7 @@ func (r *registration) newRequest(expires time.Duration) *sip.Request {
 func (r *registration) attempt(ctx context.Context, expires time.Duration) outcome {
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
-	ctx, note := withClientCertNote(ctx)
+	ctx, note := withClientCertNote(ctx, r.cert)
 	req := r.newRequest(expires)
 	defer func() {
 		if c := req.CSeq(); c != nil {

@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"bytes"
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,18 +119,29 @@ func (c RegistrationConfig) withDefaults() RegistrationConfig {
 type regKey struct {
 	registrar, transport, username, password string
 	interval                                 time.Duration
-	tlsCA, tlsServerName                     string
+	tlsCA, tlsServerName, tlsCert, tlsKey    string
 }
 
 func keyOf(t *dialplan.Trunk) regKey {
-	return regKey{t.Registrar, string(t.Transport), t.Username, t.Password.Reveal(), t.RegisterInterval, t.TLSCAFile, t.TLSServerName}
+	return regKey{t.Registrar, string(t.Transport), t.Username, t.Password.Reveal(), t.RegisterInterval, t.TLSCAFile, t.TLSServerName,
+		t.TLSCertFile, t.TLSKeyFile}
 }
 
 // sameRegistration reports whether a running registration still serves
-// trunk t as the plan now defines it; a tls_ca file whose certificates
-// changed counts as a change, so the next connection uses them.
+// trunk t as the plan now defines it; a tls_ca or tls_cert file whose
+// certificates changed counts as a change, so the next connection uses
+// them.
 func sameRegistration(r *registration, t *dialplan.Trunk) bool {
-	return keyOf(t) == r.key && r.roots.Equal(t.TLSRoots)
+	return keyOf(t) == r.key && r.roots.Equal(t.TLSRoots) && sameCert(r.cert, t.TLSCert)
+}
+
+// sameCert reports whether a and b are the same certificate chain (or both
+// none).
+func sameCert(a, b *tls.Certificate) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.EqualFunc(a.Certificate, b.Certificate, bytes.Equal)
 }
 
 // trunkSet is the server's registrations. sync serialises SyncTrunks and
@@ -193,7 +207,7 @@ func (s *Server) SyncTrunks() {
 		}
 		if next[t.Name] == nil {
 			r := newRegistration(s.regSpec(t), keyOf(t), s.client, s.cfg.Registration, s.cfg.Now, s.log)
-			r.roots = t.TLSRoots
+			r.roots, r.cert = t.TLSRoots, t.TLSCert
 			r.start()
 			next[t.Name] = r
 		}

@@ -55,15 +55,19 @@ func (s *Server) tlsClientConfig() *tls.Config {
 }
 
 // clientCertificate is what we present to a carrier that asks for a client
-// certificate (mutual TLS, RFC 5922 §7.3 read from our side): the
-// certificate our TLS listeners serve (Config.TLSClientCertificate, else
-// the first of TLSConfig.Certificates), so the carrier sees the same
+// certificate (mutual TLS, RFC 5922 §7.3 read from our side): the trunk's
+// own (tls_cert and tls_key, carried by the request's clientCertNote), else
+// the certificate our TLS listeners serve (Config.TLSClientCertificate,
+// else the first of TLSConfig.Certificates), so the carrier sees the same
 // identity whichever side opened the connection. Without one the handshake
 // goes on without a certificate and a carrier that requires one refuses it
 // (transportReason says so).
 func (s *Server) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	cert := &tls.Certificate{}
+	note, _ := cri.Context().Value(clientCertNoteKey{}).(*clientCertNote)
 	switch c := s.cfg.TLSConfig; {
+	case note != nil && note.trunkCert != nil:
+		cert = note.trunkCert
 	case s.cfg.TLSClientCertificate != nil:
 		var err error
 		if cert, err = s.cfg.TLSClientCertificate(cri); err != nil {
@@ -73,7 +77,7 @@ func (s *Server) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certif
 	case c != nil && len(c.Certificates) > 0:
 		cert = &c.Certificates[0]
 	}
-	if note, ok := cri.Context().Value(clientCertNoteKey{}).(*clientCertNote); ok {
+	if note != nil {
 		note.asked.Store(true)
 		note.presented.Store(len(cert.Certificate) > 0)
 	}
@@ -81,20 +85,26 @@ func (s *Server) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certif
 }
 
 // clientCertNote records whether the carrier asked for our certificate in
-// a TLS handshake that one REGISTER attempt caused, and whether we had one.
+// a TLS handshake that one REGISTER attempt (or INVITE) caused, and whether
+// we had one; and it carries the trunk's own certificate to present, if
+// it has one.
 // It rides in the request's context, which crypto/tls hands to
 // clientCertificate (sipgo dials with it). Why: with TLS 1.3 a carrier
 // refuses a client certificate only after our side of the handshake has
 // finished, by an alert that closes the connection, so the REGISTER just
 // fails to get an answer; the note is how transportReason can still say
 // what went wrong.
-type clientCertNote struct{ asked, presented atomic.Bool }
+type clientCertNote struct {
+	asked, presented atomic.Bool
+	trunkCert        *tls.Certificate // the trunk's tls_cert; nil: the server's
+}
 
 type clientCertNoteKey struct{}
 
-// withClientCertNote returns ctx carrying a new note.
-func withClientCertNote(ctx context.Context) (context.Context, *clientCertNote) {
-	note := &clientCertNote{}
+// withClientCertNote returns ctx carrying a new note, which presents
+// trunkCert (a trunk's tls_cert) when not nil.
+func withClientCertNote(ctx context.Context, trunkCert *tls.Certificate) (context.Context, *clientCertNote) {
+	note := &clientCertNote{trunkCert: trunkCert}
 	return context.WithValue(ctx, clientCertNoteKey{}, note), note
 }
 

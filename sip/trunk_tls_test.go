@@ -272,16 +272,19 @@ func tlsCallThroughCarrier(t *testing.T, reuse bool, portBase int) {
 }
 
 // TestTLSTrunkMutual: a carrier that requires a client certificate (mutual
-// TLS) gets the one our TLS listener presents: issued by a CA the carrier
-// trusts, the trunk registers; otherwise it fails with a reason that says
-// the carrier refused our certificate, and nothing is registered.
+// TLS) gets the one our TLS listener presents, or the trunk's own
+// (tls_cert, tls_key) where it has one: issued by a CA the carrier trusts,
+// the trunk registers; otherwise it fails with a reason that says the
+// carrier refused our certificate, and nothing is registered.
 func TestTLSTrunkMutual(t *testing.T) {
 	for i, tc := range []struct {
-		name    string
-		trusted bool
+		name      string
+		trusted   bool // our listener's certificate is the carrier CA's
+		trunkCert bool // the trunk has its own, from the carrier's CA
 	}{
-		{"our certificate accepted", true},
-		{"our certificate refused", false},
+		{"our certificate accepted", true, false},
+		{"our certificate refused", false, false},
+		{"the trunk's own certificate", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca := e2e.NewTestCA(t, "carrier test CA")
@@ -290,8 +293,13 @@ func TestTLSTrunkMutual(t *testing.T) {
 				stranger := e2e.NewTestCA(t, "a CA the carrier does not know").Issue(e2e.CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 				ours = &tls.Config{Certificates: []tls.Certificate{stranger.TLS}, MinVersion: tls.VersionTLS12}
 			}
-			th := newTrunkHarnessTLS(t, tlsTrunkPlan("sips:"+c.TLSAddr(), "    tls_ca: "+ca.CAFile+"\n"), 33880+20*i, ours)
-			if tc.trusted {
+			extra := "    tls_ca: " + ca.CAFile + "\n"
+			if tc.trunkCert {
+				own := ca.Issue(e2e.CertRequest{DNSNames: []string{"dialroom.test"}})
+				extra += "    tls_cert: " + own.CertFile + "\n    tls_key: " + own.KeyFile + "\n"
+			}
+			th := newTrunkHarnessTLS(t, tlsTrunkPlan("sips:"+c.TLSAddr(), extra), 33880+20*i, ours)
+			if tc.trusted || tc.trunkCert {
 				th.waitTrunk("carrier", waitTimeout, registered)
 				if _, err := c.WaitRegistered(trunkUser, waitTimeout); err != nil {
 					t.Fatal(err)
