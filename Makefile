@@ -26,7 +26,7 @@ TEST_FLAGS ?= -race -count=1 -timeout $(TEST_TIMEOUT)
 TEST_PKGS ?= ./...
 
 # Short fuzz runs in `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad ./media:FuzzRTPPacket ./media:FuzzDTMFReceive ./media:FuzzReadWAV ./media:FuzzJitterBuffer ./sip:FuzzParseOffer ./materials:FuzzSniff ./webclient:FuzzCardFromJSON ./webclient:FuzzMaterialMessage
+FUZZ_TARGETS ?= ./dialplan:FuzzLoad ./dialplan:FuzzPattern ./configs:FuzzLoad ./media:FuzzRTPPacket ./media:FuzzDTMFReceive ./media:FuzzReadWAV ./media:FuzzJitterBuffer ./sip:FuzzParseOffer ./sip:FuzzInDialogInputs ./materials:FuzzSniff ./webclient:FuzzCardFromJSON ./webclient:FuzzMaterialMessage
 FUZZ_TIME ?= 10s
 
 BENCH_COUNT ?= 5

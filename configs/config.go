@@ -156,6 +156,10 @@ type SIP struct {
 	// "SHA-256"). MD5 alone by default: some softphones refuse a challenge
 	// that also names SHA-256 (see sip.DefaultDigestAlgorithms).
 	DigestAlgorithms []string
+	// ConnectionsPerAddress caps the TCP and TLS connections one address
+	// may hold open at once; more are closed on arrival and logged. Raise
+	// it for more desk phones than this behind one NAT on TCP or TLS.
+	ConnectionsPerAddress int
 }
 
 // Lobby is where guests wait for the operator's decision.
@@ -247,6 +251,8 @@ const (
 	// DefaultSIPRealm is the softphones' digest realm; any fixed name works,
 	// since the registrar is the only party that checks it.
 	DefaultSIPRealm = "dialroom"
+	// DefaultSIPConnectionsPerAddress: see SIP.ConnectionsPerAddress.
+	DefaultSIPConnectionsPerAddress = 256
 
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "text"
@@ -283,6 +289,9 @@ func Default() *Config {
 			RTPPortMax:       29999,
 			Realm:            DefaultSIPRealm,
 			DigestAlgorithms: []string{"MD5"},
+			// Room for an office's desk phones behind one NAT, each on its
+			// own connection; a scanner's flood stops there.
+			ConnectionsPerAddress: DefaultSIPConnectionsPerAddress,
 		},
 		Lobby: Lobby{Timeout: DefaultLobbyTimeout},
 		Auth: Auth{

@@ -40,6 +40,7 @@ func Load(filename string, data []byte) (*Config, error) {
 					{"rtp_port_max", func(p string, v *yaml.Node) { d.port(p, v, &c.SIP.RTPPortMax) }},
 					{"realm", func(p string, v *yaml.Node) { d.str(p, v, &c.SIP.Realm) }},
 					{"digest_algorithms", func(p string, v *yaml.Node) { d.texts(p, v, &c.SIP.DigestAlgorithms) }},
+					{"connections_per_address", func(p string, v *yaml.Node) { d.count(p, v, &c.SIP.ConnectionsPerAddress) }},
 				})
 			}},
 			{"lobby", func(p string, v *yaml.Node) {

@@ -174,6 +174,9 @@ func (s *SIP) check(cs *checks) {
 			cs.add(fmt.Sprintf("%sdigest_algorithms[%d]", p, i), `"MD5" or "SHA-256", each once`, "%q is not a digest algorithm we offer", a)
 		}
 	}
+	if s.ConnectionsPerAddress < 1 {
+		cs.add(p+"connections_per_address", "at least 1, e.g. 256", "is %d: no TCP or TLS connection could be served", s.ConnectionsPerAddress)
+	}
 	if s.RTPPortMin < 1024 || s.RTPPortMax <= s.RTPPortMin {
 		cs.add(p+"rtp_port_min", "1024 <= rtp_port_min < rtp_port_max, e.g. 20000 and 29999",
 			"the range %d-%d holds no usable RTP port", s.RTPPortMin, s.RTPPortMax).related = []string{p + "rtp_port_max"}

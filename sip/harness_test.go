@@ -99,13 +99,14 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	logs        io.Writer   // also receives the server's log (text format)
-	tls         *tls.Config // adds a TLS listener on 127.0.0.1 with this certificate
-	answerDelay time.Duration
-	rtpTimeout  time.Duration
-	portBase    int
-	plan        string        // the dialplan; "" means testPlan
-	ringTimeout time.Duration // extension calls; 0 is the default
+	logs            io.Writer   // also receives the server's log (text format)
+	tls             *tls.Config // adds a TLS listener on 127.0.0.1 with this certificate
+	answerDelay     time.Duration
+	rtpTimeout      time.Duration
+	portBase        int
+	plan            string        // the dialplan; "" means testPlan
+	ringTimeout     time.Duration // extension calls; 0 is the default
+	connsPerAddress int           // Config.ConnsPerAddress; 0 is the default
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -164,6 +165,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		Operator: h.operator, OperatorByExtension: h.operatorByExtension, ExtensionRingTimeout: opts.ringTimeout,
 		// Both algorithms, strongest first: registrar_test.go checks both.
 		DigestAlgorithms: []string{"SHA-256", "MD5"},
+		ConnsPerAddress:  opts.connsPerAddress,
 	})
 	if err != nil {
 		t.Fatal(err)

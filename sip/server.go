@@ -98,6 +98,9 @@ type Config struct {
 	// AuthLimiter counts digest failures per source address; an address at
 	// its limit is refused without a check. Nil: 5 failures per 10 minutes.
 	AuthLimiter *dialroom.Limiter
+	// ConnsPerAddress caps the TCP and TLS connections one address may hold
+	// open at once (connlimit.go); 0 means DefaultConnsPerAddress.
+	ConnsPerAddress int
 	// OperatorByExtension and Operator look operators up by extension
 	// number and by login for dialplan extension routes (extension.go):
 	// a route's target is an extension number first, then a login; a
@@ -146,10 +149,12 @@ type Server struct {
 	client *sipgo.Client
 	dialog map[string]*sipgo.DialogUA // per transport ("UDP", "TCP"): our Contact differs
 
-	udp   []net.PacketConn
-	tcp   []net.Listener
-	tls   []net.Listener
-	serve sync.WaitGroup
+	udp []net.PacketConn
+	tcp []net.Listener
+	tls []net.Listener
+	// connLimits are the TCP and TLS listeners' caps, for RefusedConns.
+	connLimits []*connLimit
+	serve      sync.WaitGroup
 
 	// minSE is our Min-SE (RFC 4028 §5) in nanoseconds; tests lower it
 	// (atomic: handlers read it while a test may set it).
@@ -265,20 +270,29 @@ func New(cfg Config) (*Server, error) {
 		s.udp = append(s.udp, conn)
 		s.addDialogUA("UDP", conn.LocalAddr())
 	}
+	// One cap for both kinds, counted per listener kind and address.
+	limit := func(l net.Listener, kind string) net.Listener {
+		cl := newConnLimit(l, cfg.ConnsPerAddress, func(addr netip.Addr) {
+			// A line fail2ban can match, as for authentication failures.
+			s.log.Warn("sip: connection refused: too many from one address", "source", addr, "transport", kind)
+		})
+		s.connLimits = append(s.connLimits, cl)
+		return cl
+	}
 	for _, a := range cfg.TCP {
 		l, err := net.Listen("tcp", a)
 		if err != nil {
 			return fail(fmt.Errorf("sip: listen tcp %s: %w", a, err))
 		}
-		s.tcp = append(s.tcp, l)
+		s.tcp = append(s.tcp, limit(l, "tcp"))
 		s.addDialogUA("TCP", l.Addr())
 	}
 	for _, a := range cfg.TLS {
-		l, err := tls.Listen("tcp", a, cfg.TLSConfig)
+		l, err := net.Listen("tcp", a)
 		if err != nil {
 			return fail(fmt.Errorf("sip: listen tls %s: %w", a, err))
 		}
-		s.tls = append(s.tls, l)
+		s.tls = append(s.tls, tls.NewListener(limit(l, "tls"), cfg.TLSConfig))
 		s.addDialogUA("TLS", l.Addr())
 	}
 	// Serving starts once every listener is open: s.dialog is read-only from
@@ -347,6 +361,16 @@ func netipAddrPort(a net.Addr) netip.AddrPort {
 	}
 	ap, _ := netip.ParseAddrPort(a.String())
 	return ap
+}
+
+// RefusedConns returns how many TCP and TLS connections were closed
+// unserved because their address held ConnsPerAddress already.
+func (s *Server) RefusedConns() uint64 {
+	var n uint64
+	for _, cl := range s.connLimits {
+		n += cl.refused.Load()
+	}
+	return n
 }
 
 // UDPAddrs returns the bound UDP addresses, in Config order.

@@ -59,6 +59,7 @@ func (m *Main) startSIP(cfg *configs.Config) error {
 		Record:           m.queueRecord,
 		Realm:            c.Realm,
 		DigestAlgorithms: c.DigestAlgorithms,
+		ConnsPerAddress:  c.ConnectionsPerAddress,
 		Credentials: func(ctx context.Context, login string) (dialroom.SIPCredentials, error) {
 			op, err := m.DB.OperatorByLogin(ctx, login)
 			if err != nil {
@@ -101,6 +102,7 @@ type trunkCollector struct {
 	srv                  *sip.Server
 	up, status, failures *prometheus.Desc
 	bindings, authFails  *prometheus.Desc
+	refusedConns         *prometheus.Desc
 	dialInvites, dialing *prometheus.Desc
 	extActive, extEnded  *prometheus.Desc
 	outActive, outEnded  *prometheus.Desc
@@ -118,6 +120,8 @@ func newTrunkCollector(srv *sip.Server) trunkCollector {
 			"Live registrations of operators' softphones.", nil, nil),
 		authFails: prometheus.NewDesc("dialroom_sip_auth_failures_total",
 			"Softphone requests that failed digest authentication or were refused as throttled.", nil, nil),
+		refusedConns: prometheus.NewDesc("dialroom_sip_refused_connections_total",
+			"TCP and TLS connections closed on arrival because their address held sip.connections_per_address already.", nil, nil),
 		dialInvites: prometheus.NewDesc("dialroom_dialout_invites_total",
 			"Calls placed through trunks, from the console and from operators' softphones (initial INVITEs).", nil, nil),
 		dialing: prometheus.NewDesc("dialroom_dialout_calls",
@@ -139,6 +143,7 @@ func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.failures
 	ch <- c.bindings
 	ch <- c.authFails
+	ch <- c.refusedConns
 	ch <- c.dialInvites
 	ch <- c.dialing
 	ch <- c.extActive
@@ -150,6 +155,7 @@ func (c trunkCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c trunkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.bindings, prometheus.GaugeValue, float64(len(c.srv.Registrations())))
 	ch <- prometheus.MustNewConstMetric(c.authFails, prometheus.CounterValue, float64(c.srv.AuthFailures()))
+	ch <- prometheus.MustNewConstMetric(c.refusedConns, prometheus.CounterValue, float64(c.srv.RefusedConns()))
 	ch <- prometheus.MustNewConstMetric(c.dialInvites, prometheus.CounterValue, float64(c.srv.OutboundInvites()))
 	ch <- prometheus.MustNewConstMetric(c.dialing, prometheus.GaugeValue, float64(c.srv.DialingCalls()))
 	active, ended := c.srv.ExtensionCalls()
