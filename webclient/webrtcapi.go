@@ -103,7 +103,8 @@ const nackHistory = 256
 // audio level extension for the talking indicator, NACK generation and
 // response (video only), RTCP reports and TWCC feedback.
 // pion's log lines go to log (pionLogs, pionlog.go).
-// The returned closer releases the shared UDP mux socket, if any.
+// The returned closer stops the sender reports' goroutine and releases the
+// shared UDP mux socket, if any.
 func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
@@ -155,14 +156,9 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	if err != nil {
 		return nil, nil, err
 	}
-	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, err
-	}
 	ir.Add(responder)
 	ir.Add(lazyLoopFactory{generator, nackStream})
 	ir.Add(lazyLoopFactory{receiverReports, anyStream})
-	ir.Add(senderReports)
 	// TWCC feedback is registered per peer (newPeerConnection: its interval
 	// follows what the browser sends, feedbackpace.go); the media engine
 	// offers it for both kinds here, as ConfigureTWCCSender would.
@@ -201,20 +197,31 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 			return nil, nil, fmt.Errorf("public IPs: %w", err)
 		}
 	}
-	closer := func() error { return nil }
+	// Sender reports from one goroutine for every peer (senderreports.go),
+	// not a goroutine per peer as pion's report.SenderInterceptor runs.
+	// Started last: every error below stops it again.
+	senderReports := newSenderReports()
+	ir.Add(senderReports)
+	closeMux := func() error { return nil }
 	switch {
 	case cfg.UDPPort != 0:
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(cfg.UDPAddr), Port: int(cfg.UDPPort)})
 		if err != nil {
+			senderReports.Close()
 			return nil, nil, fmt.Errorf("WebRTC UDP port %d: %w", cfg.UDPPort, err)
 		}
 		mux := webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("ice"), conn)
 		se.SetICEUDPMux(mux)
-		closer = mux.Close
+		closeMux = mux.Close
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			senderReports.Close()
 			return nil, nil, fmt.Errorf("WebRTC UDP port range: %w", err)
 		}
+	}
+	closer := func() error {
+		senderReports.Close()
+		return closeMux()
 	}
 	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se}, closer, nil
 }

@@ -201,6 +201,26 @@ func testPhoneAndBrowserTalk(t *testing.T, sipp, codec, wantMime string) {
 		t.Errorf("the browser received the phone's voice as %v, want %s (phone_codec %s)", mimes, wantMime, codec)
 	}
 	t.Logf("the browser received the phone's voice as %v", mimes)
+	// Our RTCP sender reports (webclient/senderreports.go) reach the
+	// browser: it keeps remote-outbound-rtp statistics for the phone's
+	// stream only from them, with the packets our reports counted.
+	var sr struct {
+		Reports, Packets float64
+	}
+	for end := time.Now().Add(3 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		op.eval(`(async () => {
+			const stats = await window.dialroom.pc.getStats(); let out = {reports: 0, packets: 0};
+			stats.forEach(r => { if (r.type === 'remote-outbound-rtp' && r.kind === 'audio') out = {reports: r.reportsSent || 0, packets: r.packetsSent || 0}; });
+			return out;
+		})()`, &sr)
+		if sr.Reports > 0 || time.Now().After(end) {
+			break
+		}
+	}
+	if sr.Reports < 1 || sr.Packets < 1 {
+		t.Errorf("the browser got %v sender reports counting %v packets of the phone's voice, want some", sr.Reports, sr.Packets)
+	}
+	t.Logf("the browser got %v sender reports for the phone's voice (%v packets sent)", sr.Reports, sr.Packets)
 	heard := phone.lastSecond()
 	lOp, l1000 := e2e.PCMToneLevel(heard, 8000, opTone), e2e.PCMToneLevel(heard, 8000, 1000)
 	t.Logf("phone hears the browser's %.0f Hz at %.1f dBFS, its own 1000 Hz at %.1f dBFS", opTone, lOp, l1000)

@@ -1,0 +1,213 @@
+package webclient
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// senderReportInterval is how often each stream we send a browser gets an
+// RTCP sender report: pion's default, and RFC 3550 §6.2's minimum of 5 s
+// scaled down as WebRTC does (browsers use the reports for audio/video
+// sync and round-trip times).
+const senderReportInterval = time.Second
+
+// senderReportSlots splits the interval: each tick reports one slot's
+// peers, so a server with many browsers writes its reports spread over the
+// second rather than in one burst.
+const senderReportSlots = 10
+
+// senderReports sends the RTCP sender reports (RFC 3550 §6.4.1) of every
+// peer connection from one goroutine for the whole server. It replaces
+// pion's report.SenderInterceptor, which runs a goroutine and a ticker per
+// peer connection for the peer's whole life: one fewer goroutine per
+// browser (docs/benchmarks.md). It is the interceptor factory; each peer
+// connection's interceptor (srPeer) records what its streams send and is
+// reported on its slot's tick.
+//
+// Create it with newSenderReports and Close it after the peer connections.
+type senderReports struct {
+	now func() time.Time
+
+	mu    sync.Mutex
+	slots [senderReportSlots]map[*srPeer]struct{}
+	next  int // the slot the next peer joins (round robin)
+
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// newSenderReports starts the reporting goroutine.
+func newSenderReports() *senderReports {
+	r := &senderReports{now: time.Now, quit: make(chan struct{}), done: make(chan struct{})}
+	for i := range r.slots {
+		r.slots[i] = make(map[*srPeer]struct{})
+	}
+	go r.run()
+	return r
+}
+
+// Close stops the reporting goroutine and waits for it. Later calls do
+// nothing (the server may be closed twice).
+func (r *senderReports) Close() {
+	r.closeOnce.Do(func() { close(r.quit) })
+	<-r.done
+}
+
+// NewInterceptor is interceptor.Factory's: the interceptor of one peer
+// connection, reported from now until its Close.
+func (r *senderReports) NewInterceptor(string) (interceptor.Interceptor, error) {
+	p := &srPeer{reports: r, streams: make(map[uint32]*srStream)}
+	r.mu.Lock()
+	p.slot = r.next
+	r.next = (r.next + 1) % senderReportSlots
+	r.slots[p.slot][p] = struct{}{}
+	r.mu.Unlock()
+	return p, nil
+}
+
+func (r *senderReports) run() {
+	defer close(r.done)
+	t := time.NewTicker(senderReportInterval / senderReportSlots)
+	defer t.Stop()
+	var peers []*srPeer
+	for slot := 0; ; slot = (slot + 1) % senderReportSlots {
+		select {
+		case <-r.quit:
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		for p := range r.slots[slot] {
+			peers = append(peers, p)
+		}
+		r.mu.Unlock()
+		now := r.now()
+		for i, p := range peers {
+			p.report(now)
+			peers[i] = nil
+		}
+		peers = peers[:0]
+	}
+}
+
+// srPeer is one peer connection's sender-report interceptor. The streams
+// are written by the peer's senders' goroutines and read by the reporting
+// goroutine.
+type srPeer struct {
+	interceptor.NoOp
+	reports *senderReports
+	slot    int
+
+	mu      sync.Mutex
+	writer  interceptor.RTCPWriter // nil until bound
+	streams map[uint32]*srStream   // by SSRC
+}
+
+// BindRTCPWriter keeps the writer the reports go out through.
+func (p *srPeer) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	p.mu.Lock()
+	p.writer = w
+	p.mu.Unlock()
+	return w
+}
+
+// BindLocalStream counts what the stream sends.
+func (p *srPeer) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	s := &srStream{ssrc: info.SSRC, clockRate: float64(info.ClockRate)}
+	p.mu.Lock()
+	p.streams[info.SSRC] = s
+	p.mu.Unlock()
+	now := p.reports.now
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		s.sent(now(), h.Timestamp, len(payload))
+		return w.Write(h, payload, a)
+	})
+}
+
+// UnbindLocalStream stops reporting the stream.
+func (p *srPeer) UnbindLocalStream(info *interceptor.StreamInfo) {
+	p.mu.Lock()
+	delete(p.streams, info.SSRC)
+	p.mu.Unlock()
+}
+
+// Close takes the peer off the reporting goroutine's list.
+func (p *srPeer) Close() error {
+	r := p.reports
+	r.mu.Lock()
+	delete(r.slots[p.slot], p)
+	r.mu.Unlock()
+	return nil
+}
+
+// report writes one sender report per stream that has sent anything (RFC
+// 3550 §6.4: only senders report as senders), in one compound packet.
+func (p *srPeer) report(now time.Time) {
+	p.mu.Lock()
+	w := p.writer
+	var pkts []rtcp.Packet
+	for _, s := range p.streams {
+		if sr := s.report(now); sr != nil {
+			pkts = append(pkts, sr)
+		}
+	}
+	p.mu.Unlock()
+	if w != nil && len(pkts) > 0 {
+		_, _ = w.Write(pkts, nil) // a closed connection: the peer is closing too
+	}
+}
+
+// srStream is what one local stream sent: the counts and the last packet's
+// RTP timestamp with the time it was sent, to map "now" onto the stream's
+// RTP clock.
+type srStream struct {
+	ssrc      uint32
+	clockRate float64
+
+	mu       sync.Mutex
+	packets  uint32 // RFC 3550 §6.4.1: wrap around
+	octets   uint32 // payload octets
+	lastRTP  uint32
+	lastSent time.Time
+}
+
+func (s *srStream) sent(now time.Time, ts uint32, payload int) {
+	s.mu.Lock()
+	s.packets++
+	s.octets += uint32(payload) //nolint:gosec // an RTP payload fits
+	s.lastRTP, s.lastSent = ts, now
+	s.mu.Unlock()
+}
+
+// report returns the stream's sender report at now, nil before its first
+// packet. The RTP timestamp is the last packet's advanced by the time
+// since it was sent, at the stream's clock rate: the RTP time that
+// corresponds to the NTP timestamp (RFC 3550 §6.4.1).
+func (s *srStream) report(now time.Time) *rtcp.SenderReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.packets == 0 {
+		return nil
+	}
+	return &rtcp.SenderReport{
+		SSRC:        s.ssrc,
+		NTPTime:     ntpTime(now),
+		RTPTime:     s.lastRTP + uint32(now.Sub(s.lastSent).Seconds()*s.clockRate),
+		PacketCount: s.packets,
+		OctetCount:  s.octets,
+	}
+}
+
+// ntpTime is t as a 64-bit NTP timestamp (RFC 5905 §6): seconds since
+// 1900 in the high 32 bits, the fraction of a second in the low.
+func ntpTime(t time.Time) uint64 {
+	const unixToNTP = 2208988800                               // seconds from 1900 to 1970
+	secs := uint64(t.Unix() + unixToNTP)                       //nolint:gosec // after 1970
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second) //nolint:gosec // < 1e9
+	return secs<<32 | frac
+}
