@@ -76,7 +76,7 @@ func TestSenderReport(t *testing.T) {
 		t.Errorf("audio report %+v, want 3 packets, 30 octets, RTP time %d", a, 1000+2*960+48000)
 	}
 	// 1 s at 90 kHz after a timestamp about to wrap: it wraps.
-	if want := uint32(4294967000+90000-1<<32); v.PacketCount != 1 || v.OctetCount != 1000 || v.RTPTime != want {
+	if want := uint32(4294967000 + 90000 - 1<<32); v.PacketCount != 1 || v.OctetCount != 1000 || v.RTPTime != want {
 		t.Errorf("video report %+v, want 1 packet, 1000 octets, RTP time %d", v, want)
 	}
 
