@@ -1,11 +1,10 @@
 package webclient
 
 import (
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
 )
 
 // How often a browser gets transport-wide congestion control feedback
@@ -15,7 +14,8 @@ import (
 // microphone alone (Opus, ~32 kbit/s) it reports every 250 ms. pion reports
 // every 100 ms whatever is sent; with only microphones in a room (phone
 // rooms: 2 browsers per 8 phones) its feedback loop was 6 % of the server's
-// CPU, most of it the RTCP writes (docs/benchmarks.md).
+// CPU, most of it the RTCP writes (docs/benchmarks.md). The feedback is
+// sent from one goroutine for all peers (twccfeedback.go).
 const (
 	audioFeedbackInterval = 250 * time.Millisecond
 	// videoFeedbackInterval is pion's default, kept once the browser sends
@@ -23,53 +23,24 @@ const (
 	videoFeedbackInterval = 100 * time.Millisecond
 )
 
-// feedbackPace is one peer's TWCC feedback ticker: audioFeedbackInterval
+// feedbackPace is one peer's TWCC feedback interval: audioFeedbackInterval
 // until the browser publishes video, videoFeedbackInterval from then on
 // (for the rest of the connection: a camera turned off and on again should
-// not start from a slow estimate).
-//
-// pion's TWCC interceptor creates the ticker on its loop goroutine when the
-// first packet arrives; videoPublished is called from the track's reading
-// goroutine. Either may come first.
-type feedbackPace struct {
-	mu     sync.Mutex
-	video  bool
-	ticker *time.Ticker // nil until pion asks for it
-}
-
-// newTicker implements twcc.TickerFactory; the interval pion asks for is
-// replaced by the pace's own.
-func (f *feedbackPace) newTicker(time.Duration) twcc.Ticker {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ticker = time.NewTicker(f.intervalLocked())
-	return paceTicker{f.ticker}
-}
+// not start from a slow estimate). videoPublished is called from the
+// track's reading goroutine, interval from the feedback goroutine
+// (twccfeedback.go).
+type feedbackPace struct{ video atomic.Bool }
 
 // videoPublished switches the pace to videoFeedbackInterval.
-func (f *feedbackPace) videoPublished() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.video {
-		return
-	}
-	f.video = true
-	if f.ticker != nil {
-		f.ticker.Reset(f.intervalLocked())
-	}
-}
+func (f *feedbackPace) videoPublished() { f.video.Store(true) }
 
-func (f *feedbackPace) intervalLocked() time.Duration {
-	if f.video {
+// interval is the time between two feedback packets now.
+func (f *feedbackPace) interval() time.Duration {
+	if f.video.Load() {
 		return videoFeedbackInterval
 	}
 	return audioFeedbackInterval
 }
-
-// paceTicker adapts a *time.Ticker to twcc.Ticker.
-type paceTicker struct{ *time.Ticker }
-
-func (t paceTicker) Ch() <-chan time.Time { return t.C }
 
 // chainFactory makes the interceptors every peer shares (a registry's
 // chain) one factory, so that a peer's own registry can put per-peer

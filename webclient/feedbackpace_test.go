@@ -81,11 +81,7 @@ func TestFeedbackPace(t *testing.T) {
 		})
 		waitFor(t, "video published", func() bool {
 			var video bool
-			b.do(func() {
-				b.p.pace.mu.Lock()
-				video = b.p.pace.video
-				b.p.pace.mu.Unlock()
-			})
+			b.do(func() { video = b.p.pace.video.Load() })
 			return video
 		})
 		rate := feedbackRate(fb, 2*time.Second)

@@ -5,21 +5,21 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/sdp/v3"
 )
 
 // lazyLoop defers an interceptor's BindRTCPWriter until the peer connection
-// binds a remote stream the interceptor serves. pion's NACK generator,
-// receiver-report and TWCC-feedback interceptors each start a goroutine
-// there that ticks (10, 1 and 4–10 times a second) for the peer's life,
-// with nothing to do until the browser sends a stream they handle: a
-// listener's browser (no microphone, no camera) needs none of the three,
-// and a browser sending only audio no NACK generator (Opus is offered
-// without nack). In rooms of phones that is a goroutine (and its stack and
-// timer) per browser that no longer exists (docs/benchmarks.md).
+// binds a remote stream the interceptor serves. pion's NACK generator and
+// receiver-report interceptors each start a goroutine there that ticks (10
+// and 1 times a second) for the peer's life, with nothing to do until the
+// browser sends a stream they handle: a listener's browser (no microphone,
+// no camera) needs neither, and a browser sending only audio no NACK
+// generator (Opus is offered without nack). In rooms of phones that is a
+// goroutine (and its stack and timer) per browser that no longer exists
+// (docs/benchmarks.md). (Sender reports and TWCC feedback have no
+// goroutine per peer at all: senderreports.go, twccfeedback.go.)
 //
 // Only for interceptors whose BindRTCPWriter returns the writer it was
-// given (it would otherwise be left out of the chain): the three above do.
+// given (it would otherwise be left out of the chain): both above do.
 // The wrapped interceptor's other methods pass through.
 type lazyLoop struct {
 	interceptor.Interceptor
@@ -39,9 +39,8 @@ func (l *lazyLoop) BindRTCPWriter(writer interceptor.RTCPWriter) interceptor.RTC
 }
 
 // BindRemoteStream starts the wrapped interceptor's loop (its
-// BindRTCPWriter) before binding the first stream it serves: the TWCC
-// interceptor's reader hands packets to that loop, so it must run before
-// the stream's first read.
+// BindRTCPWriter) before binding the first stream it serves, so that the
+// loop runs before the stream's first read.
 func (l *lazyLoop) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
 	if l.serves(info) {
 		l.mu.Lock()
@@ -76,13 +75,5 @@ func anyStream(*interceptor.StreamInfo) bool { return true }
 func nackStream(info *interceptor.StreamInfo) bool {
 	return slices.ContainsFunc(info.RTCPFeedback, func(fb interceptor.RTCPFeedback) bool {
 		return fb.Type == "nack" && fb.Parameter == ""
-	})
-}
-
-// twccStream reports whether the stream carries the transport-wide
-// sequence number (the TWCC feedback interceptor's streams).
-func twccStream(info *interceptor.StreamInfo) bool {
-	return slices.ContainsFunc(info.RTPHeaderExtensions, func(e interceptor.RTPHeaderExtension) bool {
-		return e.URI == sdp.TransportCCURI && e.ID != 0
 	})
 }

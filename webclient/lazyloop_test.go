@@ -53,9 +53,6 @@ func TestLazyLoop(t *testing.T) {
 		info   *interceptor.StreamInfo
 		want   bool
 	}{
-		"twcc audio":        {twccStream, audio, true},
-		"twcc without ext":  {twccStream, video, false},
-		"twcc ext id 0":     {twccStream, &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI}}}, false},
 		"nack pli only":     {nackStream, &interceptor.StreamInfo{RTCPFeedback: []interceptor.RTCPFeedback{{Type: "nack", Parameter: "pli"}}}, false},
 		"reports any audio": {anyStream, audio, true},
 	} {

@@ -12,7 +12,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -63,6 +62,7 @@ type peerAPI struct {
 	interceptors *interceptor.Registry // shared by every peer; the per-peer ones are added in newPeerConnection
 	logs         *pionLogs
 	settings     webrtc.SettingEngine
+	feedback     *twccFeedback // every peer's TWCC feedback (twccfeedback.go)
 }
 
 // newPeerConnection creates a peer connection whose decrypted RTCP and RTP go
@@ -74,11 +74,7 @@ func (a *peerAPI) newPeerConnection(router *rtcpRouter, pace *feedbackPace) (*we
 	// packet's header for all), then the peer's TWCC feedback around them.
 	ir := &interceptor.Registry{}
 	ir.Add(chainFactory{a.interceptors})
-	feedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(a.logs), twcc.SendTicker(pace.newTicker))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(lazyLoopFactory{feedback, twccStream})
+	ir.Add(a.feedback.factory(pace))
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
@@ -103,8 +99,8 @@ const nackHistory = 256
 // audio level extension for the talking indicator, NACK generation and
 // response (video only), RTCP reports and TWCC feedback.
 // pion's log lines go to log (pionLogs, pionlog.go).
-// The returned closer stops the sender reports' goroutine and releases the
-// shared UDP mux socket, if any.
+// The returned closer stops the sender reports' and TWCC feedback's
+// goroutines and releases the shared UDP mux socket, if any.
 func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
@@ -202,12 +198,17 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// Started last: every error below stops it again.
 	senderReports := newSenderReports()
 	ir.Add(senderReports)
+	feedback := newTWCCFeedback()
+	stop := func() {
+		senderReports.Close()
+		feedback.Close()
+	}
 	closeMux := func() error { return nil }
 	switch {
 	case cfg.UDPPort != 0:
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(cfg.UDPAddr), Port: int(cfg.UDPPort)})
 		if err != nil {
-			senderReports.Close()
+			stop()
 			return nil, nil, fmt.Errorf("WebRTC UDP port %d: %w", cfg.UDPPort, err)
 		}
 		mux := webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("ice"), conn)
@@ -215,15 +216,15 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 		closeMux = mux.Close
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			senderReports.Close()
+			stop()
 			return nil, nil, fmt.Errorf("WebRTC UDP port range: %w", err)
 		}
 	}
 	closer := func() error {
-		senderReports.Close()
+		stop()
 		return closeMux()
 	}
-	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se}, closer, nil
+	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se, feedback: feedback}, closer, nil
 }
 
 // opusCapability is Opus as browsers send it: in-band FEC on, 10 ms minimum
