@@ -8,18 +8,18 @@ import (
 )
 
 // lazyLoop defers an interceptor's BindRTCPWriter until the peer connection
-// binds a remote stream the interceptor serves. pion's NACK generator and
-// receiver-report interceptors each start a goroutine there that ticks (10
-// and 1 times a second) for the peer's life, with nothing to do until the
-// browser sends a stream they handle: a listener's browser (no microphone,
-// no camera) needs neither, and a browser sending only audio no NACK
-// generator (Opus is offered without nack). In rooms of phones that is a
-// goroutine (and its stack and timer) per browser that no longer exists
-// (docs/benchmarks.md). (Sender reports and TWCC feedback have no
-// goroutine per peer at all: senderreports.go, twccfeedback.go.)
+// binds a remote stream the interceptor serves. pion's NACK generator
+// starts a goroutine there that ticks 10 times a second for the peer's
+// life, with nothing to do until the browser sends a stream with NACK:
+// Opus is offered without it, so only a camera needs one. In rooms of
+// phones that is a goroutine (and its stack and timer) per browser that no
+// longer exists (docs/benchmarks.md). (RTCP reports and TWCC feedback have
+// no goroutine per peer at all: senderreports.go, receiverreports.go,
+// twccfeedback.go.)
 //
 // Only for interceptors whose BindRTCPWriter returns the writer it was
-// given (it would otherwise be left out of the chain): both above do.
+// given (it would otherwise be left out of the chain): pion's NACK
+// generator does.
 // The wrapped interceptor's other methods pass through.
 type lazyLoop struct {
 	interceptor.Interceptor
@@ -66,9 +66,6 @@ func (f lazyLoopFactory) NewInterceptor(id string) (interceptor.Interceptor, err
 	}
 	return &lazyLoop{Interceptor: i, serves: f.serves}, nil
 }
-
-// anyStream serves every remote stream (receiver reports).
-func anyStream(*interceptor.StreamInfo) bool { return true }
 
 // nackStream reports whether the stream negotiated generic NACK (RFC 4585
 // §4.2), the streams pion's NACK generator binds.

@@ -1,6 +1,7 @@
 package webclient
 
 import (
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -21,10 +22,10 @@ const senderReportInterval = time.Second
 const senderReportSlots = 10
 
 // senderReports sends the RTCP sender reports (RFC 3550 §6.4.1) of every
-// peer connection from one goroutine for the whole server. It replaces
-// pion's report.SenderInterceptor, which runs a goroutine and a ticker per
-// peer connection for the peer's whole life: one fewer goroutine per
-// browser (docs/benchmarks.md). It is the interceptor factory; each peer
+// peer connection, and its reception reports (receiverreports.go), from one
+// goroutine for the whole server. It replaces pion's report.SenderInterceptor
+// and report.ReceiverInterceptor, which run a goroutine and a ticker each per
+// peer connection for the peer's whole life (docs/benchmarks.md). It is the interceptor factory; each peer
 // connection's interceptor (srPeer) records what its streams send and is
 // reported on its slot's tick.
 //
@@ -61,7 +62,8 @@ func (r *senderReports) Close() {
 // NewInterceptor is interceptor.Factory's: the interceptor of one peer
 // connection, reported from now until its Close.
 func (r *senderReports) NewInterceptor(string) (interceptor.Interceptor, error) {
-	p := &srPeer{reports: r, streams: make(map[uint32]*srStream)}
+	p := &srPeer{reports: r, streams: make(map[uint32]*srStream), remote: make(map[uint32]*rrStream),
+		ssrc: rand.Uint32()} // the reception reports' sender SSRC, as pion picks it
 	r.mu.Lock()
 	p.slot = r.next
 	r.next = (r.next + 1) % senderReportSlots
@@ -103,9 +105,11 @@ type srPeer struct {
 	reports *senderReports
 	slot    int
 
+	ssrc    uint32 // the sender SSRC of our reception reports
 	mu      sync.Mutex
 	writer  interceptor.RTCPWriter // nil until bound
-	streams map[uint32]*srStream   // by SSRC
+	streams map[uint32]*srStream   // what we send, by SSRC
+	remote  map[uint32]*rrStream   // what the browser sends, by SSRC
 }
 
 // BindRTCPWriter keeps the writer the reports go out through.
@@ -146,7 +150,8 @@ func (p *srPeer) Close() error {
 }
 
 // report writes one sender report per stream that has sent anything (RFC
-// 3550 §6.4: only senders report as senders), in one compound packet.
+// 3550 §6.4: only senders report as senders), then the reception reports
+// of the streams the browser sent, in one compound packet (§6.1).
 func (p *srPeer) report(now time.Time) {
 	p.mu.Lock()
 	w := p.writer
@@ -156,6 +161,7 @@ func (p *srPeer) report(now time.Time) {
 			pkts = append(pkts, sr)
 		}
 	}
+	pkts = append(pkts, p.receiverReportsLocked(now)...)
 	p.mu.Unlock()
 	if w != nil && len(pkts) > 0 {
 		_, _ = w.Write(pkts, nil) // a closed connection: the peer is closing too

@@ -11,7 +11,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -135,9 +134,9 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	logs := newPionLogs(log)
 	ir := &interceptor.Registry{}
 	ir.Add(headerOnceFactory{}) // first: innermost reader (rtpheader.go)
-	// As webrtc.ConfigureNackWithOptions and ConfigureRTCPReportsWithOptions,
-	// with the NACK generator and the receiver reports started only once a
-	// browser sends a stream they serve (lazyloop.go).
+	// As webrtc.ConfigureNackWithOptions, with the NACK generator started
+	// only once a browser sends a stream it serves (lazyloop.go). RTCP
+	// reports come from senderReports below.
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.WithResponderLoggerFactory(logs))
@@ -148,13 +147,8 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	if err != nil {
 		return nil, nil, err
 	}
-	receiverReports, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, err
-	}
 	ir.Add(responder)
 	ir.Add(lazyLoopFactory{generator, nackStream})
-	ir.Add(lazyLoopFactory{receiverReports, anyStream})
 	// TWCC feedback is registered per peer (newPeerConnection: its interval
 	// follows what the browser sends, feedbackpace.go); the media engine
 	// offers it for both kinds here, as ConfigureTWCCSender would.
@@ -193,8 +187,9 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 			return nil, nil, fmt.Errorf("public IPs: %w", err)
 		}
 	}
-	// Sender reports from one goroutine for every peer (senderreports.go),
-	// not a goroutine per peer as pion's report.SenderInterceptor runs.
+	// Sender and receiver reports from one goroutine for every peer
+	// (senderreports.go, receiverreports.go), not two goroutines per peer
+	// as pion's report interceptors run.
 	// Started last: every error below stops it again.
 	senderReports := newSenderReports()
 	ir.Add(senderReports)

@@ -204,23 +204,34 @@ func testPhoneAndBrowserTalk(t *testing.T, sipp, codec, wantMime string) {
 	// Our RTCP sender reports (webclient/senderreports.go) reach the
 	// browser: it keeps remote-outbound-rtp statistics for the phone's
 	// stream only from them, with the packets our reports counted.
+	// And our receiver reports (webclient/receiverreports.go) about the
+	// browser's microphone: remote-inbound-rtp comes only from them.
 	var sr struct {
-		Reports, Packets float64
+		Reports, Packets float64 // remote-outbound-rtp: our sender reports
+		RRs, Lost        float64 // remote-inbound-rtp: our receiver reports
+		Entry            string
 	}
 	for end := time.Now().Add(3 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		op.eval(`(async () => {
-			const stats = await window.dialroom.pc.getStats(); let out = {reports: 0, packets: 0};
-			stats.forEach(r => { if (r.type === 'remote-outbound-rtp' && r.kind === 'audio') out = {reports: r.reportsSent || 0, packets: r.packetsSent || 0}; });
+			const stats = await window.dialroom.pc.getStats(); const out = {reports: 0, packets: 0, rrs: 0, lost: -1};
+			stats.forEach(r => {
+				if (r.type === 'remote-outbound-rtp' && r.kind === 'audio') { out.reports = r.reportsSent || 0; out.packets = r.packetsSent || 0; }
+				if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') { out.rrs = 1; out.lost = r.packetsLost; out.entry = JSON.stringify(r); }
+			});
 			return out;
 		})()`, &sr)
-		if sr.Reports > 0 || time.Now().After(end) {
+		if sr.Reports > 0 && sr.RRs > 0 || time.Now().After(end) {
 			break
 		}
 	}
 	if sr.Reports < 1 || sr.Packets < 1 {
 		t.Errorf("the browser got %v sender reports counting %v packets of the phone's voice, want some", sr.Reports, sr.Packets)
 	}
-	t.Logf("the browser got %v sender reports for the phone's voice (%v packets sent)", sr.Reports, sr.Packets)
+	if sr.RRs < 1 || sr.Lost != 0 {
+		t.Errorf("the browser has no statistics from our receiver reports about its microphone (%v), or %v packets lost; want them, none lost on loopback", sr.RRs, sr.Lost)
+	}
+	t.Logf("the browser got %v sender reports for the phone's voice (%v packets sent); from our receiver reports about its microphone: %s",
+		sr.Reports, sr.Packets, sr.Entry)
 	heard := phone.lastSecond()
 	lOp, l1000 := e2e.PCMToneLevel(heard, 8000, opTone), e2e.PCMToneLevel(heard, 8000, 1000)
 	t.Logf("phone hears the browser's %.0f Hz at %.1f dBFS, its own 1000 Hz at %.1f dBFS", opTone, lOp, l1000)
