@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // Receiver reports (RFC 3550 §6.4.2) about the streams a browser sends us,
@@ -134,23 +135,11 @@ func (p *srPeer) BindRemoteStream(info *interceptor.StreamInfo, reader intercept
 	p.mu.Lock()
 	p.remote[info.SSRC] = s
 	p.mu.Unlock()
-	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := reader.Read(b, a)
-		if err != nil {
-			return 0, nil, err
-		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
-		}
-		h, err := attr.GetRTPHeader(b[:n]) // parsed once already (rtpheader.go)
-		if err != nil {
-			return 0, nil, err
-		}
+	return onHeader(reader, func(h *rtp.Header) {
 		at := now()
 		p.mu.Lock()
 		s.packet(h.SequenceNumber, h.Timestamp, at)
 		p.mu.Unlock()
-		return n, attr, nil
 	})
 }
 

@@ -87,14 +87,7 @@ func TestReceptionReport(t *testing.T) {
 func TestPeerReceiverReports(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	now := t0
-	r := &senderReports{now: func() time.Time { return now }}
-	for i := range r.slots {
-		r.slots[i] = map[*srPeer]struct{}{}
-	}
-	i, _ := r.NewInterceptor("")
-	p := i.(*srPeer)
-	sink := &rtcpSink{}
-	p.BindRTCPWriter(sink)
+	_, p, sink := testReportPeer(func() time.Time { return now })
 	out := p.BindLocalStream(&interceptor.StreamInfo{SSRC: 7, ClockRate: 8000}, discardRTP)
 	out.Write(&rtp.Header{SSRC: 7}, []byte{1}, nil)
 

@@ -83,3 +83,25 @@ func (s *headerOnceStream) read(reader interceptor.RTPReader) func([]byte, inter
 		return n, s.attrs, nil
 	}
 }
+
+// onHeader wraps reader so that fn sees the RTP header of each packet read
+// (parsed once for the whole chain by headerOnce). A read error, or a
+// header that does not parse, is returned instead; fn runs on the reading
+// goroutine.
+func onHeader(reader interceptor.RTPReader, fn func(h *rtp.Header)) interceptor.RTPReader {
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := reader.Read(b, a)
+		if err != nil {
+			return 0, nil, err
+		}
+		if attr == nil {
+			attr = make(interceptor.Attributes)
+		}
+		h, err := attr.GetRTPHeader(b[:n])
+		if err != nil {
+			return 0, nil, err
+		}
+		fn(h)
+		return n, attr, nil
+	})
+}

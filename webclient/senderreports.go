@@ -73,28 +73,45 @@ func (r *senderReports) NewInterceptor(string) (interceptor.Interceptor, error) 
 }
 
 func (r *senderReports) run() {
-	defer close(r.done)
-	t := time.NewTicker(senderReportInterval / senderReportSlots)
-	defer t.Stop()
 	var peers []*srPeer
-	for slot := 0; ; slot = (slot + 1) % senderReportSlots {
+	slot := 0
+	everyTick(senderReportInterval/senderReportSlots, r.quit, r.done, func() {
+		peers = keysOf(&r.mu, r.slots[slot], peers)
+		slot = (slot + 1) % senderReportSlots
+		now := r.now()
+		for _, p := range peers {
+			p.report(now)
+		}
+	})
+}
+
+// everyTick calls fn every interval until quit closes, then closes done;
+// the reporting goroutines' loop.
+func everyTick(interval time.Duration, quit <-chan struct{}, done chan<- struct{}, fn func()) {
+	defer close(done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
 		select {
-		case <-r.quit:
+		case <-quit:
 			return
 		case <-t.C:
+			fn()
 		}
-		r.mu.Lock()
-		for p := range r.slots[slot] {
-			peers = append(peers, p)
-		}
-		r.mu.Unlock()
-		now := r.now()
-		for i, p := range peers {
-			p.report(now)
-			peers[i] = nil
-		}
-		peers = peers[:0]
 	}
+}
+
+// keysOf returns the keys of set, read under mu, in dst's storage (its
+// old contents cleared first, so no stale pointer stays reachable).
+func keysOf[K comparable](mu *sync.Mutex, set map[K]struct{}, dst []K) []K {
+	clear(dst)
+	dst = dst[:0]
+	mu.Lock()
+	defer mu.Unlock()
+	for k := range set {
+		dst = append(dst, k)
+	}
+	return dst
 }
 
 // srPeer is one peer connection's sender-report interceptor. The streams

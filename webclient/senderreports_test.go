@@ -31,6 +31,20 @@ func (s *rtcpSink) reports() [][]rtcp.Packet {
 	return append([][]rtcp.Packet(nil), s.pkts...)
 }
 
+// testReportPeer returns reports that no goroutine runs, reading the time
+// from now, and one peer of it writing into sink.
+func testReportPeer(now func() time.Time) (*senderReports, *srPeer, *rtcpSink) {
+	r := &senderReports{now: now}
+	for i := range r.slots {
+		r.slots[i] = map[*srPeer]struct{}{}
+	}
+	i, _ := r.NewInterceptor("")
+	p := i.(*srPeer)
+	sink := &rtcpSink{}
+	p.BindRTCPWriter(sink)
+	return r, p, sink
+}
+
 var discardRTP = interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
 
 // TestSenderReport: a stream's report counts its packets and payload
@@ -40,14 +54,7 @@ var discardRTP = interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor
 func TestSenderReport(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	now := t0
-	r := &senderReports{now: func() time.Time { return now }}
-	for i := range r.slots {
-		r.slots[i] = map[*srPeer]struct{}{}
-	}
-	i, _ := r.NewInterceptor("")
-	p := i.(*srPeer)
-	sink := &rtcpSink{}
-	p.BindRTCPWriter(sink)
+	r, p, sink := testReportPeer(func() time.Time { return now })
 	audio := p.BindLocalStream(&interceptor.StreamInfo{SSRC: 7, ClockRate: 48000}, discardRTP)
 	video := p.BindLocalStream(&interceptor.StreamInfo{SSRC: 8, ClockRate: 90000}, discardRTP)
 	p.BindLocalStream(&interceptor.StreamInfo{SSRC: 9, ClockRate: 8000}, discardRTP) // never sends

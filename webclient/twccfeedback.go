@@ -75,28 +75,14 @@ func (pf twccPeerFactory) NewInterceptor(string) (interceptor.Interceptor, error
 }
 
 func (f *twccFeedback) run() {
-	defer close(f.done)
-	t := time.NewTicker(twccTick)
-	defer t.Stop()
 	var peers []*twccPeer
-	for {
-		select {
-		case <-f.quit:
-			return
-		case <-t.C:
-		}
-		f.mu.Lock()
-		for p := range f.peers {
-			peers = append(peers, p)
-		}
-		f.mu.Unlock()
+	everyTick(twccTick, f.quit, f.done, func() {
+		peers = keysOf(&f.mu, f.peers, peers)
 		now := f.now()
-		for i, p := range peers {
+		for _, p := range peers {
 			p.maybeSend(now)
-			peers[i] = nil
 		}
-		peers = peers[:0]
-	}
+	})
 }
 
 // twccPeer is one peer connection's TWCC interceptor: its streams' readers
@@ -135,25 +121,13 @@ func (p *twccPeer) BindRemoteStream(info *interceptor.StreamInfo, reader interce
 		return reader
 	}
 	ssrc := info.SSRC
-	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := reader.Read(b, a)
-		if err != nil {
-			return 0, nil, err
-		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
-		}
-		h, err := attr.GetRTPHeader(b[:n]) // parsed once already (rtpheader.go)
-		if err != nil {
-			return 0, nil, err
-		}
+	return onHeader(reader, func(h *rtp.Header) {
 		if ext := h.GetExtension(id); ext != nil {
 			var tcc rtp.TransportCCExtension
 			if tcc.Unmarshal(ext) == nil {
 				p.record(ssrc, tcc.TransportSequence, p.feedback.now())
 			}
 		}
-		return n, attr, nil
 	})
 }
 
