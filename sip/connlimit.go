@@ -59,8 +59,10 @@ func (l *connLimit) Accept() (net.Conn, error) {
 		if ok {
 			return &limitedConn{Conn: c, limit: l, addr: addr}, nil
 		}
-		_ = c.Close()
+		// Counted before the close: whoever sees the connection end may
+		// read the count.
 		l.refused.Add(1)
+		_ = c.Close()
 		if l.onRefuse != nil {
 			l.onRefuse(addr)
 		}
