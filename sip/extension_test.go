@@ -607,11 +607,7 @@ func TestExtensionFromSoftphone(t *testing.T) {
 	alice.register(h, "alice")
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 1000)
-	res, uri := u.invite("201", "soft-bob", "bob", bobPassword, peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("bob's softphone calling 201: %d %s, want 200", res.StatusCode, res.Reason)
-	}
-	u.ack(uri, "soft-bob", res)
+	uri, res := u.answeredCall("201", "soft-bob", "bob", bobPassword, peer.port())
 	alice.waitEvent("answered")
 	if from := alice.caller(); from != "202" {
 		t.Errorf("alice sees the call from %q, want bob's extension 202", from)

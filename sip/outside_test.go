@@ -34,14 +34,10 @@ func TestOutsideCall(t *testing.T) {
 	uas := startUAS(t, port, uasChallenges(1500*time.Millisecond))
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 1000)
-	res, uri := u.invite("090-1234-5678", "out-1", "alice", alicePassword, peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("alice's softphone calling 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
-	}
+	u.answeredCall("090-1234-5678", "out-1", "alice", alicePassword, peer.port())
 	if active, _ := h.srv.OutsideCalls(); active != 1 {
 		t.Errorf("%d outside calls active, want 1", active)
 	}
-	u.ack(uri, "out-1", res)
 	u.waitRequest("BYE") // the far end hung up; answered 200
 	uas.wait(t)
 	h.waitIdle()
@@ -111,11 +107,7 @@ func TestOutsideCallPrefix(t *testing.T) {
 	}
 	uas := startUAS(t, port, uasChallengesTo("+819012345678", 500*time.Millisecond))
 	peer := newRTPPeer(t, 1000)
-	res, uri := u.invite("009012345678", "prefixed", "alice", alicePassword, peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("0 then 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
-	}
-	u.ack(uri, "prefixed", res)
+	u.answeredCall("009012345678", "prefixed", "alice", alicePassword, peer.port()) // 0, then 090-1234-5678
 	u.waitRequest("BYE")
 	uas.wait(t) // the UAS checked the Request-URI's number
 	h.waitIdle()
@@ -133,11 +125,7 @@ func TestOutsideCallerID(t *testing.T) {
 	uas := startUAS(t, port, uasChallengesFrom("", "0355550101", 500*time.Millisecond))
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 1000)
-	res, uri := u.invite("090-1234-5678", "cid-1", "alice", alicePassword, peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("alice's softphone calling 090-1234-5678: %d %s, want 200", res.StatusCode, res.Reason)
-	}
-	u.ack(uri, "cid-1", res)
+	u.answeredCall("090-1234-5678", "cid-1", "alice", alicePassword, peer.port())
 	u.waitRequest("BYE")
 	uas.wait(t) // the UAS checked the From
 	h.waitIdle()

@@ -43,6 +43,18 @@ func (u *rawUA) invite(number, callID, user, password string, rtpPort int) (*sip
 	return res, uri
 }
 
+// answeredCall is invite, failing the test unless the answer is 200, then
+// ack: a softphone's call that is up. It returns the Request-URI and the 200.
+func (u *rawUA) answeredCall(number, callID, user, password string, rtpPort int) (string, *sip.Response) {
+	u.t.Helper()
+	res, uri := u.invite(number, callID, user, password, rtpPort)
+	if res.StatusCode != 200 {
+		u.t.Fatalf("%s calling %s: %d %s, want 200", user, number, res.StatusCode, res.Reason)
+	}
+	u.ack(uri, callID, res)
+	return uri, res
+}
+
 // ack acknowledges a 2xx to the INVITE with CSeq res's (a new transaction,
 // RFC 3261 §13.2.2.4).
 func (u *rawUA) ack(uri, callID string, res *sip.Response) {
@@ -83,11 +95,7 @@ func TestSoftphoneOperatorEntersOwnRoom(t *testing.T) {
 
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 660)
-	res, uri := u.invite(liveNumber, "soft-alice", "alice", alicePassword, peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("alice's softphone INVITE: %d %s, want 200", res.StatusCode, res.Reason)
-	}
-	u.ack(uri, "soft-alice", res)
+	uri, res := u.answeredCall(liveNumber, "soft-alice", "alice", alicePassword, peer.port())
 	var softMember dialroom.Identity
 	waitFor(t, "alice's softphone in the room", func() bool {
 		for _, m := range opMember.Room().Members() {
@@ -162,11 +170,7 @@ func TestTrunkInboundAuth(t *testing.T) {
 	op, opMember := h.hostAlice(h.numbers[liveNumber])
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 660)
-	res, uri := u.invite(liveNumber, "peer-1", "peerpbx", "peer-secret-1", peer.port())
-	if res.StatusCode != 200 {
-		t.Fatalf("authenticated peer INVITE: %d %s, want 200", res.StatusCode, res.Reason)
-	}
-	u.ack(uri, "peer-1", res)
+	uri, res := u.answeredCall(liveNumber, "peer-1", "peerpbx", "peer-secret-1", peer.port())
 	req := op.waitJoin(t)
 	if req.Identity.Trunk != "peer" || req.Identity.Role != dialroom.RoleGuest || req.Identity.Kind != dialroom.MemberKindPhone {
 		t.Errorf("the peer's caller waits as %+v, want a phone guest on trunk peer", req.Identity)

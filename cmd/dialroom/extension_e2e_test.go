@@ -116,12 +116,7 @@ func TestExtensionByPhone(t *testing.T) {
 // the number, refuses another operator's naming them, lists it, and clears
 // it.
 func TestOperatorExtensionCommand(t *testing.T) {
-	dir := t.TempDir()
-	runCmd := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := run(append(args, "--data", dir), strings.NewReader("a good long password\n"), &out, &errb)
-		return code, out.String(), errb.String()
-	}
+	runCmd := cliIn(t.TempDir())
 	for _, login := range []string{"alice", "bob"} {
 		if code, out, errs := runCmd("operator", "add", login); code != 0 {
 			t.Fatalf("add %s: exit %d %s %s", login, code, out, errs)
@@ -163,12 +158,7 @@ func TestOperatorExtensionCommand(t *testing.T) {
 // TestOperatorCallerIDCommand: `dialroom operator caller-id` cleans the
 // number, refuses what is no number, lists it, and clears it.
 func TestOperatorCallerIDCommand(t *testing.T) {
-	dir := t.TempDir()
-	runCmd := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := run(append(args, "--data", dir), strings.NewReader("a good long password\n"), &out, &errb)
-		return code, out.String(), errb.String()
-	}
+	runCmd := cliIn(t.TempDir())
 	if code, out, errs := runCmd("operator", "add", "alice"); code != 0 {
 		t.Fatalf("add alice: exit %d %s %s", code, out, errs)
 	}
@@ -198,5 +188,16 @@ func TestOperatorCallerIDCommand(t *testing.T) {
 	}
 	if code, out, _ := runCmd("operator", "list"); code != 0 || strings.Contains(out, "0355550101") {
 		t.Errorf("list after --clear: %q", out)
+	}
+}
+
+// cliIn returns a function running the CLI on the database in dir, with a
+// password on standard input, that returns the exit code, standard output
+// and standard error.
+func cliIn(dir string) func(args ...string) (int, string, string) {
+	return func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(append(args, "--data", dir), strings.NewReader("a good long password\n"), &out, &errb)
+		return code, out.String(), errb.String()
 	}
 }
