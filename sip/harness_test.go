@@ -95,7 +95,7 @@ type harness struct {
 
 	mu        sync.Mutex
 	records   []dialroom.CallRecord
-	callerIDs map[string]string // login → dialroom.Operator.CallerID; set before calls
+	callerIDs map[string]string // login → dialroom.Operator.CallerID (setCallerID)
 }
 
 type harnessOptions struct {
@@ -212,6 +212,17 @@ func (h *harness) credentials(_ context.Context, login string) (dialroom.SIPCred
 
 // The harness's operators' extensions: alice 201, bob 202, carol none.
 var harnessExtensions = map[string]string{"alice": "201", "bob": "202", "carol": ""}
+
+// setCallerID gives the operator login the caller ID number. The server
+// reads it on its handler goroutines (operator), so under h.mu.
+func (h *harness) setCallerID(login, number string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.callerIDs == nil {
+		h.callerIDs = map[string]string{}
+	}
+	h.callerIDs[login] = number
+}
 
 func (h *harness) operator(_ context.Context, login string) (*dialroom.Operator, error) {
 	ext, ok := harnessExtensions[login]

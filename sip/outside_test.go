@@ -121,7 +121,7 @@ func TestOutsideCallPrefix(t *testing.T) {
 func TestOutsideCallerID(t *testing.T) {
 	port := freeUDPPort(t)
 	h := newHarness(t, harnessOptions{portBase: 34600, plan: outsidePlan(port, "")})
-	h.callerIDs = map[string]string{"alice": "0355550101"}
+	h.setCallerID("alice", "0355550101")
 	uas := startUAS(t, port, uasChallengesFrom("", "0355550101", 500*time.Millisecond))
 	u := newRawUA(t, h)
 	peer := newRTPPeer(t, 1000)
@@ -135,7 +135,7 @@ func TestOutsideCallerID(t *testing.T) {
 		plan := strings.Replace(dialPlan(port, ""), `sources: ["127.0.0.2"]`, `sources: ["127.0.0.2"]
     dids: ["0355550199"]`, 1)
 		h := newDialHarness(t, plan)
-		h.callerIDs = map[string]string{"alice": "0355550101"}
+		h.setCallerID("alice", "0355550101")
 		h.hostAlice(h.numbers[liveNumber])
 		uas := startUAS(t, port, uasChallengesFrom("", dialTrunkUser, 500*time.Millisecond))
 		st := newStatuses()
