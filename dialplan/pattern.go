@@ -229,11 +229,11 @@ func parseRegexp(s string) (*pattern, error) {
 		// Compiled alone first, so that the message quotes what the admin
 		// wrote. regexp's messages start with "error parsing regexp: ".
 		msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
-		return nil, badPattern("a Go (RE2) regular expression", "bad regular expression %q: %s", expr, msg)
+		return nil, badPattern("a Go (RE2) regular expression", "bad regular expression %q: %s", expr, escapeLineBreaks(msg))
 	}
 	re, err := regexp.Compile(`^(?:` + expr + `)$`)
 	if err != nil {
-		return nil, badPattern("a Go (RE2) regular expression", "bad regular expression %q: %v", expr, err)
+		return nil, badPattern("a Go (RE2) regular expression", "bad regular expression %q: %s", expr, escapeLineBreaks(err.Error()))
 	}
 	return &pattern{text: s, kind: patRegexp, re: re}, nil
 }
@@ -416,4 +416,12 @@ func quoteChar(c byte) string {
 		return fmt.Sprintf("'%c'", c)
 	}
 	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// escapeLineBreaks returns s on one line: regexp quotes the offending part
+// of an expression raw, and a YAML string may hold any character (found by
+// FuzzLoad), but a problem is one line.
+func escapeLineBreaks(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\v", `\v`, "\f", `\f`,
+		"\u2028", `\u2028`, "\u2029", `\u2029`).Replace(s)
 }
