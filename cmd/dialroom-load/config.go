@@ -96,6 +96,18 @@ type Config struct {
 	// shared with the load generator a negative value makes the kernel run
 	// the server first, nearer to the server alone on its machine.
 	ServerNice int
+	// FirmMemory makes the spawned server's live heap and stacks firm: after
+	// each step's windows (and at idle) the tool forces a collection through
+	// the server's profiler (DIALROOM_PPROF on a free loopback port) and
+	// reads /metrics then. Without it the live heap is the runtime's figure
+	// as of its last collection, which may still count a step's set-up
+	// garbage (±10 KiB per leg between passes).
+	FirmMemory bool
+	// HeapProfiles, with FirmMemory, keeps the heap profile each forced
+	// collection returns as HeapProfiles/heap-LEGS.pb.gz ("idle" before the
+	// first step): `go tool pprof -base` of two shows what the added legs
+	// hold. Run the server with GODEBUG=memprofilerate=1 for every byte.
+	HeapProfiles string
 	// ICENetworks is the spawned server's webrtc.ice_networks in phone
 	// mode, comma-separated. The default, "127.0.0.1", offers the simulated
 	// browsers only the address they reach, as a server would offer its one
@@ -300,6 +312,12 @@ func (c *Config) validatePhones() []error {
 	}
 	if c.ServerNice < -20 || c.ServerNice > 19 {
 		bad("--server-nice must be -20..19")
+	}
+	if c.HeapProfiles != "" && !c.FirmMemory {
+		bad("--heap-profiles needs --firm-memory")
+	}
+	if c.FirmMemory && !c.Spawn {
+		bad("--firm-memory needs --spawn (it turns on the spawned server's profiler)")
 	}
 	if c.PhoneCodec != "opus" && c.PhoneCodec != "pcmu" {
 		bad("--phone-codec must be opus or pcmu")

@@ -155,6 +155,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.PhoneWire, "phone-wire", cfg.PhoneWire, "phone mode: what the simulated phones speak, pcmu (G.711) or g722 (wideband; the server's trunk then allows G722)")
 	fs.StringVar(&cfg.ICENetworks, "ice-networks", cfg.ICENetworks, "phone mode: the spawned server's webrtc.ice_networks, comma-separated (\"\": every interface's addresses)")
 	fs.IntVar(&cfg.ICEPort, "ice-port", cfg.ICEPort, "phone mode: the spawned server's webrtc.udp_port: 0 gives each browser its own ICE ports, a port puts all on one socket")
+	fs.BoolVar(&cfg.FirmMemory, "firm-memory", cfg.FirmMemory, "phone mode with --spawn: force a collection in the server (through its profiler) after each step and report the live heap and stacks then, not as of the last collection")
+	fs.StringVar(&cfg.HeapProfiles, "heap-profiles", cfg.HeapProfiles, "with --firm-memory: keep each step's heap profile as DIR/heap-LEGS.pb.gz (compare two with go tool pprof -base)")
 	fs.IntVar(&cfg.ServerNice, "server-nice", cfg.ServerNice, "phone mode: the spawned server's nice setting (-20 to 19; negative: the kernel runs it before the load generator on shared cores)")
 	fs.StringVar(&cfg.PhoneCodec, "phone-codec", cfg.PhoneCodec, "phone mode: the spawned server's webrtc.phone_codec (opus or pcmu): how phone voice reaches browsers")
 	fs.Func("sipp-rates", "call setup mode: SIPp call rates (calls/s) to try against the server and against a SIPp UAS, e.g. 100,200,400",

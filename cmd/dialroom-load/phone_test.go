@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
+	"io"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +298,81 @@ func TestPhonePerCoreLine(t *testing.T) {
 	r.cpus.server, r.cfg.ServerCPUs = []int{0, 1}, []int{0, 1}
 	if got := r.perCoreLine(200, 240); !strings.Contains(got, "on 2 server cores") || strings.Contains(got, "missed") {
 		t.Errorf("two cores: %q", got)
+	}
+}
+
+// With --firm-memory the step's live heap, stacks and goroutines are the ones
+// read after the forced collection, not the windows' (which count garbage the
+// last collection had not yet seen).
+func TestPhoneReportFirmMemory(t *testing.T) {
+	mk := func(legs int, liveMiB float64, firm *memReading) *phoneStep {
+		st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom, firm: firm}
+		st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: 100 << 20, heap: 50 << 20,
+			live: liveMiB * (1 << 20), stack: 1 << 20, goroutines: 1000, serverCoresBusy: math.NaN()}}
+		return st
+	}
+	cfg := DefaultConfig()
+	cfg.FirmMemory = true
+	// Windows: 30 → 50 MiB live (128 KiB per leg); forced: 20 → 30 MiB (64 KiB).
+	r := &phoneResult{cfg: cfg, steps: []*phoneStep{
+		mk(80, 30, &memReading{liveMiB: 20, stackMiB: 2, goroutines: 400}),
+		mk(240, 50, &memReading{liveMiB: 30, stackMiB: 4.5, goroutines: 1200})}}
+	r.idle.proc.serverRSS = 60 << 20
+	r.idle.metrics.values = map[string]float64{"go_gc_heap_live_bytes": 99 << 20}
+	r.idle.firm = &memReading{liveMiB: 10, stackMiB: 1, goroutines: 0}
+	var out strings.Builder
+	r.print(&out)
+	r.printMarkdown(&out)
+	s := out.String()
+	// 80 → 240 legs: live +10 MiB = 64 KiB per leg, stacks +2.5 MiB = 16.
+	if !strings.Contains(s, "| 64 + 16 |") {
+		t.Errorf("per-leg live heap + stacks not the forced collection's 64 + 16 KiB:\n%s", s)
+	}
+	// Idle → 80 legs from the idle firm reading: live +10 MiB = 128 KiB, 5 goroutines.
+	if !strings.Contains(s, "live heap 128 KiB, stacks 13 KiB, 5.0 goroutines per leg") {
+		t.Errorf("idle growth not from the firm readings:\n%s", s)
+	}
+	if !strings.Contains(s, "--firm-memory") {
+		t.Errorf("the report does not say its memory is firm:\n%s", s)
+	}
+}
+
+// firmMemory asks the profiler for a heap profile with gc=1 (the forced
+// collection), keeps it when asked, and then reads /metrics.
+func TestFirmMemory(t *testing.T) {
+	var order []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) {
+		order = append(order, "heap gc="+r.URL.Query().Get("gc"))
+		io.WriteString(w, "profile bytes")
+	})
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		order = append(order, "metrics")
+		io.WriteString(w, "go_gc_heap_live_bytes 2.097152e+07\ngo_memstats_stack_inuse_bytes 1.048576e+06\ngo_goroutines 42\n"+
+			`dialroom_media_clock_late_seconds_bucket{le="0.001"} 0`+"\n")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.HeapProfiles = dir
+	pe := &phoneEnv{cfg: cfg, hc: srv.Client(), tg: target{base: base, profiler: base.JoinPath("/debug/pprof/")}}
+	got, err := pe.firmMemory(context.Background(), "240")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.liveMiB != 20 || got.stackMiB != 1 || got.goroutines != 42 {
+		t.Errorf("reading %+v, want 20 MiB live, 1 MiB stacks, 42 goroutines", *got)
+	}
+	if strings.Join(order, ", ") != "heap gc=1, metrics" {
+		t.Errorf("requests %v, want the forced collection before /metrics", order)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "heap-240.pb.gz")); err != nil || string(b) != "profile bytes" {
+		t.Errorf("kept profile %q, %v", b, err)
+	}
+	pe.tg.profiler = nil
+	if got, err := pe.firmMemory(context.Background(), "idle"); got != nil || err != nil {
+		t.Errorf("without a profiler: %v, %v; want nil, nil", got, err)
 	}
 }

@@ -17,6 +17,7 @@ type phoneStep struct {
 	samples     []phoneSample // Windows+1 boundaries
 	windows     []phoneWindow
 	latency     []time.Duration // every onset → Opus sample of the step's windows, sorted
+	firm        *memReading     // live heap, stacks, goroutines after a forced collection; nil without --firm-memory
 }
 
 // phoneWindow is one measurement window.
@@ -136,6 +137,9 @@ func (st *phoneStep) figures(cores int) phoneFigures {
 	f.liveMiB = med(func(w phoneWindow) float64 { return w.live / (1 << 20) })
 	f.stackMiB = med(func(w phoneWindow) float64 { return w.stack / (1 << 20) })
 	f.goroutines = med(func(w phoneWindow) float64 { return w.goroutines })
+	if st.firm != nil {
+		f.liveMiB, f.stackMiB, f.goroutines = st.firm.liveMiB, st.firm.stackMiB, st.firm.goroutines
+	}
 	f.gcPerSec = med(func(w phoneWindow) float64 { return w.gcs / w.wall.Seconds() })
 	f.lateP50 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP50) }))
 	f.lateP99 = time.Duration(med(func(w phoneWindow) float64 { return float64(w.lateP99) }))
@@ -244,6 +248,9 @@ func (r *phoneResult) print(out io.Writer) {
 	if len(r.steps) > 0 {
 		fmt.Fprintf(out, "memory per leg: growth from the first step (%d legs, \"base\") to each later one, per added leg"+
 			" (its room's browsers' share included)\n", base.legs)
+		if r.cfg.FirmMemory {
+			fmt.Fprintln(out, "  live heap, stacks and goroutines read after a collection forced at each step's end (--firm-memory)")
+		}
 		if g, ok := r.idleGrowth(cores); ok {
 			fmt.Fprintf(out, "  idle → first step: RSS %.0f KiB/leg, heap %.0f KiB/leg, live heap %.0f KiB/leg, stacks %.0f KiB/leg, %.1f goroutines/leg"+
 				" (RSS and heap also move by the start-up garbage freed meanwhile: RSS may even shrink; live heap, stacks and goroutines do not)\n",
@@ -378,6 +385,9 @@ func (r *phoneResult) idleGrowth(cores int) (memGrowth, bool) {
 		liveMiB:    iv["go_gc_heap_live_bytes"] / (1 << 20),
 		stackMiB:   iv["go_memstats_stack_inuse_bytes"] / (1 << 20),
 		goroutines: iv["go_goroutines"],
+	}
+	if f := r.idle.firm; f != nil {
+		idle.liveMiB, idle.stackMiB, idle.goroutines = f.liveMiB, f.stackMiB, f.goroutines
 	}
 	return growth(idle, r.steps[0].figures(cores).memory(), float64(r.steps[0].legs)), true
 }

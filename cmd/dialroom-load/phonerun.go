@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,7 +43,8 @@ type phoneSample struct {
 	received int64 // RTP packets the phones received
 	lost     int64 // missing by sequence number
 	legs     int
-	lagged   int64 // load clock ticks it had to skip
+	lagged   int64       // load clock ticks it had to skip
+	firm     *memReading // after a forced collection (--firm-memory; idle only)
 }
 
 // phoneEnv is the state of one phone-mode run.
@@ -113,6 +115,9 @@ func runPhones(ctx context.Context, cfg Config, out, stderr io.Writer, log *slog
 	idle, err := pe.take(ctx)
 	if err != nil {
 		return fmt.Errorf("sampling the server: %w", err)
+	}
+	if idle.firm, err = pe.firmMemory(ctx, "idle"); err != nil {
+		return err
 	}
 	stop := make(chan struct{})
 	var clockDone sync.WaitGroup
@@ -213,12 +218,22 @@ webrtc:
 		}
 		return []string{"--config", path}, nil
 	}
-	s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, log, setup)
+	var env []string
+	var profiler *url.URL
+	if cfg.FirmMemory {
+		port, err := freeLoopbackPort()
+		if err != nil {
+			return target{}, err
+		}
+		profiler = &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", port), Path: "/debug/pprof/"}
+		env = append(env, "DIALROOM_PPROF="+profiler.Host)
+	}
+	s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, env, log, setup)
 	if err != nil {
 		return target{}, err
 	}
 	log.Info("spawned server", "pid", s.PID(), "url", s.url.String(), "sip", sipPort, "dir", s.dir)
-	return target{base: s.url, password: s.password, pid: s.PID(), spawned: s}, nil
+	return target{base: s.url, password: s.password, pid: s.PID(), spawned: s, profiler: profiler}, nil
 }
 
 // take reads everything at a window boundary.
@@ -311,7 +326,57 @@ func (pe *phoneEnv) step(ctx context.Context, si, legs int) (*phoneStep, error) 
 		st.samples = append(st.samples, s)
 	}
 	st.collect(pe.lat, pe.cfg.ServerCPUs)
+	firm, err := pe.firmMemory(ctx, strconv.Itoa(legs))
+	if err != nil {
+		return nil, err
+	}
+	st.firm = firm
 	return st, nil
+}
+
+// firmMemory forces a collection in the server through its profiler (a heap
+// profile with gc=1) and then reads its live heap, stacks and goroutines from
+// /metrics: what the server holds at that moment. nil without --firm-memory.
+// It runs after a step's windows: a forced collection inside one would
+// stretch the clock it measures. The profile is kept as heap-NAME.pb.gz
+// with --heap-profiles.
+func (pe *phoneEnv) firmMemory(ctx context.Context, name string) (*memReading, error) {
+	if pe.tg.profiler == nil {
+		return nil, nil
+	}
+	u := pe.tg.profiler.JoinPath("heap")
+	u.RawQuery = "gc=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := pe.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("forcing a collection in the server: %w", err)
+	}
+	profile, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("forcing a collection in the server: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("forcing a collection in the server: %s: %s", u, resp.Status)
+	}
+	if dir := pe.cfg.HeapProfiles; dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "heap-"+name+".pb.gz"), profile, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	m, err := scrapeServerMetrics(ctx, pe.hc, pe.tg.base)
+	if err != nil {
+		return nil, err
+	}
+	v := m.values
+	return &memReading{liveMiB: v["go_gc_heap_live_bytes"] / (1 << 20), stackMiB: v["go_memstats_stack_inuse_bytes"] / (1 << 20),
+		goroutines: v["go_goroutines"]}, nil
 }
 
 // roomSocket gives a room's legs their RTP socket: a new socket every

@@ -32,6 +32,7 @@ type target struct {
 	password string
 	pid      int // 0: not sampled
 	spawned  *spawnedServer
+	profiler *url.URL // the spawned server's /debug/pprof/ (--firm-memory); nil: off
 }
 
 // sampler takes the readings at window boundaries.
@@ -218,7 +219,7 @@ func resolveTarget(ctx context.Context, cfg Config, stderr io.Writer, log *slog.
 				return target{}, err
 			}
 		}
-		s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, log, nil)
+		s, err := spawnServer(ctx, cfg.ServerBin, cfg.ServerCPUs, nil, log, nil)
 		if err != nil {
 			return target{}, err
 		}

@@ -72,7 +72,8 @@ func freeLoopbackPort() (int, error) {
 // if not nil, runs first with the server's directory (removed at Stop): it
 // may write files there (a config, a dialplan) and returns more arguments
 // for serve. cpus, if any, pin the server from its start (startPinned).
-func spawnServer(ctx context.Context, bin string, cpus []int, log *slog.Logger,
+// env, if any, is added to the server's environment.
+func spawnServer(ctx context.Context, bin string, cpus []int, env []string, log *slog.Logger,
 	setup func(dir string) ([]string, error)) (*spawnedServer, error) {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
@@ -104,6 +105,9 @@ func spawnServer(ctx context.Context, bin string, cpus []int, log *slog.Logger,
 		args = append(args, more...)
 	}
 	s.cmd = exec.Command(abs, args...)
+	if len(env) > 0 {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stderr = logFile
 	// If this tool dies without cleaning up, the kernel stops the server too.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
