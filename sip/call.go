@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"sync"
@@ -45,9 +46,14 @@ type byer interface {
 // byeWithin ends dialog d with a BYE (RFC 3261 §15.1.1) bounded by
 // byeTimeout; a failure is only logged (to whom: the other side) since the
 // call is over either way. It blocks until the BYE's transaction ends.
-func byeWithin(d byer, log *slog.Logger, to string) {
+// cert is the client certificate of the dialog's trunk (tls_cert), nil for
+// the server's: should the connection the dialog used be gone, sipgo opens
+// a new one for the BYE, and a carrier that requires mutual TLS must see
+// the same certificate as for the INVITE or it refuses the BYE.
+func byeWithin(d byer, cert *tls.Certificate, log *slog.Logger, to string) {
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
+	ctx, _ = withClientCertNote(ctx, cert)
 	if err := d.Bye(ctx); err != nil {
 		log.Debug("sip: BYE failed", "to", to, "err", err)
 	}
@@ -268,7 +274,7 @@ func (c *call) hangUp(sendBye bool) {
 	c.leaveRoom(reason)
 	c.stopTick()
 	if sendBye && !errors.Is(cause, errCallerHungUp) {
-		byeWithin(c.dlg, c.log, "caller")
+		byeWithin(c.dlg, c.srv.trunkCert(c.route.Trunk), c.log, "caller")
 	}
 	c.log.Info("sip: call ended", "cause", cause)
 }

@@ -434,7 +434,7 @@ func (c *OutboundCall) applyOffer(o offer) {
 
 // bye sends BYE (RFC 3261 §15.1.1), bounded by byeTimeout.
 func (c *OutboundCall) bye() {
-	byeWithin(c.dlg, c.log, "callee")
+	byeWithin(c.dlg, c.decision.Trunk.TLSCert, c.log, "callee")
 }
 
 // onKey acts on the callee's keys in the room like an inbound caller's

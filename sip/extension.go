@@ -126,7 +126,10 @@ func (x *extensionCalls) count() int {
 // extension is answered as busy (selfCallWarning). codecs is what the
 // caller's leg may use besides G.711: G.722 from softphones, and from a
 // trunk that lists it (extension_fork.go).
-func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from, caller string, codecs codecChoice, rec dialroom.CallRecord, log *slog.Logger) {
+//
+// trunk names the trunk the call came from ("" for a softphone's): the
+// caller's leg's in-dialog requests present its client certificate.
+func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dialplan.Decision, from, caller, trunk string, codecs codecChoice, rec dialroom.CallRecord, log *slog.Logger) {
 	refuse := func(code int, reason, outcome string, cause error, hdrs ...sip.Header) {
 		log.Info("sip: extension call refused", "status", code, "err", cause)
 		s.respond(req, tx, code, reason, hdrs...)
@@ -168,7 +171,7 @@ func (s *Server) ringExtension(req *sip.Request, tx sip.ServerTransaction, d dia
 		refuse(code, reason, "failed", err)
 		return
 	}
-	c.record, c.from, c.op, c.ringTimeout, c.timer = rec, from, op, d.RingTimeout, timer
+	c.record, c.from, c.op, c.ringTimeout, c.timer, c.callerTrunk = rec, from, op, d.RingTimeout, timer, trunk
 	c.run(bindings)
 }
 
@@ -282,9 +285,13 @@ type extensionCall struct {
 	ctx    context.Context // cancelled with the cause the call ended for
 	cancel context.CancelCauseFunc
 
-	in      *sipgo.DialogServerSession // the caller's leg
-	prov    *provisionals              // our 180 and 183 to the caller, reliably with 100rel (prack.go)
-	inOffer offer
+	in *sipgo.DialogServerSession // the caller's leg
+	// callerTrunk is the trunk the caller's leg came from ("" for a
+	// softphone's); our BYE to the caller presents its client certificate.
+	// Set before the call is shared.
+	callerTrunk string
+	prov        *provisionals // our 180 and 183 to the caller, reliably with 100rel (prack.go)
+	inOffer     offer
 	// callerCodecs is what the caller's leg may use besides G.711 (its
 	// re-INVITEs are read with it too); set before the call is shared.
 	callerCodecs codecChoice
@@ -836,7 +843,7 @@ func (c *extensionCall) onCallerLeg(m any) (handled, reoffered bool) {
 
 // byeCaller ends the caller's leg (RFC 3261 §15.1.1), bounded by byeTimeout.
 func (c *extensionCall) byeCaller() {
-	byeWithin(c.in, c.log, "caller")
+	byeWithin(c.in, c.srv.trunkCert(c.callerTrunk), c.log, "caller")
 }
 
 // applyCallerOffer takes the caller's re-INVITE offer (already answered):

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,10 @@ type fork struct {
 	b   Binding
 	gen uint32                     // the round of forks it belongs to (extensionCall.forkGen): a transfer starts a new one
 	dlg *sipgo.DialogClientSession // set by the fork's goroutine before the fork can win
+	// cert is the client certificate for the fork's TLS connections: its
+	// trunk's tls_cert for a fork to a trunk (outside calls), else nil
+	// (the server's). Set before the fork starts.
+	cert *tls.Certificate
 
 	ctx    context.Context // cancelled to CANCEL the fork (RFC 3261 §9.1)
 	cancel context.CancelCauseFunc
@@ -57,6 +62,9 @@ func (c *extensionCall) startForks(bindings []Binding) {
 	var starts []start
 	for _, b := range bindings {
 		f := &fork{b: b, gen: c.forkGen.Load()}
+		if d := c.viaTrunk; d != nil {
+			f.cert = d.Trunk.TLSCert
+		}
 		f.ctx, f.cancel = context.WithCancelCause(context.Background())
 		c.forks = append(c.forks, f)
 		if err != nil {
@@ -131,10 +139,7 @@ func (c *extensionCall) forkInvite(b Binding, body []byte) (*sipgo.DialogUA, *si
 // last.
 func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) {
 	defer c.srv.wg.Done()
-	ctx := f.ctx
-	if d := c.viaTrunk; d != nil {
-		ctx, _ = withClientCertNote(ctx, d.Trunk.TLSCert) // the trunk's client certificate, if it has one
-	}
+	ctx, _ := withClientCertNote(f.ctx, f.cert) // the trunk's client certificate, if it has one
 	dlg, err := dua.WriteInvite(ctx, req)
 	if err != nil {
 		c.post(forkEnded{f: f, err: err})
@@ -173,13 +178,13 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 			c.post(forkAnswered{f})
 			return
 		}
-		c.byeDialog(dlg)
+		c.byeDialog(dlg, f.cert)
 		c.post(forkEnded{f: f, status: 200, err: errLateAnswer})
 		return
 	}
 	if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
 		if dlg.Ack(context.Background()) == nil {
-			c.byeDialog(dlg)
+			c.byeDialog(dlg, f.cert)
 		}
 		c.post(forkEnded{f: f, status: res.StatusCode, err: errLateAnswer})
 		return
@@ -212,14 +217,14 @@ func (c *extensionCall) cancelForks(except *fork, force bool) {
 	}
 }
 
-// byeDialog ends a dialog with a softphone (RFC 3261 §15.1.1), bounded by
-// byeTimeout.
-func (c *extensionCall) byeDialog(dlg *sipgo.DialogClientSession) {
-	byeWithin(dlg, c.log, "extension")
+// byeDialog ends a fork's dialog (RFC 3261 §15.1.1), bounded by
+// byeTimeout; cert is the fork's client certificate (fork.cert).
+func (c *extensionCall) byeDialog(dlg *sipgo.DialogClientSession, cert *tls.Certificate) {
+	byeWithin(dlg, cert, c.log, "extension")
 }
 
-// byeCallee ends the answering softphone's leg.
-func (c *extensionCall) byeCallee(w *fork) { c.byeDialog(w.dlg) }
+// byeCallee ends the answering fork's leg.
+func (c *extensionCall) byeCallee(w *fork) { c.byeDialog(w.dlg, w.cert) }
 
 // forkFormats is our offer's codecs for the softphones, in preference order.
 func (c *extensionCall) forkFormats() []offerFormat {

@@ -75,7 +75,7 @@ func (s *Server) onTrunkInvite(req *sip.Request, tx sip.ServerTransaction, plan 
 	log := s.log.With("call_id", callID(req), "trunk", trunk.Name, "from", maskCaller(from), "decision", d.String())
 	if d.Action == dialplan.ActionExtension {
 		// G.722 if the trunk lists it (Opus stays for conference calls: the relay has no clock to re-time it).
-		s.ringExtension(req, tx, d, presentedNumber(req), "", codecChoice{g722: trunkCodecChoice(trunk).g722}, rec, log) // extension.go
+		s.ringExtension(req, tx, d, presentedNumber(req), "", trunk.Name, codecChoice{g722: trunkCodecChoice(trunk).g722}, rec, log) // extension.go
 		return
 	}
 

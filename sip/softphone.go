@@ -52,7 +52,7 @@ func (s *Server) onSoftphoneInvite(req *sip.Request, tx sip.ServerTransaction, p
 			if d.Rule != nil {
 				rec.Rule = d.Rule.Name
 			}
-			s.ringExtension(req, tx, d, ext, user, codecChoice{g722: true}, rec, log.With("decision", d.String()))
+			s.ringExtension(req, tx, d, ext, user, "", codecChoice{g722: true}, rec, log.With("decision", d.String()))
 			return
 		}
 		outside, hasPrefix := plan.SoftphoneOutside(dialled)

@@ -101,6 +101,20 @@ type clientCertNote struct {
 
 type clientCertNoteKey struct{}
 
+// trunkCert returns the client certificate (tls_cert) of the trunk named
+// name in the current dialplan; nil for none, for "" (not a trunk's call)
+// and for a trunk a reload removed. In-dialog requests use it: the trunk's
+// certificate at the time they are sent is the one its carrier expects.
+func (s *Server) trunkCert(name string) *tls.Certificate {
+	if name == "" {
+		return nil
+	}
+	if t := s.cfg.Plan().Trunk(name); t != nil {
+		return t.TLSCert
+	}
+	return nil
+}
+
 // withClientCertNote returns ctx carrying a new note, which presents
 // trunkCert (a trunk's tls_cert) when not nil.
 func withClientCertNote(ctx context.Context, trunkCert *tls.Certificate) (context.Context, *clientCertNote) {

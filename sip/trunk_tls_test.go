@@ -421,3 +421,60 @@ func TestTLSClientConfigRefusesStrangers(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 	}
 }
+
+// TestTLSTrunkByeOnNewConnection: when the TLS connection a dial-out call
+// went out on is gone by the time we hang up, sipgo opens a new one for the
+// BYE, and a carrier that requires client certificates must see the trunk's
+// own there too (our listener's is one it does not trust): the BYE reaches
+// the callee through the carrier.
+func TestTLSTrunkByeOnNewConnection(t *testing.T) {
+	ca := e2e.NewTestCA(t, "carrier test CA")
+	c, _, _ := tlsCarrierWith(t, ca, e2e.CarrierOptions{TLSClientCA: ca.CAFile})
+	stranger := e2e.NewTestCA(t, "a CA the carrier does not know").Issue(e2e.CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	ours := &tls.Config{Certificates: []tls.Certificate{stranger.TLS}, MinVersion: tls.VersionTLS12}
+	own := ca.Issue(e2e.CertRequest{DNSNames: []string{"dialroom.test"}})
+	port := freeUDPPort(t)
+	c.RoutePSTN("+8190", fmt.Sprintf("sip:callee@127.0.0.1:%d", port))
+	plan := tlsTrunkPlan("sips:"+c.TLSAddr(), "    tls_ca: "+ca.CAFile+"\n    tls_cert: "+own.CertFile+"\n    tls_key: "+own.KeyFile+"\n")
+	plan = strings.Replace(plan, "register_interval: 1m", "register_interval: 0", 1)
+	th := newTrunkHarnessTLS(t, plan, 33960, ours)
+	_, opMember := th.hostAlice(th.numbers[liveNumber])
+	u := startUAS(t, port, uasHead+`  <recv request="INVITE"/>
+`+uasResponse("200 OK", "[last_Record-Route:]\n", strings.Replace(uasAnswerSDP, "8 101\na=rtpmap:8 PCMA/8000", "0 101\na=rtpmap:0 PCMU/8000", 1))+`  <recv request="ACK"/>
+  <recv request="BYE"/>
+`+uasResponse("200 OK", "", "")+`</scenario>
+`)
+	st := newStatuses()
+	call, err := th.dial(context.Background(), st, dialCallee, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.until(t, DialAnswered)
+
+	// The connection to the carrier goes away (a carrier's restart, a NAT
+	// timeout); the next request has to open a new one.
+	conn, err := th.srv.ua.TransportLayer().GetConnection("tls", c.TLSAddr())
+	if err != nil || conn == nil {
+		t.Fatalf("no TLS connection to the carrier after the call: %v", err)
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		if again, _ := th.srv.ua.TransportLayer().GetConnection("tls", c.TLSAddr()); again == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection stays in sipgo's pool")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	call.Hangup()
+	st.until(t, DialEnded)
+	<-call.Done()
+	u.wait(t) // the callee got the BYE, through the carrier
+	opMember.Leave("left")
+	th.waitIdle()
+}
