@@ -71,6 +71,9 @@ type Engine struct {
 	clock    *media.Clock
 	ownClock bool
 	encoders *encodeWorkers // nil: phone voice for browsers is encoded on the tick
+	// spareEncoders are reset Opus encoders for phone legs that start
+	// talking to browsers, shared by every room (roomaudio.go).
+	spareEncoders encoderPool
 
 	mu    sync.Mutex
 	rooms map[string]*Room

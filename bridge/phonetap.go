@@ -42,7 +42,6 @@ type voiceTap struct {
 	rate  uint32 // of the PCM handed in: 8000, or 16000 for a wideband leg
 	frame int    // samples of 20 ms at rate
 	vad   *media.VAD
-	pcm   [maxTapPayload]int16
 
 	narrow *tapNarrow // wideband with PhoneVoicePCMU; nil otherwise
 
@@ -92,8 +91,9 @@ func (v *voiceTap) packet(pcmu []byte, ssrc, ts uint32, arrived int64) {
 	if len(pcmu) == 0 || len(pcmu) > maxTapPayload {
 		return
 	}
-	n := media.PCMU.Decode(v.pcm[:], pcmu)
-	v.take(v.pcm[:n], pcmu, ssrc, ts, arrived)
+	var pcm [maxTapPayload]int16 // on the caller's stack: nothing keeps it past take
+	n := media.PCMU.Decode(pcm[:], pcmu)
+	v.take(pcm[:n], pcmu, ssrc, ts, arrived)
 }
 
 // pcm16 is a wideband leg's tap (PhoneWidebandTap.TapWideband): the packet

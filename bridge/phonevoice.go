@@ -37,9 +37,16 @@ func (v PhoneVoice) trackFormat() (Codec, uint8, uint32) {
 }
 
 // encodeForBrowsers encodes phone leg p's frame pcm in the leg's codec into
-// p.buf and returns the payload, or nil when there is nothing to send (libopus
-// refused an encoder or a frame). It runs wherever sendToBrowsers runs.
+// the room's voiceBuf and returns the payload (valid until the room's next
+// encoding), or nil when there is nothing to send (libopus refused an
+// encoder or a frame). It runs wherever sendToBrowsers runs: on whoever holds
+// the room's browser queue, one goroutine at a time, which is what lets the
+// room's legs share one buffer.
 func (ra *roomAudio) encodeForBrowsers(p *audioPart, pcm []int16) []byte {
+	if ra.voiceBuf == nil {
+		ra.voiceBuf = make([]byte, media.OpusMaxPayload)
+	}
+	buf := ra.voiceBuf
 	if p.voice == PhoneVoicePCMU {
 		if len(pcm) == WidebandFrameSamples {
 			// A wideband leg's voice as G.711: its narrowband part.
@@ -48,14 +55,14 @@ func (ra *roomAudio) encodeForBrowsers(p *audioPart, pcm []int16) []byte {
 			}
 			pcm = p.voiceBuf[:p.voiceDown.Downsample(p.voiceBuf, pcm)]
 		}
-		return p.buf[:media.PCMU.Encode(p.buf, pcm)]
+		return buf[:media.PCMU.Encode(buf, pcm)]
 	}
 	if p.enc == nil && !ra.takeEncoder(p) {
 		return nil
 	}
-	n, err := p.enc.Encode(p.buf, pcm)
+	n, err := p.enc.Encode(buf, pcm)
 	if err != nil || n == 0 {
 		return nil
 	}
-	return p.buf[:n]
+	return buf[:n]
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,13 @@ func newVAD() *media.VAD { return media.NewVAD(media.VADConfig{Margin: -1}) }
 // spurt play out, and matches the talking indicator's window.
 const quietAfter = talkingWindow
 
+// decoderIdleAfter is how long a browser that says it is silent keeps its
+// Opus decoder (~18 KiB of libopus state): listeners, most of a
+// conference's browsers, hold none; a talker keeps its own through the
+// pauses of a conversation, and after this much silence starts its next
+// talk spurt on a fresh one, which Opus handles as it does a stream's start.
+const decoderIdleAfter = 5 * time.Second
+
 // A phone leg holds an Opus encoder only while it talks to browsers, and for
 // encoderIdleFrames of quiet after: in a conference one or two legs talk at a
 // time, and an encoder is ~27 KiB of libopus state (docs/benchmarks.md), the
@@ -42,12 +50,55 @@ const quietAfter = talkingWindow
 // and its prediction, through its own talk spurt; after a second of nothing
 // sent the browsers' decoders have faded their concealment to silence, and a
 // fresh encoder state at the next talk spurt is inaudible (see takeEncoder).
-// Released encoders are reset and kept, up to encoderPoolSize per room, for
-// the next talker: with talkers taking turns a room allocates almost never.
+// Released encoders are reset and kept, up to encoderPoolSize for the whole
+// engine (encoderPool), for the next talker in any room: with talkers taking
+// turns the server allocates almost never. One pool, not one per room: two
+// spare encoders in each of a hundred rooms were ~7 KiB per phone leg
+// (docs/benchmarks.md), while hand-overs in different rooms rarely fall on
+// the same moment.
 const (
 	encoderIdleFrames = 50 // 1 s of 20 ms frames
-	encoderPoolSize   = 2  // a hand-over: the last talker's encoder and one spare
+	encoderPoolSize   = 8  // hand-overs in a few rooms at once
 )
+
+// encoderPool holds reset 8 kHz Opus encoders that phone legs released, for
+// every room of an engine. Encode workers of different rooms use it at once,
+// hence the lock.
+type encoderPool struct {
+	mu   sync.Mutex
+	free []*media.OpusEncoder
+}
+
+// get returns a pooled encoder, nil when there is none.
+func (p *encoderPool) get() *media.OpusEncoder {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	enc := p.free[n-1]
+	p.free[n-1] = nil
+	p.free = p.free[:n-1]
+	return enc
+}
+
+// put keeps a reset encoder if the pool has room; otherwise the garbage
+// collector frees it (it holds no C memory).
+func (p *encoderPool) put(enc *media.OpusEncoder) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < encoderPoolSize {
+		p.free = append(p.free, enc)
+	}
+}
+
+// size returns how many encoders the pool holds.
+func (p *encoderPool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
+}
 
 // Phone voice to browsers is encoded at 8 kHz (no resampling; 2.2–2.5× cheaper
 // than 48 kHz, MEDIA-COSTS.md) with in-band FEC sized for 5 % loss.
@@ -71,7 +122,7 @@ var phoneOpusEncoder = media.OpusEncoderConfig{Rate: 8000, Complexity: 1, FEC: t
 // mode carries what narrowband cannot (up to 8 kHz). Complexity 5, the
 // media default, not 1: a room has one or two such legs (the operator's
 // softphone), and their voice is the one that is worth the better search.
-// Such encoders are not pooled (the room's pool holds 8 kHz ones).
+// Such encoders are not pooled (the engine's pool holds 8 kHz ones).
 func widebandOpusEncoder() media.OpusEncoderConfig {
 	return media.OpusEncoderConfig{Rate: 16000, Complexity: media.DefaultOpusComplexity, FEC: true, PacketLossPercent: 5}
 }
@@ -108,8 +159,11 @@ type roomAudio struct {
 	mixer *media.Mixer
 	parts atomic.Pointer[[]*audioPart]
 
-	legs    []*media.MixerLeg // tick scratch
-	lastSeq uint64            // last tick seen, to keep RTP timestamps in step
+	legs []*media.MixerLeg // tick scratch
+	// voiceBuf is where phone voice for browsers is encoded (encodeForBrowsers):
+	// by whoever holds the browser queue.
+	voiceBuf []byte
+	lastSeq  uint64 // last tick seen, to keep RTP timestamps in step
 	// wideMixer mixes at 16 kHz while a wideband leg is in the room (made
 	// at the first such tick); rate is the rate of the last tick. Tick's.
 	wideMixer *media.Mixer
@@ -120,10 +174,6 @@ type roomAudio struct {
 	commonDown *media.Downsampler2
 	commonBuf  []int16
 	commonSeq  uint64
-
-	// encoders holds up to encoderPoolSize reset encoders that phone legs
-	// released; only whoever sends to browsers uses it (browserencode.go).
-	encoders []*media.OpusEncoder
 
 	browserQ browserQueue // frames for browsers waiting for an encode worker
 }
@@ -154,13 +204,12 @@ type audioPart struct {
 	enc        *media.OpusEncoder // Opus only; nil while the leg has not talked for encoderIdleFrames
 	quiet      int                // frames not sent since the last one sent
 	pkt        rtp.Packet
-	buf        []byte
 	sending    bool // the previous frame was sent (marker bit on talk spurts)
 
 	// browser tracks
 	track       *Track
 	jb          *media.JitterBuffer
-	dec         *media.OpusDecoder
+	dec         *media.OpusDecoder // nil until the browser first talks, and again after decoderIdleAfter of silence
 	jbuf        []byte
 	decRate     int // the rate dec decodes at: the room's mixing rate (tick's)
 	unsubscribe func()
@@ -196,7 +245,7 @@ func (m *Member) AttachPhoneAudio(a PhoneAudio) error {
 	codec, pt, frameTicks := voice.trackFormat()
 	wb, _ := a.(PhoneWideband)
 	p := &audioPart{member: m, phone: a, in: make([]int16, WidebandFrameSamples), vad: newVAD(),
-		voice: voice, frameTicks: frameTicks, buf: make([]byte, media.OpusMaxPayload), wide: wb != nil && wb.Wideband()}
+		voice: voice, frameTicks: frameTicks, wide: wb != nil && wb.Wideband()}
 	p.arrival, _ = a.(PhoneFrameArrival)
 	p.pkt.Header = rtp.Header{Version: 2, PayloadType: pt, SSRC: binary.BigEndian.Uint32(ssrc[:])}
 	p.out = r.publishLocked(m, TrackSpec{Kind: KindAudio, Codec: codec, StreamID: m.id})
@@ -242,11 +291,8 @@ func (ra *roomAudio) addBrowserTrackLocked(t *Track) {
 	if err != nil {
 		return
 	}
-	dec, err := media.NewOpusDecoder(8000)
-	if err != nil {
-		return
-	}
-	p := &audioPart{member: t.member, track: t, jb: jb, dec: dec, decRate: 8000, in: make([]int16, WidebandFrameSamples),
+	// The decoder is made for the first frame to decode (readBrowser).
+	p := &audioPart{member: t.member, track: t, jb: jb, in: make([]int16, WidebandFrameSamples),
 		jbuf: make([]byte, media.DefaultJitterMaxPayload), vad: newVAD()}
 	p.leg.Deaf = true // browsers hear the SFU, not this mix
 	p.unsubscribe = t.Subscribe(p)
@@ -492,12 +538,17 @@ func (p *audioPart) downsample(out []int16) []int16 {
 // decode is what a silent browser costs the phone mix (about 47 µs per frame,
 // docs/benchmarks.md). When the browser talks again its decoder resumes from
 // the state of its last decoded frame, as after a loss: Opus is built for
-// that, and what it missed was silence. now is the engine's clock in Unix nanoseconds, the one
+// that, and what it missed was silence. After decoderIdleAfter of silence the
+// decoder is dropped and the next talk spurt gets a new one; a browser that
+// never talks never has one. now is the engine's clock in Unix nanoseconds, the one
 // lastVoice is kept on; wall is the time of the tick on the clock of packet
 // arrivals, for the jitter buffer's phase tracking (media.JitterBuffer.PopAt).
 func (p *audioPart) readBrowser(now int64, wall time.Time, n int) bool {
 	f := p.jb.PopAt(p.jbuf, wall)
-	if p.track.spec.AudioLevelExtID != 0 && now-p.member.lastVoice.Load() >= int64(quietAfter) {
+	if quiet := now - p.member.lastVoice.Load(); p.track.spec.AudioLevelExtID != 0 && quiet >= int64(quietAfter) {
+		if p.dec != nil && quiet >= int64(decoderIdleAfter) {
+			p.dec, p.decRate = nil, 0
+		}
 		return false
 	}
 	if rate := n * 50; rate != p.decRate {
@@ -590,10 +641,8 @@ func (ra *roomAudio) takeEncoder(p *audioPart) bool {
 		p.enc = enc
 		return true
 	}
-	if n := len(ra.encoders); n > 0 {
-		p.enc = ra.encoders[n-1]
-		ra.encoders[n-1] = nil
-		ra.encoders = ra.encoders[:n-1]
+	if enc := ra.room.engine.spareEncoders.get(); enc != nil {
+		p.enc = enc
 		return true
 	}
 	enc, err := media.NewOpusEncoder(phoneOpusEncoder)
@@ -605,12 +654,11 @@ func (ra *roomAudio) takeEncoder(p *audioPart) bool {
 }
 
 // releaseEncoder takes phone leg p's encoder after encoderIdleFrames of
-// quiet, resets it and keeps it for the next talker if the pool has room;
-// otherwise the garbage collector frees it (it holds no C memory).
+// quiet, resets it and offers it to the engine's pool for the next talker.
 func (ra *roomAudio) releaseEncoder(p *audioPart) {
 	enc := p.enc
 	p.enc, p.quiet = nil, 0
-	if !p.wide && len(ra.encoders) < encoderPoolSize && enc.Reset() == nil {
-		ra.encoders = append(ra.encoders, enc)
+	if !p.wide && enc.Reset() == nil {
+		ra.room.engine.spareEncoders.put(enc)
 	}
 }

@@ -92,21 +92,23 @@ func TestPhoneEncoderHandOver(t *testing.T) {
 	const hangover = 10
 	phones[0].talking, phones[1].talking = false, true
 	run(hangover + encoderIdleFrames)
-	if held, pooled := encoders(), len(ra.encoders); held != 1 || pooled != 1 {
+	if held, pooled := encoders(), r.engine.spareEncoders.size(); held != 1 || pooled != 1 {
 		t.Fatalf("after phone 0's quiet second: %d held, %d pooled, want 1 and 1", held, pooled)
 	}
 	// Phone 2 takes the pooled encoder; phone 0 talks again, with a new one.
 	phones[1].talking, phones[2].talking = false, true
 	run(20)
-	if pooled := len(ra.encoders); pooled != 0 {
+	if pooled := r.engine.spareEncoders.size(); pooled != 0 {
 		t.Fatalf("phone 2 did not take the pooled encoder: %d pooled", pooled)
 	}
 	phones[0].talking = true
 	run(50)
 	phones[0].talking, phones[2].talking = false, false
 	run(3 * encoderIdleFrames)
-	if held, pooled := encoders(), len(ra.encoders); held != 0 || pooled != encoderPoolSize {
-		t.Fatalf("all quiet: %d held, %d pooled, want 0 and %d", held, pooled, encoderPoolSize)
+	// Three encoders were ever made (phone 0's first went on to phone 2);
+	// all are kept for the engine's next talkers.
+	if held, pooled := encoders(), r.engine.spareEncoders.size(); held != 0 || pooled != 3 {
+		t.Fatalf("all quiet: %d held, %d pooled, want 0 and 3", held, pooled)
 	}
 
 	for i, l := range logs {
@@ -142,5 +144,31 @@ func TestPhoneEncoderHandOver(t *testing.T) {
 		if lvl := e2e.PCMToneLevel(tail, 8000, 440); math.Abs(lvl-want) > 3 {
 			t.Errorf("phone %d: browsers hear the 440 Hz tone at %.1f dBFS, want %.1f", i, lvl, want)
 		}
+	}
+}
+
+// The engine's pool of spare encoders is bounded: past encoderPoolSize a
+// released encoder is left to the collector, and get takes the newest.
+func TestEncoderPoolBound(t *testing.T) {
+	var p encoderPool
+	if p.get() != nil {
+		t.Fatal("an empty pool gave an encoder")
+	}
+	var last *media.OpusEncoder
+	for range encoderPoolSize + 3 {
+		enc, err := media.NewOpusEncoder(phoneOpusEncoder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.size() < encoderPoolSize {
+			last = enc // kept; the ones after it are not
+		}
+		p.put(enc)
+	}
+	if n := p.size(); n != encoderPoolSize {
+		t.Fatalf("pool holds %d, want %d", n, encoderPoolSize)
+	}
+	if got := p.get(); got != last {
+		t.Error("get did not return the last encoder kept")
 	}
 }

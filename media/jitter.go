@@ -272,6 +272,10 @@ func NewJitterBuffer(cfg JitterConfig) (*JitterBuffer, error) {
 	return j, nil
 }
 
+// MaxPayload returns the largest payload the buffer keeps (JitterConfig's
+// MaxPayload): a Pop's dst of this size holds any frame.
+func (j *JitterBuffer) MaxPayload() int { return j.maxPayload }
+
 // Reset forgets the current source and everything buffered, as after a
 // renegotiation; the next packet starts a new stream. Counters are kept.
 func (j *JitterBuffer) Reset() {

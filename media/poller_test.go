@@ -259,3 +259,37 @@ func TestPollerHalfTickDrain(t *testing.T) {
 		t.Errorf("median wait %v from send to read (all: %v), want about 9 ms: no drain between ticks?", med, waits)
 	}
 }
+
+// WriteRTP allocates nothing, on a polled endpoint (the packet is built on
+// the sender's stack) and on one with its own socket (its send buffer), and
+// the packets arrive whole.
+func TestWriteRTPAllocs(t *testing.T) {
+	for _, polled := range []bool{true, false} {
+		var e *Endpoint
+		if polled {
+			e = listen(t, testPoller(t), testPorts(t, 1), EndpointConfig{}, newReceived())
+		} else {
+			var err error
+			if e, err = Listen(EndpointConfig{Ports: testPorts(t, 1), IP: loopback, OnPacket: func(*rtp.Packet, time.Time) {}}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Close() })
+		}
+		peer := rawSender(t)
+		e.SetRemote(addrOf(peer))
+		payload := make([]byte, 160)
+		if a := testing.AllocsPerRun(100, func() { _ = e.WriteRTP(0, false, 160, payload) }); a != 0 {
+			t.Errorf("polled %v: %.1f allocations per WriteRTP, want 0", polled, a)
+		}
+		buf := make([]byte, 2048)
+		peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := peer.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("polled %v: %v", polled, err)
+		}
+		var pkt rtp.Packet
+		if err := pkt.Unmarshal(buf[:n]); err != nil || len(pkt.Payload) != 160 || pkt.SSRC != e.SSRC() {
+			t.Errorf("polled %v: got %d bytes, %v: payload %d, SSRC %x (want 160, %x)", polled, n, err, len(pkt.Payload), pkt.SSRC, e.SSRC())
+		}
+	}
+}

@@ -192,8 +192,11 @@ type Endpoint struct {
 	timeout    atomic.Int64 // ns; ≤ 0 disabled
 	firedAt    int64        // polled: lastRx when the timeout last fired; the loop's alone
 
-	sendMu  sync.Mutex
-	sendBuf [maxDatagram]byte
+	sendMu sync.Mutex
+	// connBuf is the send buffer of an endpoint with its own socket; a
+	// polled one builds its packets on the sender's stack instead (1.6 KiB
+	// less per phone leg).
+	connBuf *[maxDatagram]byte
 	ssrc    uint32
 	seq     uint16
 
@@ -249,10 +252,33 @@ func Listen(cfg EndpointConfig) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.conn, e.port = conn, port
+	e.conn, e.port, e.connBuf = conn, port, new([maxDatagram]byte)
 	e.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	go e.read()
 	return e, nil
+}
+
+// packet builds the next RTP packet in buf and returns its length. sendMu
+// is held.
+func (e *Endpoint) packet(buf []byte, pt uint8, marker bool, timestamp uint32, payload []byte) (int, error) {
+	h := rtp.Header{
+		Version:        2,
+		Marker:         marker,
+		PayloadType:    pt,
+		SequenceNumber: e.seq,
+		Timestamp:      timestamp,
+		SSRC:           e.ssrc,
+	}
+	n, err := h.MarshalTo(buf)
+	if err != nil {
+		return 0, fmt.Errorf("media: RTP header: %w", err)
+	}
+	if n+len(payload) > len(buf) {
+		return 0, ErrTooLarge
+	}
+	n += copy(buf[n:], payload)
+	e.seq++
+	return n, nil
 }
 
 // Port returns the local RTP port (RTCP would be Port()+1).
@@ -303,8 +329,7 @@ func (e *Endpoint) wakeReader() {
 // WriteRTP sends one packet to the remote: the endpoint's SSRC and next
 // sequence number, with the caller's payload type, marker bit and timestamp
 // (the caller owns the media timeline). The payload is copied into the
-// endpoint's send buffer, so the caller may reuse it at once. It does not
-// allocate.
+// packet, so the caller may reuse it at once. It does not allocate.
 func (e *Endpoint) WriteRTP(pt uint8, marker bool, timestamp uint32, payload []byte) error {
 	dst := e.remote.Load().dest()
 	if !dst.IsValid() {
@@ -312,27 +337,19 @@ func (e *Endpoint) WriteRTP(pt uint8, marker bool, timestamp uint32, payload []b
 	}
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()
-	h := rtp.Header{
-		Version:        2,
-		Marker:         marker,
-		PayloadType:    pt,
-		SequenceNumber: e.seq,
-		Timestamp:      timestamp,
-		SSRC:           e.ssrc,
-	}
-	n, err := h.MarshalTo(e.sendBuf[:])
-	if err != nil {
-		return fmt.Errorf("media: RTP header: %w", err)
-	}
-	if n+len(payload) > len(e.sendBuf) {
-		return ErrTooLarge
-	}
-	n += copy(e.sendBuf[n:], payload)
-	e.seq++
+	var n int
+	var err error
 	if e.sock != nil {
-		err = e.sock.sendTo(e.sendBuf[:n], dst)
+		var b [maxDatagram]byte // stays on the stack: sendTo hands the kernel a pointer, it keeps none
+		if n, err = e.packet(b[:], pt, marker, timestamp, payload); err != nil {
+			return err
+		}
+		err = e.sock.sendTo(b[:n], dst)
 	} else {
-		_, err = e.conn.WriteToUDPAddrPort(e.sendBuf[:n], dst)
+		if n, err = e.packet(e.connBuf[:], pt, marker, timestamp, payload); err != nil {
+			return err
+		}
+		_, err = e.conn.WriteToUDPAddrPort(e.connBuf[:n], dst)
 	}
 	if err != nil {
 		e.sendErrors.Add(1)

@@ -71,8 +71,9 @@ type (
 	}
 )
 
-// call is one inbound phone call. Its state belongs to its goroutine (run,
-// which is the INVITE's handler goroutine); the room (Deliver), sipgo's
+// call is one inbound phone call. Its state belongs to its goroutine: the
+// INVITE's handler goroutine until it is answered and in the lobby (start),
+// then the one run starts for supervise; the room (Deliver), sipgo's
 // handlers and the RTP reader only post messages to it.
 type call struct {
 	srv *Server

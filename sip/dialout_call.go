@@ -295,7 +295,7 @@ func (c *OutboundCall) answered() bool {
 		c.finish(DialFailed, dlg.InviteResponse.StatusCode, fmt.Sprintf("%s: %v", errBadAnswer, err))
 		return false
 	}
-	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: ans.rtpClock()})
+	jb, err := media.NewJitterBuffer(ans.jitterConfig())
 	var l *leg
 	if err == nil {
 		l, err = newLeg(ans, jb)

@@ -196,7 +196,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, o offer, lo
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	jb, err := media.NewJitterBuffer(media.JitterConfig{ClockRate: o.rtpClock()})
+	jb, err := media.NewJitterBuffer(o.jitterConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -258,19 +258,43 @@ func (s *Server) rtpTimeout() time.Duration {
 	return media.DefaultRTPTimeout
 }
 
-// run is the call's goroutine: ring, answer, join the lobby, supervise,
-// clean up. It returns when the call is over.
+// run starts the call on sipgo's handler goroutine: ring, answer, join the
+// lobby (or collect the number first). The rest of its life, supervise, runs
+// on a goroutine of its own started here, and the handler returns: the
+// handler's stack is deep (sipgo's transaction layer, routing, SDP, the
+// lobby's database lookups), and a goroutine parked for a call's minutes
+// keeps the stack it grew, a few KiB per call. release runs once, on the
+// goroutine the call ends on.
 func (c *call) run() {
+	if !c.start() {
+		c.release()
+		return
+	}
+	go func() {
+		defer c.release()
+		c.supervise()
+	}()
+}
+
+// release frees what the call held, once it is over: its context, tick,
+// RTP endpoint, dialog and its place in the server (and the server's
+// WaitGroup count).
+func (c *call) release() {
+	c.cancel(nil)
+	c.stopTick()
+	c.leg.ep.Close()
+	c.dlg.Close()
+	c.srv.removeCall(c)
+}
+
+// start runs the call up to its supervision; false when it ended before
+// (unanswered, refused, or hung up during the number's collection).
+func (c *call) start() bool {
 	s := c.srv
-	defer s.removeCall(c)
-	defer c.dlg.Close()
-	defer c.leg.ep.Close()
-	defer c.stopTick()
-	defer c.cancel(nil)
 
 	if !c.ring() {
 		c.finishUnanswered()
-		return
+		return false
 	}
 	var answer []byte
 	var err error
@@ -283,7 +307,7 @@ func (c *call) run() {
 		c.cancel(err)
 		_ = c.dlg.Respond(500, "Server Internal Error", nil)
 		c.finishUnanswered()
-		return
+		return false
 	}
 	if !c.offer.late {
 		c.applyOffer(c.offer)
@@ -299,23 +323,22 @@ func (c *call) run() {
 	if err := c.dlg.WriteResponse(ok); err != nil {
 		c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
 		c.finishUnanswered()
-		return
+		return false
 	}
 	if c.offer.late && !c.applyLateAnswer() {
 		c.recordUnjoined()
 		c.hangUp(true)
-		return
+		return false
 	}
 	c.log.Info("sip: answered", "remote", c.offer.Remote, "codec", c.offer.codecName())
 	if c.number == nil {
 		if !c.collectNumber(c.collect, c.route) {
 			c.recordUnjoined()
 			if c.ending != nil {
-				c.supervise() // the goodbye plays, then BYE
-			} else {
-				c.hangUp(true)
+				return true // the goodbye plays, then BYE
 			}
-			return
+			c.hangUp(true)
+			return false
 		}
 		c.playWaiting()
 	}
@@ -336,7 +359,7 @@ func (c *call) run() {
 	} else {
 		c.request = req
 	}
-	c.supervise()
+	return true
 }
 
 // ring sends 180 Ringing and waits AnswerDelay; false if the caller

@@ -40,10 +40,10 @@ type leg struct {
 	arrived int64 // the arrival of the last frame ReadFrame played (Unix ns), 0 if concealed
 
 	// tap, when set, also gets every audio packet (bridge.PhoneVoiceTap);
-	// tapPCM and tapBuf belong to the receive goroutine.
-	tap    atomic.Pointer[voiceTap]
-	tapPCM [480]int16
-	tapBuf [480]byte
+	// alaw, an A-law leg's conversion buffers for it (nil for μ-law: 1.4 KiB
+	// not carried by every leg), belongs to the receive goroutine.
+	tap  atomic.Pointer[voiceTap]
+	alaw *alawToULaw
 	// wtap is the wideband leg's tap (bridge.PhoneWidebandTap); rx, a
 	// wideband leg's decoding as packets arrive (nil for G.711: its
 	// buffers are not worth carrying on every leg). The receive
@@ -59,10 +59,10 @@ type leg struct {
 
 	sendMu  sync.Mutex
 	ts      uint32
-	started bool                               // first packet sent (marker bit, RFC 3551 §4.1)
-	enc     []byte                             // a G.711 frame, or up to an Opus packet (wideband)
-	frame   [bridge.WidebandFrameSamples]int16 // frame[:l.samples()] is used
-	cueBuf  [bridge.WidebandFrameSamples]int16
+	started bool    // first packet sent (marker bit, RFC 3551 §4.1)
+	enc     []byte  // a G.711 frame, or up to an Opus packet (wideband)
+	frame   []int16 // one frame at the leg's rate (l.samples())
+	cueBuf  []int16 // as long as frame
 
 	sending atomic.Bool // false while the caller holds the call (we answered recvonly/inactive)
 	inRoom  atomic.Bool // the room's mixer drives the leg
@@ -81,7 +81,7 @@ type playback struct {
 }
 
 func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
-	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, media.DefaultJitterMaxPayload),
+	l := &leg{codec: o.Codec, pt: o.Codec.PayloadType(), dtmfPT: o.DTMF, jb: jb, jbuf: make([]byte, jb.MaxPayload()),
 		enc: make([]byte, bridge.PhoneFrameSamples)}
 	rate := media.G711Rate
 	if o.Wide.name != "" {
@@ -96,6 +96,11 @@ func newLeg(o offer, jb *media.JitterBuffer) (*leg, error) {
 		l.rx = &wideRx{dec: dec}
 		l.wide, l.pt, l.enc, rate = w, o.Wide.pt, make([]byte, media.OpusMaxPayload), 16000
 	}
+	if l.codec == media.PCMA {
+		l.alaw = new(alawToULaw)
+	}
+	bufs := make([]int16, 2*l.samples()) // frame and cueBuf in one allocation
+	l.frame, l.cueBuf = bufs[:l.samples():l.samples()], bufs[l.samples():]
 	conceal, err := media.NewConcealer(rate)
 	if err != nil {
 		return nil, err
@@ -222,16 +227,22 @@ func (l *leg) TapWideband(fn func(pcm []int16, opus []byte, ssrc, ts uint32, arr
 	l.wtap.Store(&fn)
 }
 
+// alawToULaw holds an A-law leg's packet on its way to μ-law for the tap.
+type alawToULaw struct {
+	pcm [maxG711Payload]int16
+	buf [maxG711Payload]byte
+}
+
 // tapVoice hands packet p to the tap, A-law transcoded to μ-law (through
 // PCM, two table lookups a sample). It runs on the receive goroutine.
 func (l *leg) tapVoice(fn voiceTap, p *rtp.Packet, arrival time.Time) {
 	payload := p.Payload
-	if l.codec == media.PCMA {
-		if len(payload) > len(l.tapPCM) {
+	if a := l.alaw; a != nil {
+		if len(payload) > len(a.pcm) {
 			return
 		}
-		n := media.PCMA.Decode(l.tapPCM[:], payload)
-		payload = l.tapBuf[:media.PCMU.Encode(l.tapBuf[:], l.tapPCM[:n])]
+		n := media.PCMA.Decode(a.pcm[:], payload)
+		payload = a.buf[:media.PCMU.Encode(a.buf[:], a.pcm[:n])]
 	}
 	fn(payload, p.SSRC, p.Timestamp, arrival.UnixNano())
 }

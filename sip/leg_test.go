@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"math"
 	"net"
 	"testing"
 	"time"
@@ -271,5 +272,42 @@ func BenchmarkInbandKeys(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		k.g711(media.PCMU, payload, func(byte) {})
+	}
+}
+
+// The voice tap gets μ-law whatever the caller speaks: an A-law leg's
+// packets are converted (with buffers only A-law legs carry), a μ-law leg's
+// go as they came.
+func TestLegTapVoiceLaw(t *testing.T) {
+	pcm := make([]int16, 160)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	}
+	for _, law := range []media.G711{media.PCMA, media.PCMU} {
+		jb, err := media.NewJitterBuffer(offer{Codec: law}.jitterConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := newLeg(offer{Codec: law, DTMF: 101}, jb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (l.alaw != nil) != (law == media.PCMA) {
+			t.Errorf("%v leg: A-law buffers %v", law, l.alaw != nil)
+		}
+		payload := make([]byte, 160)
+		law.Encode(payload, pcm)
+		var got []byte
+		l.tapVoice(func(b []byte, _, _ uint32, _ int64) { got = append(got, b...) }, &rtp.Packet{Payload: payload}, time.Now())
+		if len(got) != 160 {
+			t.Fatalf("%v leg: tap got %d bytes, want 160", law, len(got))
+		}
+		heard := make([]int16, 160)
+		media.PCMU.Decode(heard, got)
+		for i := range pcm {
+			if d := math.Abs(float64(heard[i]) - float64(pcm[i])); d > 600 { // two quantisations of ≤ 256 at this level
+				t.Fatalf("%v leg: sample %d is %d as μ-law, was %d", law, i, heard[i], pcm[i])
+			}
+		}
 	}
 }

@@ -94,6 +94,21 @@ func (o offer) codecName() string {
 // rtpClock is the clock of the offer's chosen codec.
 func (o offer) rtpClock() int { return o.Wide.rtpClock() }
 
+// maxG711Payload is the largest G.711 payload a narrowband leg keeps: 60 ms,
+// the longest packet time phones use. Larger packets are dropped (and
+// counted) by the jitter buffer; the leg's buffers are sized to it, not to
+// the largest Opus packet.
+const maxG711Payload = 480
+
+// jitterConfig is the configuration of the leg's jitter buffer.
+func (o offer) jitterConfig() media.JitterConfig {
+	cfg := media.JitterConfig{ClockRate: o.rtpClock()}
+	if o.Wide.name == "" {
+		cfg.MaxPayload = maxG711Payload
+	}
+	return cfg
+}
+
 // widebandOpus is the leg's encoder for Opus to a softphone: 16 kHz, the
 // media default complexity (one leg per softphone call: quality first),
 // in-band FEC for lossy Wi-Fi.

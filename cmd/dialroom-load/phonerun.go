@@ -346,21 +346,26 @@ func (pe *phoneEnv) firmMemory(ctx context.Context, name string) (*memReading, e
 	}
 	u := pe.tg.profiler.JoinPath("heap")
 	u.RawQuery = "gc=1"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := pe.hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("forcing a collection in the server: %w", err)
-	}
-	profile, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	resp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("forcing a collection in the server: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("forcing a collection in the server: %s: %s", u, resp.Status)
+	// Twice: what sync.Pools hold survives one collection (the pools'
+	// victim cache) and is freed by the next.
+	var profile []byte
+	for range 2 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := pe.hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("forcing a collection in the server: %w", err)
+		}
+		profile, err = io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("forcing a collection in the server: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("forcing a collection in the server: %s: %s", u, resp.Status)
+		}
 	}
 	if dir := pe.cfg.HeapProfiles; dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -375,8 +380,10 @@ func (pe *phoneEnv) firmMemory(ctx context.Context, name string) (*memReading, e
 		return nil, err
 	}
 	v := m.values
-	return &memReading{liveMiB: v["go_gc_heap_live_bytes"] / (1 << 20), stackMiB: v["go_memstats_stack_inuse_bytes"] / (1 << 20),
-		goroutines: v["go_goroutines"]}, nil
+	r := &memReading{liveMiB: v["go_gc_heap_live_bytes"] / (1 << 20), stackMiB: v["go_memstats_stack_inuse_bytes"] / (1 << 20),
+		goroutines: v["go_goroutines"]}
+	pe.log.Info("server memory after a forced collection", "at", name, "live_MiB", r.liveMiB, "stacks_MiB", r.stackMiB, "goroutines", r.goroutines, "alloc_MiB", v["go_memstats_heap_alloc_bytes"]/(1<<20), "inuse_MiB", v["go_memstats_heap_inuse_bytes"]/(1<<20))
+	return r, nil
 }
 
 // roomSocket gives a room's legs their RTP socket: a new socket every
