@@ -49,10 +49,13 @@ type voiceTap struct {
 	quiet   int  // Opus: packets not sent since the last one sent
 
 	// Opus: samples waiting to make a 20 ms frame (a packet's worth and a
-	// frame, at rate), and our timestamp (at rate) of the first.
-	acc   []int16
-	accN  int
-	accTS uint32
+	// frame, at rate), and our timestamp (at rate) of the first. acc is
+	// made for the first packet that is not one whole frame: 20 ms packets,
+	// what phones send, go on without it.
+	acc       []int16
+	accN      int
+	accTS     uint32
+	maxPacket int // samples of the longest packet taken
 
 	// Our RTP timestamps (at rate; ×6 or ×3 for Opus's 48 kHz clock, ÷2
 	// for a wideband leg's G.711) follow the
@@ -73,15 +76,12 @@ type tapNarrow struct {
 
 func newVoiceTap(ra *roomAudio, p *audioPart) *voiceTap {
 	v := &voiceTap{ra: ra, p: p, opus: p.voice == PhoneVoiceOpus, rate: 8000, frame: PhoneFrameSamples, vad: newVAD()}
-	maxPacket := maxTapPayload
+	v.maxPacket = maxTapPayload
 	if p.wide {
-		v.rate, v.frame, maxPacket = 16000, WidebandFrameSamples, maxTapSamples
+		v.rate, v.frame, v.maxPacket = 16000, WidebandFrameSamples, maxTapSamples
 		if !v.opus {
 			v.narrow = &tapNarrow{down: media.NewDownsampler2()}
 		}
-	}
-	if v.opus {
-		v.acc = make([]int16, maxPacket+v.frame)
 	}
 	return v
 }
@@ -144,27 +144,41 @@ func (v *voiceTap) take(pcm []int16, pcmu []byte, ssrc, ts uint32, arrived int64
 	if v.accN > 0 && out != v.accTS+uint32(v.accN) {
 		v.accN = 0 // a gap or a packet from behind: drop the partial frame
 	}
+	if v.accN == 0 && n == v.frame {
+		v.frameOut(pcm, out, send, arrived) // one whole frame: no re-framing
+		return
+	}
+	if v.acc == nil {
+		v.acc = make([]int16, v.maxPacket+v.frame)
+	}
 	if v.accN == 0 {
 		v.accTS = out
 	}
 	v.accN += copy(v.acc[v.accN:], pcm) // fits: accN < frame, n ≤ the longest packet taken
 	for v.accN >= v.frame {
-		switch {
-		case send:
-			v.ra.queueTapped(v.p, tappedPacket{pcm: v.acc[:v.frame], ts: v.accTS * (opusTicksPerFrame / uint32(v.frame)),
-				marker: !v.talking, arrived: arrived})
-			v.quiet = 0
-		case v.quiet == encoderIdleFrames-1:
-			// Quiet long enough: the worker releases the leg's encoder.
-			v.ra.queueTapped(v.p, tappedPacket{release: true})
-		}
-		if !send {
-			v.quiet++
-		}
-		v.talking = send
+		v.frameOut(v.acc[:v.frame], v.accTS, send, arrived)
 		v.accN = copy(v.acc[:], v.acc[v.frame:v.accN])
 		v.accTS += uint32(v.frame)
 	}
+}
+
+// frameOut queues one 20 ms frame (at rate, our timestamp ts) for encoding
+// when the leg talks, or the encoder's release after encoderIdleFrames of
+// quiet. The worker copies the frame: it may be reused at once.
+func (v *voiceTap) frameOut(frame []int16, ts uint32, send bool, arrived int64) {
+	switch {
+	case send:
+		v.ra.queueTapped(v.p, tappedPacket{pcm: frame, ts: ts * (opusTicksPerFrame / uint32(v.frame)),
+			marker: !v.talking, arrived: arrived})
+		v.quiet = 0
+	case v.quiet == encoderIdleFrames-1:
+		// Quiet long enough: the worker releases the leg's encoder.
+		v.ra.queueTapped(v.p, tappedPacket{release: true})
+	}
+	if !send {
+		v.quiet++
+	}
+	v.talking = send
 }
 
 // timestamp maps the caller's RTP timestamp ts (of a packet of samples) to

@@ -38,6 +38,12 @@ const (
 // 160-byte frames.
 const initialStride = 160
 
+// initialSlots is the ring a buffer starts with: 320 ms of 20 ms frames,
+// room for the delays of ordinary networks and a burst after a stall of a
+// few hundred ms. A larger burst doubles it, up to twice the largest delay
+// (JitterBuffer.maxSlots); most legs never need that (3.3 KiB per leg).
+const initialSlots = 16
+
 // jitterWindow is how many Pops (0.5 s) the buffer watches the lowest depth
 // before it drains frames it never needed.
 const jitterWindow = 25
@@ -158,9 +164,10 @@ type JitterStats struct {
 // the shared clock's tick. Both lock briefly, so one pusher and one popper (or
 // more) may run concurrently. Payloads are copied into the buffer's own
 // slots: a Push never retains the caller's packet. Slots start at
-// initialStride bytes and double the first time a larger payload arrives (at
-// most a few times in a stream's life); apart from that nothing allocates
-// after NewJitterBuffer. It assumes one 20 ms frame per packet (SDP
+// initialStride bytes and double the first time a larger payload arrives, and
+// the ring of initialSlots doubles for a burst larger than it (each at most a
+// few times in a stream's life); apart from that nothing allocates after
+// NewJitterBuffer. It assumes one 20 ms frame per packet (SDP
 // a=ptime:20).
 //
 // How it plays: the first Pop that finds Target worth of frames buffered starts
@@ -182,9 +189,10 @@ type JitterBuffer struct {
 	maxPayload int
 	stride     int // bytes per slot in data: grows up to maxPayload
 
-	slots []jitterSlot
-	data  []byte
-	mask  uint64
+	slots    []jitterSlot // a ring of initialSlots, doubled up to maxSlots by a burst that needs them
+	data     []byte
+	mask     uint64
+	maxSlots int // twice the largest delay in frames, rounded up to a power of two
 
 	started bool
 	ssrc    uint32
@@ -260,10 +268,11 @@ func NewJitterBuffer(cfg JitterConfig) (*JitterBuffer, error) {
 		maxPayload: cfg.MaxPayload,
 	}
 	j.maxFrames = max(j.maxFrames, j.minFrames)
-	size := 16
-	for size < 2*j.maxFrames {
-		size *= 2
+	j.maxSlots = initialSlots
+	for j.maxSlots < 2*j.maxFrames {
+		j.maxSlots *= 2
 	}
+	size := initialSlots
 	j.slots = make([]jitterSlot, size)
 	j.stride = min(cfg.MaxPayload, initialStride)
 	j.data = make([]byte, size*j.stride)
@@ -332,6 +341,13 @@ func (j *JitterBuffer) Push(p *rtp.Packet, arrival time.Time) PushResult {
 			j.updateJitterLocked(p.Timestamp, arrival)
 			return PushLate
 		}
+	}
+	for ext >= j.next+size && len(j.slots) < j.maxSlots {
+		// A burst larger than the ring has room for: more room, up to
+		// twice the largest delay.
+		j.growRingLocked()
+		size = uint64(len(j.slots))
+		sl = &j.slots[ext&j.mask]
 	}
 	if ext >= j.next+size {
 		// A burst larger than the buffer (or a long stall of the popper):
@@ -521,6 +537,26 @@ func (j *JitterBuffer) growLocked(n int) {
 		}
 	}
 	j.data, j.stride = data, stride
+}
+
+// growRingLocked doubles the ring, moving each slot to its place in the new
+// one (the sequence numbers a ring holds are distinct modulo its size, so
+// modulo twice it too). It allocates; it runs at most a few times in a
+// buffer's life, after bursts.
+func (j *JitterBuffer) growRingLocked() {
+	size := 2 * len(j.slots)
+	slots := make([]jitterSlot, size)
+	data := make([]byte, size*j.stride)
+	mask := uint64(size - 1)
+	for i, sl := range j.slots {
+		if !sl.valid && !sl.played {
+			continue
+		}
+		k := int(sl.ext & mask)
+		slots[k] = sl
+		copy(data[k*j.stride:k*j.stride+sl.n], j.data[i*j.stride:i*j.stride+sl.n])
+	}
+	j.slots, j.data, j.mask = slots, data, mask
 }
 
 // phaseMarginLocked is how long before a Pop the newest frame must arrive

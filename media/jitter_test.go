@@ -527,3 +527,42 @@ func TestJitterGrowsSlots(t *testing.T) {
 		t.Errorf("stride %d after a %d-byte payload", jb.stride, DefaultJitterMaxPayload)
 	}
 }
+
+// The ring starts at initialSlots and doubles for a burst that needs it, up
+// to twice the largest delay: with the default 300 ms (15 frames) a burst of
+// 28 frames after a stall is kept whole in a 32-slot ring, played in order,
+// and one of 40 loses its 8 oldest.
+func TestJitterRingGrowsForBursts(t *testing.T) {
+	h := newJB(t, JitterConfig{})
+	if n := len(h.jb.slots); n != initialSlots {
+		t.Fatalf("a new buffer has %d slots, want %d", n, initialSlots)
+	}
+	for i := range 28 {
+		h.push(uint16(i), uint32(i)*160)
+	}
+	if n, s := len(h.jb.slots), h.jb.Stats(); n != 32 || s.Discarded != 0 {
+		t.Fatalf("after a burst of 28: %d slots, %d discarded; want 32 and 0", n, s.Discarded)
+	}
+	var plays []string
+	for range 3 {
+		plays = append(plays, describe(h.tick()))
+	}
+	// Far over the target, each Pop drops a frame and plays the next (as in
+	// TestJitterOverflowDropsOldest), from the start of the burst: a
+	// 16-slot ring would have discarded frames 0–11.
+	if want := []string{"p1", "p3", "p5"}; !slices.Equal(plays, want) {
+		t.Errorf("after the burst got %v, want %v", plays, want)
+	}
+
+	h = newJB(t, JitterConfig{})
+	for i := range 40 {
+		h.push(uint16(i), uint32(i)*160)
+	}
+	if n, s := len(h.jb.slots), h.jb.Stats(); n != 32 || s.Discarded != 8 {
+		t.Errorf("after a burst of 40: %d slots, %d discarded; want 32 and 8", n, s.Discarded)
+	}
+	// A duplicate of a frame still in the ring is told from a late one.
+	if r := h.push(39, 39*160); r != PushDuplicate {
+		t.Errorf("duplicate of 39: %v, want PushDuplicate", r)
+	}
+}

@@ -3,6 +3,7 @@ package webclient
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor"
 )
@@ -73,4 +74,89 @@ func nackStream(info *interceptor.StreamInfo) bool {
 	return slices.ContainsFunc(info.RTCPFeedback, func(fb interceptor.RTCPFeedback) bool {
 		return fb.Type == "nack" && fb.Parameter == ""
 	})
+}
+
+// lazyResponder creates pion's NACK responder for a peer connection when it
+// first binds a local stream the responder serves (one that negotiated NACK:
+// video to this browser). The responder is ~8 KiB per peer before it holds
+// any packet (its retransmission-rate window), and in rooms of phones most
+// browsers receive no video at all. Until then RTCP passes through
+// untouched: there is nothing to retransmit.
+type lazyResponder struct {
+	interceptor.NoOp
+	factory interceptor.Factory
+	id      string
+	serves  func(*interceptor.StreamInfo) bool
+
+	mu       sync.Mutex
+	rtcpIn   interceptor.RTCPReader // the chain's reader, from BindRTCPReader
+	inner    interceptor.Interceptor
+	innerErr error
+	// reader is the inner responder's RTCP reader once it exists: the
+	// peer's RTCP goes through it from then on.
+	reader atomic.Pointer[interceptor.RTCPReader]
+}
+
+// BindRTCPReader keeps the chain's reader for the inner responder and reads
+// through it once it exists.
+func (l *lazyResponder) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
+	l.mu.Lock()
+	l.rtcpIn = reader
+	l.mu.Unlock()
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		if r := l.reader.Load(); r != nil {
+			return (*r).Read(b, a)
+		}
+		return reader.Read(b, a)
+	})
+}
+
+// BindLocalStream creates the responder for the first stream it serves.
+func (l *lazyResponder) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	if !l.serves(info) {
+		return writer
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inner == nil && l.innerErr == nil && l.rtcpIn != nil {
+		if l.inner, l.innerErr = l.factory.NewInterceptor(l.id); l.innerErr == nil {
+			r := l.inner.BindRTCPReader(l.rtcpIn)
+			l.reader.Store(&r)
+		}
+	}
+	if l.inner == nil {
+		return writer // no responder: the browser's NACKs go unanswered, as without the interceptor
+	}
+	return l.inner.BindLocalStream(info, writer)
+}
+
+// UnbindLocalStream passes to the responder, if there is one.
+func (l *lazyResponder) UnbindLocalStream(info *interceptor.StreamInfo) {
+	l.mu.Lock()
+	inner := l.inner
+	l.mu.Unlock()
+	if inner != nil {
+		inner.UnbindLocalStream(info)
+	}
+}
+
+// Close closes the responder, if there is one.
+func (l *lazyResponder) Close() error {
+	l.mu.Lock()
+	inner := l.inner
+	l.mu.Unlock()
+	if inner != nil {
+		return inner.Close()
+	}
+	return nil
+}
+
+// lazyResponderFactory makes lazyResponders around inner's responders.
+type lazyResponderFactory struct {
+	inner  interceptor.Factory
+	serves func(*interceptor.StreamInfo) bool
+}
+
+func (f lazyResponderFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	return &lazyResponder{factory: f.inner, id: id, serves: f.serves}, nil
 }

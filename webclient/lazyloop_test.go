@@ -2,9 +2,12 @@ package webclient
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
 
@@ -58,5 +61,64 @@ func TestLazyLoop(t *testing.T) {
 		if got := tc.serves(tc.info); got != tc.want {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// TestLazyResponder: no NACK responder for a peer until a stream with NACK
+// is bound to it; then pion's responder keeps that stream's packets and
+// answers the browser's NACK (RFC 4585 §6.2.1) read through the RTCP
+// reader bound before it existed.
+func TestLazyResponder(t *testing.T) {
+	f, err := nack.NewResponderInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := lazyResponderFactory{f, nackStream}.NewInterceptor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := i.(*lazyResponder)
+	defer l.Close()
+	incoming := make(chan []byte, 1)
+	reader := l.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		return copy(b, <-incoming), a, nil
+	}))
+	sent := make(chan uint16, 16)
+	writer := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+		sent <- h.SequenceNumber
+		return 0, nil
+	})
+	audio := &interceptor.StreamInfo{SSRC: 1, MimeType: "audio/opus"}
+	video := &interceptor.StreamInfo{SSRC: 2, MimeType: "video/VP8",
+		RTCPFeedback: []interceptor.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}}
+	l.BindLocalStream(audio, writer)
+	if l.inner != nil {
+		t.Fatal("a responder was made for a stream without NACK")
+	}
+	w := l.BindLocalStream(video, writer)
+	if l.inner == nil {
+		t.Fatal("no responder for a stream with NACK")
+	}
+	for seq := uint16(1); seq <= 5; seq++ {
+		if _, err := w.Write(&rtp.Header{SSRC: 2, SequenceNumber: seq}, []byte{1, 2, 3}, nil); err != nil {
+			t.Fatal(err)
+		}
+		<-sent
+	}
+	nackPkt, err := (&rtcp.TransportLayerNack{MediaSSRC: 2, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{3})}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	incoming <- nackPkt
+	if _, _, err := reader.Read(make([]byte, 1500), nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case seq := <-sent:
+		if seq != 3 {
+			t.Errorf("resent %d, want 3", seq)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the NACK for 3 was not answered")
 	}
 }

@@ -135,7 +135,8 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	ir := &interceptor.Registry{}
 	ir.Add(headerOnceFactory{}) // first: innermost reader (rtpheader.go)
 	// As webrtc.ConfigureNackWithOptions, with the NACK generator started
-	// only once a browser sends a stream it serves (lazyloop.go). RTCP
+	// only once a browser sends a stream it serves, and the responder made
+	// only once we send the browser one (lazyloop.go). RTCP
 	// reports come from senderReports below.
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
@@ -147,7 +148,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	if err != nil {
 		return nil, nil, err
 	}
-	ir.Add(responder)
+	ir.Add(lazyResponderFactory{responder, nackStream})
 	ir.Add(lazyLoopFactory{generator, nackStream})
 	// TWCC feedback is registered per peer (newPeerConnection: its interval
 	// follows what the browser sends, feedbackpace.go); the media engine
