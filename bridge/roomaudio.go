@@ -44,7 +44,7 @@ const decoderIdleAfter = 5 * time.Second
 
 // A phone leg holds an Opus encoder only while it talks to browsers, and for
 // encoderIdleFrames of quiet after: in a conference one or two legs talk at a
-// time, and an encoder is ~27 KiB of libopus state (docs/benchmarks.md), the
+// time, and an encoder is ~48 KiB of libopus state (docs/benchmarks.md), the
 // largest part of a silent leg. One second of quiet outlasts the pauses
 // between words and phrases (a few hundred ms), so a talker keeps its encoder,
 // and its prediction, through its own talk spurt; after a second of nothing

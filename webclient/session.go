@@ -110,14 +110,21 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.cfg.Metrics.sockets.Inc()
-	defer func() {
-		s.cfg.Metrics.sockets.Dec()
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-		s.wg.Done()
+	// The session runs on a goroutine of its own and the handler returns
+	// (the connection is hijacked: net/http has let go of it). The
+	// handler's goroutine is deep (net/http's connection loop, the
+	// middleware, the upgrade), and one parked there for a meeting's hours
+	// keeps the stack it grew: a few KiB per browser.
+	go func() {
+		defer func() {
+			s.cfg.Metrics.sockets.Dec()
+			s.mu.Lock()
+			delete(s.sessions, sess)
+			s.mu.Unlock()
+			s.wg.Done()
+		}()
+		sess.run()
 	}()
-	sess.run()
 }
 
 // Deliver implements bridge.Endpoint: it queues the event for the run
