@@ -166,18 +166,28 @@ func (p *srPeer) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPR
 		if err != nil {
 			return 0, nil, err
 		}
-		at := now()
-		for _, pkt := range pkts {
-			if sr, ok := pkt.(*rtcp.SenderReport); ok {
-				p.mu.Lock()
-				if s := p.remote[sr.SSRC]; s != nil {
-					s.senderReport(sr, at)
-				}
-				p.mu.Unlock()
-			}
-		}
+		p.noteSenderReports(pkts, now())
 		return n, attr, nil
 	})
+}
+
+// noteSenderReports records the browser's sender reports among pkts,
+// arrived at at, for the reception reports about its streams (LSR, DLSR:
+// RFC 3550 §6.4.1, from which the browser computes the round-trip time).
+// Nobody reads the RTCP of the browser's streams through the interceptor
+// chain, so they come from the peer's RTCP buffers as they arrive
+// (rtcpRouter.readSenderReports); BindRTCPReader does the same for RTCP
+// that is read.
+func (p *srPeer) noteSenderReports(pkts []rtcp.Packet, at time.Time) {
+	for _, pkt := range pkts {
+		if sr, ok := pkt.(*rtcp.SenderReport); ok {
+			p.mu.Lock()
+			if s := p.remote[sr.SSRC]; s != nil {
+				s.senderReport(sr, at)
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // receiverReportsLocked returns the peer's reception report blocks at now,

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/transport/v5/packetio"
 )
 
@@ -26,9 +27,13 @@ import (
 //   - Other RTCP (video senders, whose reader answers NACKs and passes on key
 //     frame requests; streams nobody reads) is capped at rtcpBufferLimit.
 //   - RTP is buffered as pion does by default.
+//   - The browser's sender reports about its own streams are read as they
+//     arrive (readSenderReports) for our reception reports' LSR and DLSR:
+//     nobody reads that RTCP through pion.
 type rtcpRouter struct {
-	mu   sync.Mutex
-	drop map[uint32]struct{} // SSRCs of this peer's audio senders
+	mu            sync.Mutex
+	drop          map[uint32]struct{} // SSRCs of this peer's audio senders
+	senderReports func([]rtcp.Packet) // notes the browser's sender reports (srPeer); nil until set
 }
 
 // rtcpBufferLimit caps the RTCP queued per SSRC. A browser's RTCP compound
@@ -61,6 +66,34 @@ func (r *rtcpRouter) forget(ssrc uint32) {
 	r.mu.Unlock()
 }
 
+// onSenderReports makes f get every compound RTCP packet from the browser
+// that starts with a sender report, as it arrives.
+func (r *rtcpRouter) onSenderReports(f func([]rtcp.Packet)) {
+	r.mu.Lock()
+	r.senderReports = f
+	r.mu.Unlock()
+}
+
+// readSenderReports hands a compound RTCP packet that starts with a sender
+// report (RFC 3550 §6.1: a compound starts with an SR or RR; the browser
+// sends an SR about each stream about once a second) to the peer's reports.
+// Anything else is left alone unparsed. It runs on pion's SRTCP reader.
+func (r *rtcpRouter) readSenderReports(b []byte) {
+	const typeSR = 200
+	if len(b) < 8 || b[1] != typeSR {
+		return
+	}
+	r.mu.Lock()
+	f := r.senderReports
+	r.mu.Unlock()
+	if f == nil {
+		return
+	}
+	if pkts, err := rtcp.Unmarshal(b); err == nil {
+		f(pkts)
+	}
+}
+
 // buffer is the peer connection's SettingEngine.BufferFactory. pion calls it
 // when a stream's first packet arrives or its reader opens it.
 func (r *rtcpRouter) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
@@ -76,7 +109,27 @@ func (r *rtcpRouter) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 	}
 	b := packetio.NewBuffer()
 	b.SetLimitSize(limit)
+	if kind == packetio.RTCPBufferPacket {
+		return srReadingBuffer{packetBuffer{b}, r}
+	}
 	return packetBuffer{b}
+}
+
+// srReadingBuffer is an RTCP buffer that shows each arriving compound packet
+// to its router's readSenderReports first.
+type srReadingBuffer struct {
+	packetBuffer
+	router *rtcpRouter
+}
+
+func (b srReadingBuffer) Write(p []byte) (int, error) {
+	b.router.readSenderReports(p)
+	return b.packetBuffer.Write(p)
+}
+
+func (b srReadingBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
+	b.router.readSenderReports(p)
+	return b.packetBuffer.WriteWithAttributes(p, a)
 }
 
 // packetBuffer is packetio.Buffer as an io.ReadWriteCloser that keeps packet

@@ -72,6 +72,29 @@ func (r *senderReports) NewInterceptor(string) (interceptor.Interceptor, error) 
 	return p, nil
 }
 
+// factory returns the interceptor factory for one peer connection whose
+// RTCP buffers router hands out (rtcpbuf.go): the browser's sender reports
+// reach the peer's reception reports from there as they arrive, with no
+// reader.
+func (r *senderReports) factory(router *rtcpRouter) interceptor.Factory {
+	return srFactory{reports: r, router: router}
+}
+
+type srFactory struct {
+	reports *senderReports
+	router  *rtcpRouter
+}
+
+func (f srFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	i, err := f.reports.NewInterceptor(id)
+	if err != nil {
+		return nil, err
+	}
+	p := i.(*srPeer)
+	f.router.onSenderReports(func(pkts []rtcp.Packet) { p.noteSenderReports(pkts, f.reports.now()) })
+	return p, nil
+}
+
 func (r *senderReports) run() {
 	var peers []*srPeer
 	slot := 0

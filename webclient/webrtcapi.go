@@ -61,7 +61,8 @@ type peerAPI struct {
 	interceptors *interceptor.Registry // shared by every peer; the per-peer ones are added in newPeerConnection
 	logs         *pionLogs
 	settings     webrtc.SettingEngine
-	feedback     *twccFeedback // every peer's TWCC feedback (twccfeedback.go)
+	reports      *senderReports // every peer's RTCP reports (senderreports.go, receiverreports.go)
+	feedback     *twccFeedback  // every peer's TWCC feedback (twccfeedback.go)
 }
 
 // newPeerConnection creates a peer connection whose decrypted RTCP and RTP go
@@ -70,9 +71,11 @@ func (a *peerAPI) newPeerConnection(router *rtcpRouter, pace *feedbackPace) (*we
 	se := a.settings
 	se.BufferFactory = router.buffer
 	// The shared interceptors first (innermost: headerOnce parses each
-	// packet's header for all), then the peer's TWCC feedback around them.
+	// packet's header for all), then the peer's RTCP reports and TWCC
+	// feedback around them.
 	ir := &interceptor.Registry{}
 	ir.Add(chainFactory{a.interceptors})
+	ir.Add(a.reports.factory(router))
 	ir.Add(a.feedback.factory(pace))
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
@@ -192,8 +195,9 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// (senderreports.go, receiverreports.go), not two goroutines per peer
 	// as pion's report interceptors run.
 	// Started last: every error below stops it again.
+	// Registered per peer (newPeerConnection), as TWCC feedback is: each
+	// peer's reports are tied to its RTCP buffers.
 	senderReports := newSenderReports()
-	ir.Add(senderReports)
 	feedback := newTWCCFeedback()
 	stop := func() {
 		senderReports.Close()
@@ -220,7 +224,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 		stop()
 		return closeMux()
 	}
-	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se, feedback: feedback}, closer, nil
+	return &peerAPI{media: m, interceptors: ir, logs: logs, settings: se, reports: senderReports, feedback: feedback}, closer, nil
 }
 
 // opusCapability is Opus as browsers send it: in-band FEC on, 10 ms minimum

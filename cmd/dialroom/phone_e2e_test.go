@@ -205,24 +205,34 @@ func testPhoneAndBrowserTalk(t *testing.T, sipp, codec, wantMime string) {
 	// browser: it keeps remote-outbound-rtp statistics for the phone's
 	// stream only from them, with the packets our reports counted.
 	// And our receiver reports (webclient/receiverreports.go) about the
-	// browser's microphone: remote-inbound-rtp comes only from them.
+	// browser's microphone: remote-inbound-rtp comes only from them, and its
+	// round-trip time only when they echo the browser's own sender reports
+	// (LSR, DLSR: RFC 3550 §6.4.1), which the server reads as they arrive
+	// (webclient/rtcpbuf.go).
 	var sr struct {
 		Reports, Packets float64 // remote-outbound-rtp: our sender reports
 		RRs, Lost        float64 // remote-inbound-rtp: our receiver reports
+		RTTs, RTT        float64 // … round-trip time measurements, the last (s)
 		Entry            string
 	}
-	for end := time.Now().Add(3 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for end := time.Now().Add(8 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		op.eval(`(async () => {
-			const stats = await window.dialroom.pc.getStats(); const out = {reports: 0, packets: 0, rrs: 0, lost: -1};
+			const stats = await window.dialroom.pc.getStats(); const out = {reports: 0, packets: 0, rrs: 0, lost: -1, rtts: 0, rtt: -1};
 			stats.forEach(r => {
 				if (r.type === 'remote-outbound-rtp' && r.kind === 'audio') { out.reports = r.reportsSent || 0; out.packets = r.packetsSent || 0; }
-				if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') { out.rrs = 1; out.lost = r.packetsLost; out.entry = JSON.stringify(r); }
+				if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') {
+					out.rrs = 1; out.lost = r.packetsLost; out.entry = JSON.stringify(r);
+					out.rtts = r.roundTripTimeMeasurements || 0; if (r.roundTripTime !== undefined) out.rtt = r.roundTripTime;
+				}
 			});
 			return out;
 		})()`, &sr)
-		if sr.Reports > 0 && sr.RRs > 0 || time.Now().After(end) {
+		if sr.Reports > 0 && sr.RRs > 0 && sr.RTTs > 0 || time.Now().After(end) {
 			break
 		}
+	}
+	if sr.RTTs < 1 || sr.RTT < 0 || sr.RTT > 0.2 {
+		t.Errorf("the browser measured %v round trips of its microphone's stream (last %v s) from our receiver reports; want some, under 0.2 s on loopback", sr.RTTs, sr.RTT)
 	}
 	if sr.Reports < 1 || sr.Packets < 1 {
 		t.Errorf("the browser got %v sender reports counting %v packets of the phone's voice, want some", sr.Reports, sr.Packets)
