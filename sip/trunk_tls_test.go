@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialroom/dialroom/bridge"
 	"github.com/dialroom/dialroom/dialplan"
 	"github.com/dialroom/dialroom/e2e"
 )
@@ -330,31 +331,51 @@ func TestTLSTrunkMutual(t *testing.T) {
 // the phone answers, and our BYE reaches it back through the carrier.
 func TestTLSTrunkDialout(t *testing.T) {
 	c, ca, ours := tlsCarrier(t, e2e.CarrierOptions{})
+	d := tlsDialout(t, c, "    tls_ca: "+ca.CAFile+"\n", 33860, ours)
+	d.hangUp(t)
+}
+
+// tlsCall is a dial-out call through a TLS carrier to a SIPp phone, answered.
+type tlsCall struct {
+	th       *trunkHarness
+	u        *uas
+	st       *statuses
+	call     *OutboundCall
+	opMember *bridge.Member
+}
+
+// tlsDialout places a call from the operator's console through carrier c
+// (the trunk's plan lines extra, no registration) to a SIPp phone, which
+// answers with the carrier's Record-Route, so the ACK and BYE go back
+// through the carrier (over TLS), not to the phone; the phone expects the
+// BYE.
+func tlsDialout(t *testing.T, c *e2e.Carrier, extra string, portBase int, ours *tls.Config) *tlsCall {
 	port := freeUDPPort(t)
 	c.RoutePSTN("+8190", fmt.Sprintf("sip:callee@127.0.0.1:%d", port))
-	plan := strings.Replace(tlsTrunkPlan("sips:"+c.TLSAddr(), "    tls_ca: "+ca.CAFile+"\n"), "register_interval: 1m", "register_interval: 0", 1)
-	th := newTrunkHarnessTLS(t, plan, 33860, ours)
-	_, opMember := th.hostAlice(th.numbers[liveNumber])
-	// The phone answers with the carrier's Record-Route, so the ACK and
-	// BYE go back through the carrier (over TLS), not to the phone.
-	u := startUAS(t, port, uasHead+`  <recv request="INVITE"/>
+	plan := strings.Replace(tlsTrunkPlan("sips:"+c.TLSAddr(), extra), "register_interval: 1m", "register_interval: 0", 1)
+	d := &tlsCall{th: newTrunkHarnessTLS(t, plan, portBase, ours), st: newStatuses()}
+	_, d.opMember = d.th.hostAlice(d.th.numbers[liveNumber])
+	d.u = startUAS(t, port, uasHead+`  <recv request="INVITE"/>
 `+uasResponse("200 OK", "[last_Record-Route:]\n", strings.Replace(uasAnswerSDP, "8 101\na=rtpmap:8 PCMA/8000", "0 101\na=rtpmap:0 PCMU/8000", 1))+`  <recv request="ACK"/>
   <recv request="BYE"/>
 `+uasResponse("200 OK", "", "")+`</scenario>
 `)
-	st := newStatuses()
-	call, err := th.dial(context.Background(), st, dialCallee, 0)
-	if err != nil {
+	var err error
+	if d.call, err = d.th.dial(context.Background(), d.st, dialCallee, 0); err != nil {
 		t.Fatal(err)
 	}
-	st.until(t, DialAnswered)
-	call.Hangup()
-	st.until(t, DialEnded)
-	<-call.Done()
-	u.wait(t)
-	opMember.Leave("left")
-	th.waitIdle()
+	d.st.until(t, DialAnswered)
+	return d
+}
 
+// hangUp ends the call from the console; the phone must get the BYE.
+func (d *tlsCall) hangUp(t *testing.T) {
+	d.call.Hangup()
+	d.st.until(t, DialEnded)
+	<-d.call.Done()
+	d.u.wait(t)
+	d.opMember.Leave("left")
+	d.th.waitIdle()
 }
 
 // TestTLSSettingsRestartRegistration: a reload that changes a TLS trunk's
@@ -433,23 +454,8 @@ func TestTLSTrunkByeOnNewConnection(t *testing.T) {
 	stranger := e2e.NewTestCA(t, "a CA the carrier does not know").Issue(e2e.CertRequest{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	ours := &tls.Config{Certificates: []tls.Certificate{stranger.TLS}, MinVersion: tls.VersionTLS12}
 	own := ca.Issue(e2e.CertRequest{DNSNames: []string{"dialroom.test"}})
-	port := freeUDPPort(t)
-	c.RoutePSTN("+8190", fmt.Sprintf("sip:callee@127.0.0.1:%d", port))
-	plan := tlsTrunkPlan("sips:"+c.TLSAddr(), "    tls_ca: "+ca.CAFile+"\n    tls_cert: "+own.CertFile+"\n    tls_key: "+own.KeyFile+"\n")
-	plan = strings.Replace(plan, "register_interval: 1m", "register_interval: 0", 1)
-	th := newTrunkHarnessTLS(t, plan, 33960, ours)
-	_, opMember := th.hostAlice(th.numbers[liveNumber])
-	u := startUAS(t, port, uasHead+`  <recv request="INVITE"/>
-`+uasResponse("200 OK", "[last_Record-Route:]\n", strings.Replace(uasAnswerSDP, "8 101\na=rtpmap:8 PCMA/8000", "0 101\na=rtpmap:0 PCMU/8000", 1))+`  <recv request="ACK"/>
-  <recv request="BYE"/>
-`+uasResponse("200 OK", "", "")+`</scenario>
-`)
-	st := newStatuses()
-	call, err := th.dial(context.Background(), st, dialCallee, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.until(t, DialAnswered)
+	d := tlsDialout(t, c, "    tls_ca: "+ca.CAFile+"\n    tls_cert: "+own.CertFile+"\n    tls_key: "+own.KeyFile+"\n", 33960, ours)
+	th := d.th
 
 	// The connection to the carrier goes away (a carrier's restart, a NAT
 	// timeout); the next request has to open a new one.
@@ -471,10 +477,5 @@ func TestTLSTrunkByeOnNewConnection(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	call.Hangup()
-	st.until(t, DialEnded)
-	<-call.Done()
-	u.wait(t) // the callee got the BYE, through the carrier
-	opMember.Leave("left")
-	th.waitIdle()
+	d.hangUp(t) // the callee gets the BYE, through the carrier
 }

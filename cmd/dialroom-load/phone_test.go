@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -258,10 +259,7 @@ func TestPhoneReportMemoryBase(t *testing.T) {
 	r.idle.proc.serverRSS = 60 << 20
 	r.idle.metrics.values = map[string]float64{"go_memstats_heap_inuse_bytes": 20 << 20, "go_goroutines": 100,
 		"go_gc_heap_live_bytes": 10 << 20, "go_memstats_stack_inuse_bytes": 1 << 20}
-	var out strings.Builder
-	r.print(&out)
-	r.printMarkdown(&out)
-	s := out.String()
+	s := reportText(r)
 	if strings.Contains(s, "NaN") {
 		t.Errorf("NaN in the report:\n%s", s)
 	}
@@ -320,10 +318,7 @@ func TestPhoneReportFirmMemory(t *testing.T) {
 	r.idle.proc.serverRSS = 60 << 20
 	r.idle.metrics.values = map[string]float64{"go_gc_heap_live_bytes": 99 << 20}
 	r.idle.firm = &memReading{liveMiB: 10, stackMiB: 1, goroutines: 0}
-	var out strings.Builder
-	r.print(&out)
-	r.printMarkdown(&out)
-	s := out.String()
+	s := reportText(r)
 	// 80 → 240 legs: live +10 MiB = 64 KiB per leg, stacks +2.5 MiB = 16.
 	if !strings.Contains(s, "| 64 + 16 |") {
 		t.Errorf("per-leg live heap + stacks not the forced collection's 64 + 16 KiB:\n%s", s)
@@ -357,7 +352,7 @@ func TestFirmMemory(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.HeapProfiles = dir
-	pe := &phoneEnv{cfg: cfg, hc: srv.Client(), tg: target{base: base, profiler: base.JoinPath("/debug/pprof/")}}
+	pe := &phoneEnv{cfg: cfg, hc: srv.Client(), log: slog.New(slog.DiscardHandler), tg: target{base: base, profiler: base.JoinPath("/debug/pprof/")}}
 	got, err := pe.firmMemory(context.Background(), "240")
 	if err != nil {
 		t.Fatal(err)
@@ -375,4 +370,12 @@ func TestFirmMemory(t *testing.T) {
 	if got, err := pe.firmMemory(context.Background(), "idle"); got != nil || err != nil {
 		t.Errorf("without a profiler: %v, %v; want nil, nil", got, err)
 	}
+}
+
+// reportText is the run's report as printed, text and markdown.
+func reportText(r *phoneResult) string {
+	var out strings.Builder
+	r.print(&out)
+	r.printMarkdown(&out)
+	return out.String()
 }
