@@ -245,7 +245,8 @@ func (c *OutboundCall) invite(setup context.Context) bool {
 	// An answer that crossed our CANCEL must still be ACKed, then ended
 	// with BYE (RFC 3261 §9.1, §15).
 	if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
-		if ackErr := dlg.Ack(context.Background()); ackErr == nil {
+		ackCtx, _ := withClientCertNote(context.Background(), c.decision.Trunk.TLSCert)
+		if ackErr := dlg.Ack(ackCtx); ackErr == nil {
 			c.bye()
 		}
 	}
@@ -277,7 +278,8 @@ func (c *OutboundCall) invite(setup context.Context) bool {
 func (c *OutboundCall) answered() bool {
 	dlg := c.dlg
 	c.srv.setDialog(c, dlg.ID)
-	if err := dlg.Ack(c.ctx); err != nil {
+	ackCtx, _ := withClientCertNote(c.ctx, c.decision.Trunk.TLSCert) // as the INVITE's, should its connection be gone
+	if err := dlg.Ack(ackCtx); err != nil {
 		c.cancel(err)
 		c.finish(DialFailed, 0, "could not ACK the answer: "+err.Error())
 		return false

@@ -166,7 +166,7 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 		return nil
 	}})
 	if err == nil {
-		if ackErr := dlg.Ack(context.Background()); ackErr != nil {
+		if ackErr := dlg.Ack(f.ackContext()); ackErr != nil {
 			c.post(forkEnded{f: f, err: fmt.Errorf("ACK: %w", ackErr)})
 			return
 		}
@@ -183,7 +183,7 @@ func (c *extensionCall) runFork(f *fork, dua *sipgo.DialogUA, req *sip.Request) 
 		return
 	}
 	if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
-		if dlg.Ack(context.Background()) == nil {
+		if dlg.Ack(f.ackContext()) == nil {
 			c.byeDialog(dlg, f.cert)
 		}
 		c.post(forkEnded{f: f, status: res.StatusCode, err: errLateAnswer})
@@ -215,6 +215,14 @@ func (c *extensionCall) cancelForks(except *fork, force bool) {
 			f.cancel(errGiveUp)
 		}
 	}
+}
+
+// ackContext is the context of a fork's ACK (RFC 3261 §13.2.2.4): should
+// the INVITE's connection be gone, the new one presents the fork's client
+// certificate (fork.cert), as the INVITE's did.
+func (f *fork) ackContext() context.Context {
+	ctx, _ := withClientCertNote(context.Background(), f.cert)
+	return ctx
 }
 
 // byeDialog ends a fork's dialog (RFC 3261 §15.1.1), bounded by
