@@ -21,8 +21,9 @@
 // collects access numbers by DTMF (collect.go). Not yet here: the softphone
 // registrar and dial-out.
 //
-// Concurrency: a call has one goroutine (the INVITE's handler goroutine,
-// which becomes the call's supervisor); everything else reaches the call by
-// posting a message to it. The RTP endpoint has its reader goroutine; the
+// Concurrency: a call has one goroutine at a time (the INVITE's handler
+// goroutine until the call is answered and in the lobby, then a shallow one
+// of its own that supervises it: invite.go's run); everything else reaches
+// the call by posting a message to it. The RTP endpoint has its reader goroutine; the
 // shared media clock drives the leg's audio.
 package sip
