@@ -15,7 +15,7 @@ import (
 // cfg and returns their addresses.
 func hostCandidates(t *testing.T, cfg WebRTCConfig) []string {
 	t.Helper()
-	api, closer, err := mediaAPI(cfg, slog.New(slog.DiscardHandler))
+	api, closer, err := mediaAPI(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

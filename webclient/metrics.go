@@ -23,6 +23,7 @@ type Metrics struct {
 	peers        prometheus.Gauge
 	sockets      prometheus.Gauge
 	phoneVoice   prometheus.Histogram
+	rtt          prometheus.Histogram
 }
 
 // NewMetrics registers dialroom's collectors, plus the Go runtime and process
@@ -49,8 +50,12 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name:    "dialroom_phone_to_browser_seconds",
 			Help:    "Delay the server adds to a caller's voice: from its RTP packet's arrival to the frame's write towards the browsers.",
 			Buckets: []float64{.005, .01, .015, .02, .025, .03, .04, .05, .075, .1, .15, .2, .3, .5}}),
+		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dialroom_webrtc_rtt_seconds",
+			Help:    "Round-trip times to browsers, from their RTCP reception reports about our streams (RFC 3550 §6.4.1).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .15, .2, .3, .5, 1, 2}}),
 	}
-	reg.MustRegister(m.members, m.lobbyWait, m.joinFailures, m.logins, m.peers, m.sockets, m.phoneVoice,
+	reg.MustRegister(m.members, m.lobbyWait, m.joinFailures, m.logins, m.peers, m.sockets, m.phoneVoice, m.rtt,
 		// The live heap (as of the last collection: what the program holds,
 		// without the collector's headroom) besides the memstats: memory per
 		// call is judged by it (docs/benchmarks.md).
@@ -59,6 +64,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// browserRTT records a round-trip time to a browser (webclient's RTCP
+// reports). It is called on pion's SRTCP readers.
+func (m *Metrics) browserRTT(d time.Duration) { m.rtt.Observe(d.Seconds()) }
 
 // Registry returns the registry the metrics are on, for adding more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

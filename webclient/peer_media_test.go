@@ -105,7 +105,7 @@ func clientAPI(tb testing.TB) *webrtc.API {
 
 func serverAPI(tb testing.TB) *peerAPI {
 	tb.Helper()
-	api, closer, err := mediaAPI(WebRTCConfig{IncludeLoopback: true}, slog.New(slog.DiscardHandler))
+	api, closer, err := mediaAPI(WebRTCConfig{IncludeLoopback: true}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -152,7 +152,7 @@ func TestPionLogsOneLoggerPerScope(t *testing.T) {
 func TestPionLogsSharedByPeers(t *testing.T) {
 	var out e2e.SyncBuffer // pion's goroutines write it while the test runs
 	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: levelTrace}))
-	api, closer, err := mediaAPI(WebRTCConfig{IncludeLoopback: true}, log)
+	api, closer, err := mediaAPI(WebRTCConfig{IncludeLoopback: true}, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,11 +181,45 @@ func (p *srPeer) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPR
 func (p *srPeer) noteSenderReports(pkts []rtcp.Packet, at time.Time) {
 	for _, pkt := range pkts {
 		if sr, ok := pkt.(*rtcp.SenderReport); ok {
-			p.mu.Lock()
-			if s := p.remote[sr.SSRC]; s != nil {
-				s.senderReport(sr, at)
-			}
-			p.mu.Unlock()
+			p.senderReportAt(sr, at)
+		}
+	}
+}
+
+func (p *srPeer) senderReportAt(sr *rtcp.SenderReport, at time.Time) {
+	p.mu.Lock()
+	if s := p.remote[sr.SSRC]; s != nil {
+		s.senderReport(sr, at)
+	}
+	p.mu.Unlock()
+}
+
+// senderReport is rtcpReports': a sender report from the browser, as it
+// arrived.
+func (p *srPeer) senderReport(sr *rtcp.SenderReport) { p.senderReportAt(sr, p.reports.now()) }
+
+// receptionReports is rtcpReports': the browser's reception reports, as
+// they arrived. A block about one of our streams that echoes one of our
+// sender reports (LSR) tells the round-trip time: its arrival minus LSR
+// minus DLSR, in NTP's 1/65536 s (RFC 3550 §6.4.1).
+func (p *srPeer) receptionReports(blocks []rtcp.ReceptionReport) {
+	rtt := p.reports.rtt
+	if rtt == nil {
+		return
+	}
+	arrival := uint32(ntpTime(p.reports.now()) >> 16) //nolint:gosec // the middle 32 bits
+	for _, b := range blocks {
+		if b.LastSenderReport == 0 {
+			continue // no sender report of ours reached the browser yet
+		}
+		p.mu.Lock()
+		_, ours := p.streams[b.SSRC]
+		p.mu.Unlock()
+		if !ours {
+			continue
+		}
+		if d := arrival - b.LastSenderReport - b.Delay; d < 1<<31 { // else negative: a stale or bogus echo
+			rtt(time.Duration(d) * time.Second / 65536)
 		}
 	}
 }

@@ -27,13 +27,22 @@ import (
 //   - Other RTCP (video senders, whose reader answers NACKs and passes on key
 //     frame requests; streams nobody reads) is capped at rtcpBufferLimit.
 //   - RTP is buffered as pion does by default.
-//   - The browser's sender reports about its own streams are read as they
-//     arrive (readSenderReports) for our reception reports' LSR and DLSR:
-//     nobody reads that RTCP through pion.
+//   - Reports are read as they arrive (readReports), nobody reads them
+//     through pion: the browser's sender reports about its own streams, for
+//     our reception reports' LSR and DLSR; its reception reports about our
+//     streams, for the round-trip time (RFC 3550 §6.4.1).
 type rtcpRouter struct {
-	mu            sync.Mutex
-	drop          map[uint32]struct{} // SSRCs of this peer's audio senders
-	senderReports func([]rtcp.Packet) // notes the browser's sender reports (srPeer); nil until set
+	mu      sync.Mutex
+	drop    map[uint32]struct{} // SSRCs of this peer's audio senders
+	reports rtcpReports         // the peer's RTCP reports (srPeer); nil until set
+}
+
+// rtcpReports is what the router hands the browser's reports to.
+type rtcpReports interface {
+	// senderReport notes the browser's sender report about its stream.
+	senderReport(sr *rtcp.SenderReport)
+	// receptionReports notes the browser's reports about our streams.
+	receptionReports(blocks []rtcp.ReceptionReport)
 }
 
 // rtcpBufferLimit caps the RTCP queued per SSRC. A browser's RTCP compound
@@ -66,31 +75,49 @@ func (r *rtcpRouter) forget(ssrc uint32) {
 	r.mu.Unlock()
 }
 
-// onSenderReports makes f get every compound RTCP packet from the browser
-// that starts with a sender report, as it arrives.
-func (r *rtcpRouter) onSenderReports(f func([]rtcp.Packet)) {
+// onReports makes reports get the browser's sender and reception reports as
+// they arrive.
+func (r *rtcpRouter) onReports(reports rtcpReports) {
 	r.mu.Lock()
-	r.senderReports = f
+	r.reports = reports
 	r.mu.Unlock()
 }
 
-// readSenderReports hands a compound RTCP packet that starts with a sender
-// report (RFC 3550 §6.1: a compound starts with an SR or RR; the browser
-// sends an SR about each stream about once a second) to the peer's reports.
-// Anything else is left alone unparsed. It runs on pion's SRTCP reader.
-func (r *rtcpRouter) readSenderReports(b []byte) {
-	const typeSR = 200
-	if len(b) < 8 || b[1] != typeSR {
+// readReports hands the reports in b, one RTCP packet as it arrived for
+// stream ssrc, to the peer's reports; other packets are left alone
+// unparsed. It runs on pion's SRTCP reader. pion writes each packet of a
+// compound to the buffer of every SSRC it is about (the sender's and each
+// reception report's), so a sender report is noted wherever it lands (the
+// same each time), and reception reports only in one buffer: the sender's
+// for an SR (the browser's own stream), the first block's for an RR (one of
+// ours).
+func (r *rtcpRouter) readReports(ssrc uint32, b []byte) {
+	const typeSR, typeRR = 200, 201 // RFC 3550 §6.4.1, §6.4.2
+	if len(b) < 8 || (b[1] != typeSR && b[1] != typeRR) {
 		return
 	}
 	r.mu.Lock()
-	f := r.senderReports
+	reports := r.reports
 	r.mu.Unlock()
-	if f == nil {
+	if reports == nil {
 		return
 	}
-	if pkts, err := rtcp.Unmarshal(b); err == nil {
-		f(pkts)
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, pkt := range pkts {
+		switch p := pkt.(type) {
+		case *rtcp.SenderReport:
+			reports.senderReport(p)
+			if p.SSRC == ssrc {
+				reports.receptionReports(p.Reports)
+			}
+		case *rtcp.ReceiverReport:
+			if len(p.Reports) > 0 && p.Reports[0].SSRC == ssrc {
+				reports.receptionReports(p.Reports)
+			}
+		}
 	}
 }
 
@@ -103,32 +130,33 @@ func (r *rtcpRouter) buffer(kind packetio.BufferPacketType, ssrc uint32) io.Read
 		_, drop := r.drop[ssrc]
 		r.mu.Unlock()
 		if drop {
-			return &dropBuffer{closed: make(chan struct{})}
+			return &dropBuffer{closed: make(chan struct{}), ssrc: ssrc, router: r}
 		}
 		limit = rtcpBufferLimit
 	}
 	b := packetio.NewBuffer()
 	b.SetLimitSize(limit)
 	if kind == packetio.RTCPBufferPacket {
-		return srReadingBuffer{packetBuffer{b}, r}
+		return reportReadingBuffer{packetBuffer{b}, ssrc, r}
 	}
 	return packetBuffer{b}
 }
 
-// srReadingBuffer is an RTCP buffer that shows each arriving compound packet
-// to its router's readSenderReports first.
-type srReadingBuffer struct {
+// reportReadingBuffer is stream ssrc's RTCP buffer, which shows each
+// arriving packet to its router's readReports first.
+type reportReadingBuffer struct {
 	packetBuffer
+	ssrc   uint32
 	router *rtcpRouter
 }
 
-func (b srReadingBuffer) Write(p []byte) (int, error) {
-	b.router.readSenderReports(p)
+func (b reportReadingBuffer) Write(p []byte) (int, error) {
+	b.router.readReports(b.ssrc, p)
 	return b.packetBuffer.Write(p)
 }
 
-func (b srReadingBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
-	b.router.readSenderReports(p)
+func (b reportReadingBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
+	b.router.readReports(b.ssrc, p)
 	return b.packetBuffer.WriteWithAttributes(p, a)
 }
 
@@ -153,14 +181,21 @@ func (b packetBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int,
 	return b.Buffer.Write(p, a)
 }
 
-// dropBuffer accepts and forgets every packet. A Read (nobody should call
-// one) waits for Close and then reports io.EOF, as a closed empty buffer does.
+// dropBuffer accepts and forgets every packet about one of our audio
+// senders, after showing it to the router's readReports (the browser's
+// reception reports about the sender). A Read (nobody should call one) waits
+// for Close and then reports io.EOF, as a closed empty buffer does.
 type dropBuffer struct {
 	once   sync.Once
 	closed chan struct{}
+	ssrc   uint32
+	router *rtcpRouter
 }
 
-func (d *dropBuffer) Write(p []byte) (int, error) { return len(p), nil }
+func (d *dropBuffer) Write(p []byte) (int, error) {
+	d.router.readReports(d.ssrc, p)
+	return len(p), nil
+}
 
 func (d *dropBuffer) Read([]byte) (int, error) {
 	<-d.closed

@@ -32,6 +32,7 @@ const senderReportSlots = 10
 // Create it with newSenderReports and Close it after the peer connections.
 type senderReports struct {
 	now func() time.Time
+	rtt func(time.Duration) // nil: round-trip times are not kept
 
 	mu    sync.Mutex
 	slots [senderReportSlots]map[*srPeer]struct{}
@@ -43,8 +44,10 @@ type senderReports struct {
 }
 
 // newSenderReports starts the reporting goroutine.
-func newSenderReports() *senderReports {
-	r := &senderReports{now: time.Now, quit: make(chan struct{}), done: make(chan struct{})}
+// rtt, if not nil, gets every round-trip time to a browser that its
+// reception reports about our streams tell (RFC 3550 §6.4.1).
+func newSenderReports(rtt func(time.Duration)) *senderReports {
+	r := &senderReports{now: time.Now, rtt: rtt, quit: make(chan struct{}), done: make(chan struct{})}
 	for i := range r.slots {
 		r.slots[i] = make(map[*srPeer]struct{})
 	}
@@ -90,9 +93,8 @@ func (f srFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := i.(*srPeer)
-	f.router.onSenderReports(func(pkts []rtcp.Packet) { p.noteSenderReports(pkts, f.reports.now()) })
-	return p, nil
+	f.router.onReports(i.(*srPeer))
+	return i, nil
 }
 
 func (r *senderReports) run() {

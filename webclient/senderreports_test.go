@@ -114,7 +114,7 @@ func TestNTPTime(t *testing.T) {
 // TestSenderReportsSchedule: the one goroutine reports every peer about
 // once per interval, and none after the peer closed.
 func TestSenderReportsSchedule(t *testing.T) {
-	r := newSenderReports()
+	r := newSenderReports(nil)
 	defer r.Close()
 	var peers []*srPeer
 	var sinks []*rtcpSink

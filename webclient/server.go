@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
-	api, closer, err := mediaAPI(cfg.WebRTC, cfg.Logger)
+	api, closer, err := mediaAPI(cfg.WebRTC, cfg.Logger, cfg.Metrics.browserRTT)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -103,7 +104,8 @@ const nackHistory = 256
 // pion's log lines go to log (pionLogs, pionlog.go).
 // The returned closer stops the sender reports' and TWCC feedback's
 // goroutines and releases the shared UDP mux socket, if any.
-func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error) {
+// rtt, if not nil, gets the round-trip times to browsers their RTCP tells.
+func mediaAPI(cfg WebRTCConfig, log *slog.Logger, rtt func(time.Duration)) (*peerAPI, func() error, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: opusCapability(),
@@ -197,7 +199,7 @@ func mediaAPI(cfg WebRTCConfig, log *slog.Logger) (*peerAPI, func() error, error
 	// Started last: every error below stops it again.
 	// Registered per peer (newPeerConnection), as TWCC feedback is: each
 	// peer's reports are tied to its RTCP buffers.
-	senderReports := newSenderReports()
+	senderReports := newSenderReports(rtt)
 	feedback := newTWCCFeedback()
 	stop := func() {
 		senderReports.Close()

@@ -234,6 +234,11 @@ func testPhoneAndBrowserTalk(t *testing.T, sipp, codec, wantMime string) {
 	if sr.RTTs < 1 || sr.RTT < 0 || sr.RTT > 0.2 {
 		t.Errorf("the browser measured %v round trips of its microphone's stream (last %v s) from our receiver reports; want some, under 0.2 s on loopback", sr.RTTs, sr.RTT)
 	}
+	// And the server measures its round trip to the browser from the
+	// browser's receiver reports about our streams (webclient/rtcpbuf.go).
+	if n := srv.metric(t, "dialroom_webrtc_rtt_seconds_count"); n < 1 {
+		t.Errorf("dialroom_webrtc_rtt_seconds has %d samples, want the browser's round trips", n)
+	}
 	if sr.Reports < 1 || sr.Packets < 1 {
 		t.Errorf("the browser got %v sender reports counting %v packets of the phone's voice, want some", sr.Reports, sr.Packets)
 	}
