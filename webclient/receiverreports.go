@@ -150,53 +150,19 @@ func (p *srPeer) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	p.mu.Unlock()
 }
 
-// BindRTCPReader notes the browser's sender reports about its streams,
-// which the reception reports refer to (LSR, DLSR).
-func (p *srPeer) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
-	now := p.reports.now
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := reader.Read(b, a)
-		if err != nil {
-			return 0, nil, err
-		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
-		}
-		pkts, err := attr.GetRTCPPackets(b[:n])
-		if err != nil {
-			return 0, nil, err
-		}
-		p.noteSenderReports(pkts, now())
-		return n, attr, nil
-	})
-}
-
-// noteSenderReports records the browser's sender reports among pkts,
-// arrived at at, for the reception reports about its streams (LSR, DLSR:
-// RFC 3550 §6.4.1, from which the browser computes the round-trip time).
-// Nobody reads the RTCP of the browser's streams through the interceptor
-// chain, so they come from the peer's RTCP buffers as they arrive
-// (rtcpRouter.readSenderReports); BindRTCPReader does the same for RTCP
-// that is read.
-func (p *srPeer) noteSenderReports(pkts []rtcp.Packet, at time.Time) {
-	for _, pkt := range pkts {
-		if sr, ok := pkt.(*rtcp.SenderReport); ok {
-			p.senderReportAt(sr, at)
-		}
-	}
-}
-
-func (p *srPeer) senderReportAt(sr *rtcp.SenderReport, at time.Time) {
+// senderReport is rtcpReports': a sender report from the browser about its
+// stream, as it arrived, for our reception reports about that stream (LSR,
+// DLSR: RFC 3550 §6.4.1, from which the browser computes the round-trip
+// time). Nobody reads that RTCP through the interceptor chain: it comes from
+// the peer's RTCP buffers (rtcpRouter.readReports).
+func (p *srPeer) senderReport(sr *rtcp.SenderReport) {
+	at := p.reports.now()
 	p.mu.Lock()
 	if s := p.remote[sr.SSRC]; s != nil {
 		s.senderReport(sr, at)
 	}
 	p.mu.Unlock()
 }
-
-// senderReport is rtcpReports': a sender report from the browser, as it
-// arrived.
-func (p *srPeer) senderReport(sr *rtcp.SenderReport) { p.senderReportAt(sr, p.reports.now()) }
 
 // receptionReports is rtcpReports': the browser's reception reports, as
 // they arrived. A block about one of our streams that echoes one of our

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/packetio"
 )
 
 // TestReceptionReport follows RFC 3550 appendix A through loss, the next
@@ -102,11 +103,11 @@ func TestPeerReceiverReports(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The browser's sender report arrives in the stream's RTCP buffer.
 	srBytes, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 42, NTPTime: 0x0000aaaabbbb0000}})
-	rtcpIn := p.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		return copy(b, srBytes), a, nil
-	}))
-	if _, _, err := rtcpIn.Read(make([]byte, 1500), nil); err != nil {
+	router := newRTCPRouter()
+	router.onReports(p)
+	if _, err := router.buffer(packetio.RTCPBufferPacket, 42).Write(srBytes); err != nil {
 		t.Fatal(err)
 	}
 

@@ -143,23 +143,38 @@ func keysOf[K comparable](mu *sync.Mutex, set map[K]struct{}, dst []K) []K {
 // are written by the peer's senders' goroutines and read by the reporting
 // goroutine.
 type srPeer struct {
-	interceptor.NoOp
+	rtcpOut
 	reports *senderReports
 	slot    int
 
 	ssrc    uint32 // the sender SSRC of our reception reports
 	mu      sync.Mutex
-	writer  interceptor.RTCPWriter // nil until bound
-	streams map[uint32]*srStream   // what we send, by SSRC
-	remote  map[uint32]*rrStream   // what the browser sends, by SSRC
+	streams map[uint32]*srStream // what we send, by SSRC
+	remote  map[uint32]*rrStream // what the browser sends, by SSRC
 }
 
-// BindRTCPWriter keeps the writer the reports go out through.
-func (p *srPeer) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	p.mu.Lock()
-	p.writer = w
-	p.mu.Unlock()
+// rtcpOut is interceptor.NoOp keeping the RTCP writer the chain binds, for
+// an interceptor whose RTCP goes out from a shared goroutine (the reports
+// here, TWCC feedback). Its own BindRTCPWriter shadows NoOp's.
+type rtcpOut struct {
+	interceptor.NoOp
+	mu     sync.Mutex
+	writer interceptor.RTCPWriter // nil until bound
+}
+
+// BindRTCPWriter keeps the writer.
+func (s *rtcpOut) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	s.mu.Lock()
+	s.writer = w
+	s.mu.Unlock()
 	return w
+}
+
+// rtcpWriter returns the bound writer, nil before.
+func (s *rtcpOut) rtcpWriter() interceptor.RTCPWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writer
 }
 
 // BindLocalStream counts what the stream sends.
@@ -195,8 +210,8 @@ func (p *srPeer) Close() error {
 // 3550 §6.4: only senders report as senders), then the reception reports
 // of the streams the browser sent, in one compound packet (§6.1).
 func (p *srPeer) report(now time.Time) {
+	w := p.rtcpWriter()
 	p.mu.Lock()
-	w := p.writer
 	var pkts []rtcp.Packet
 	for _, s := range p.streams {
 		if sr := s.report(now); sr != nil {

@@ -88,24 +88,15 @@ func (f *twccFeedback) run() {
 // twccPeer is one peer connection's TWCC interceptor: its streams' readers
 // record arrivals, the feedback goroutine sends what was recorded.
 type twccPeer struct {
-	interceptor.NoOp
+	rtcpOut
 	feedback *twccFeedback
 	pace     *feedbackPace
 	start    time.Time // arrival times are microseconds since
 
 	mu       sync.Mutex
-	writer   interceptor.RTCPWriter // nil until bound
-	recorder *twcc.Recorder         // not safe for concurrent use: mu
-	recorded bool                   // something since the last feedback
-	due      time.Time              // the next feedback's time
-}
-
-// BindRTCPWriter keeps the writer the feedback goes out through.
-func (p *twccPeer) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	p.mu.Lock()
-	p.writer = w
-	p.mu.Unlock()
-	return w
+	recorder *twcc.Recorder // not safe for concurrent use: mu
+	recorded bool           // something since the last feedback
+	due      time.Time      // the next feedback's time
 }
 
 // BindRemoteStream records the transport-wide sequence number and arrival
@@ -153,8 +144,9 @@ func (p *twccPeer) record(ssrc uint32, seq uint16, at time.Time) {
 // maybeSend writes the feedback for what arrived since the last one, if
 // the peer's interval has passed. Feedback goroutine.
 func (p *twccPeer) maybeSend(now time.Time) {
+	w := p.rtcpWriter()
 	p.mu.Lock()
-	if p.writer == nil || !p.recorded || now.Before(p.due) {
+	if w == nil || !p.recorded || now.Before(p.due) {
 		p.mu.Unlock()
 		return
 	}
@@ -163,7 +155,6 @@ func (p *twccPeer) maybeSend(now time.Time) {
 	p.due = now.Add(p.pace.interval() - twccTick/2)
 	p.recorded = false
 	pkts := p.recorder.BuildFeedbackPacket()
-	w := p.writer
 	p.mu.Unlock()
 	if len(pkts) > 0 {
 		_, _ = w.Write(pkts, nil) // a closed connection: the peer is closing too

@@ -248,14 +248,7 @@ func TestPhoneBatchSendAndCount(t *testing.T) {
 // The first step is the memory base: its per-leg cells say so instead of
 // NaN, and growth from idle to it is reported on its own line.
 func TestPhoneReportMemoryBase(t *testing.T) {
-	mk := func(legs int, rssMiB, heapMiB, liveMiB, stackMiB, gor float64) *phoneStep {
-		st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom}
-		st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: int64(rssMiB * (1 << 20)),
-			heap: heapMiB * (1 << 20), live: liveMiB * (1 << 20), stack: stackMiB * (1 << 20),
-			goroutines: gor, serverCoresBusy: math.NaN()}}
-		return st
-	}
-	r := &phoneResult{cfg: DefaultConfig(), steps: []*phoneStep{mk(80, 100, 60, 30, 5, 900), mk(160, 127.5, 80, 37.5, 6.25, 1700)}}
+	r := &phoneResult{cfg: DefaultConfig(), steps: []*phoneStep{memStep(80, 100, 60, 30, 5, 900), memStep(160, 127.5, 80, 37.5, 6.25, 1700)}}
 	r.idle.proc.serverRSS = 60 << 20
 	r.idle.metrics.values = map[string]float64{"go_memstats_heap_inuse_bytes": 20 << 20, "go_goroutines": 100,
 		"go_gc_heap_live_bytes": 10 << 20, "go_memstats_stack_inuse_bytes": 1 << 20}
@@ -263,19 +256,13 @@ func TestPhoneReportMemoryBase(t *testing.T) {
 	if strings.Contains(s, "NaN") {
 		t.Errorf("NaN in the report:\n%s", s)
 	}
-	if !strings.Contains(s, "base") {
-		t.Errorf("no base marker:\n%s", s)
-	}
+	wantInReport(t, s, "base", "no base marker")
 	// 80 → 160 legs: RSS +27.5 MiB = 352 KiB per leg, heap +20 MiB = 256,
 	// live heap +7.5 MiB = 96, stacks +1.25 MiB = 16.
-	if !strings.Contains(s, "| 352 | 256 | 96 + 16 |") {
-		t.Errorf("per-leg growth of the second step not 352/256/96+16 KiB:\n%s", s)
-	}
+	wantInReport(t, s, "| 352 | 256 | 96 + 16 |", "per-leg growth of the second step not 352/256/96+16 KiB")
 	// Idle → 80 legs: RSS +40 MiB = 512 KiB, heap +40 MiB = 512, live heap
 	// +20 MiB = 256, stacks +4 MiB = 51, 10 goroutines.
-	if !strings.Contains(s, "RSS 512 KiB, heap 512 KiB, live heap 256 KiB, stacks 51 KiB, 10.0 goroutines per leg") {
-		t.Errorf("idle growth line missing:\n%s", s)
-	}
+	wantInReport(t, s, "RSS 512 KiB, heap 512 KiB, live heap 256 KiB, stacks 51 KiB, 10.0 goroutines per leg", "idle growth line missing")
 }
 
 // With the server pinned, the capacity is stated per server core, and a
@@ -304,9 +291,8 @@ func TestPhonePerCoreLine(t *testing.T) {
 // last collection had not yet seen).
 func TestPhoneReportFirmMemory(t *testing.T) {
 	mk := func(legs int, liveMiB float64, firm *memReading) *phoneStep {
-		st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom, firm: firm}
-		st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: 100 << 20, heap: 50 << 20,
-			live: liveMiB * (1 << 20), stack: 1 << 20, goroutines: 1000, serverCoresBusy: math.NaN()}}
+		st := memStep(legs, 100, 50, liveMiB, 1, 1000)
+		st.firm = firm
 		return st
 	}
 	cfg := DefaultConfig()
@@ -320,16 +306,10 @@ func TestPhoneReportFirmMemory(t *testing.T) {
 	r.idle.firm = &memReading{liveMiB: 10, stackMiB: 1, goroutines: 0}
 	s := reportText(r)
 	// 80 → 240 legs: live +10 MiB = 64 KiB per leg, stacks +2.5 MiB = 16.
-	if !strings.Contains(s, "| 64 + 16 |") {
-		t.Errorf("per-leg live heap + stacks not the forced collection's 64 + 16 KiB:\n%s", s)
-	}
+	wantInReport(t, s, "| 64 + 16 |", "per-leg live heap + stacks not the forced collection's 64 + 16 KiB")
 	// Idle → 80 legs from the idle firm reading: live +10 MiB = 128 KiB, 5 goroutines.
-	if !strings.Contains(s, "live heap 128 KiB, stacks 13 KiB, 5.0 goroutines per leg") {
-		t.Errorf("idle growth not from the firm readings:\n%s", s)
-	}
-	if !strings.Contains(s, "--firm-memory") {
-		t.Errorf("the report does not say its memory is firm:\n%s", s)
-	}
+	wantInReport(t, s, "live heap 128 KiB, stacks 13 KiB, 5.0 goroutines per leg", "idle growth not from the firm readings")
+	wantInReport(t, s, "--firm-memory", "the report does not say its memory is firm")
 }
 
 // firmMemory asks the profiler for a heap profile with gc=1 (the forced
@@ -378,4 +358,23 @@ func reportText(r *phoneResult) string {
 	r.print(&out)
 	r.printMarkdown(&out)
 	return out.String()
+}
+
+// memStep is a measured step of one 1-s window with these memory readings
+// (MiB) and goroutines, for the report tests.
+func memStep(legs int, rssMiB, heapMiB, liveMiB, stackMiB, goroutines float64) *phoneStep {
+	st := &phoneStep{legs: legs, rooms: legs / phonesPerRoom}
+	st.windows = []phoneWindow{{wall: time.Second, legs: legs, rss: int64(rssMiB * (1 << 20)),
+		heap: heapMiB * (1 << 20), live: liveMiB * (1 << 20), stack: stackMiB * (1 << 20),
+		goroutines: goroutines, serverCoresBusy: math.NaN()}}
+	return st
+}
+
+// wantInReport fails the test, saying problem and showing the report, when
+// report does not contain want.
+func wantInReport(t *testing.T, report, want, problem string) {
+	t.Helper()
+	if !strings.Contains(report, want) {
+		t.Errorf("%s:\n%s", problem, report)
+	}
 }
